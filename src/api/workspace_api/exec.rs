@@ -1,0 +1,260 @@
+//! `execute_command`: `sh -c` inside the root, in its own process group.
+//!
+//! The whole group is killed on timeout, on MCP cancellation, when the call's future is
+//! dropped, and after the shell exits (so background children do not outlive the call).
+//! The child's environment is the server's minus everything `policy::child_env`
+//! withholds; output is captured head + tail with the middle dropped.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::sync::CancellationToken;
+
+use super::WorkspaceApi;
+use crate::api::de;
+use crate::error::ApiError;
+
+/// Timeout when none is given, in seconds.
+pub const DEFAULT_TIMEOUT_S: u64 = 60;
+/// Longest timeout accepted, in seconds.
+pub const MAX_TIMEOUT_S: u64 = 600;
+/// Bytes kept from the start of each stream.
+pub const HEAD_BYTES: usize = 16 * 1024;
+/// Bytes kept from the end of each stream.
+pub const TAIL_BYTES: usize = 16 * 1024;
+/// How long to wait for output pipes after the group was killed.
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Parameters of `execute_command`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ExecuteCommandParams {
+    /// Shell command line, run with `sh -c`.
+    pub command: String,
+    /// Working folder, relative to the workspace root (default: the root).
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// Seconds before the command and all its children are killed (default 60, max 600).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub timeout_s: Option<u64>,
+}
+
+/// How a command ended and what it printed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExecuteCommandOut {
+    /// Exit code; absent when the command was killed by a signal or timed out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Signal that ended the command, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signal: Option<i32>,
+    /// True when the timeout expired and the process group was killed.
+    pub timed_out: bool,
+    /// Standard output (head and tail when long).
+    pub stdout: String,
+    /// Standard error (head and tail when long).
+    pub stderr: String,
+    /// True when the middle of stdout was dropped.
+    pub stdout_truncated: bool,
+    /// True when the middle of stderr was dropped.
+    pub stderr_truncated: bool,
+    /// Wall time in milliseconds.
+    pub duration_ms: u64,
+}
+
+impl WorkspaceApi {
+    /// Run a shell command in the workspace; `cancel` kills it early.
+    pub async fn execute_command(
+        &self,
+        p: ExecuteCommandParams,
+        cancel: CancellationToken,
+    ) -> Result<ExecuteCommandOut, ApiError> {
+        if p.command.trim().is_empty() {
+            return Err(ApiError::bad_request("command must not be empty"));
+        }
+        let timeout_s = p.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+        if timeout_s == 0 || timeout_s > MAX_TIMEOUT_S {
+            return Err(ApiError::bad_request(format!(
+                "timeout_s must be between 1 and {MAX_TIMEOUT_S}, got {timeout_s}"
+            )));
+        }
+        let relative = self.confine(p.cwd.as_deref().unwrap_or(""))?;
+        let cwd = self.real_dir(&relative)?;
+
+        let mut command = tokio::process::Command::new("/bin/sh");
+        command
+            .arg("-c")
+            .arg("--")
+            .arg(&p.command)
+            .current_dir(&cwd)
+            .env_clear()
+            .envs(self.config().child_env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| ApiError::internal(format!("cannot start /bin/sh: {e}")))?;
+        let group = GroupKiller(child.id().map(|id| Pid::from_raw(id as i32)));
+        let stdout = tokio::spawn(capture(child.stdout.take()));
+        let stderr = tokio::spawn(capture(child.stderr.take()));
+
+        let finished = tokio::select! {
+            status = child.wait() => Some(status),
+            () = tokio::time::sleep(Duration::from_secs(timeout_s)) => None,
+            () = cancel.cancelled() => {
+                group.kill();
+                return Err(ApiError::bad_request("the command was cancelled and killed"));
+            }
+        };
+        // Kill the whole group now: on timeout, and also after a normal exit so that
+        // background children do not outlive the call.
+        group.kill();
+        let timed_out = finished.is_none();
+        let status = match finished {
+            Some(status) => status,
+            None => child.wait().await,
+        }
+        .map_err(|e| ApiError::internal(format!("waiting for the command failed: {e}")))?;
+        let (stdout, stdout_truncated) = finish(stdout).await;
+        let (stderr, stderr_truncated) = finish(stderr).await;
+        Ok(ExecuteCommandOut {
+            exit_code: status.code(),
+            signal: status.signal(),
+            timed_out,
+            stdout,
+            stderr,
+            stdout_truncated,
+            stderr_truncated,
+            duration_ms: started.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+/// Kills a process group with SIGKILL when told to or when dropped.
+struct GroupKiller(Option<Pid>);
+
+impl GroupKiller {
+    fn kill(&self) {
+        if let Some(pgid) = self.0 {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
+}
+
+impl Drop for GroupKiller {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The first `HEAD_BYTES` and last `TAIL_BYTES` of a stream, and how much was dropped.
+#[derive(Default)]
+struct HeadTail {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    dropped: u64,
+}
+
+impl HeadTail {
+    fn push(&mut self, mut bytes: &[u8]) {
+        if self.head.len() < HEAD_BYTES {
+            let take = bytes.len().min(HEAD_BYTES - self.head.len());
+            self.head.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+        }
+        self.tail.extend_from_slice(bytes);
+        if self.tail.len() > 2 * TAIL_BYTES {
+            let excess = self.tail.len() - TAIL_BYTES;
+            self.dropped += excess as u64;
+            self.tail.drain(..excess);
+        }
+    }
+
+    fn into_text(mut self) -> (String, bool) {
+        if self.tail.len() > TAIL_BYTES {
+            let excess = self.tail.len() - TAIL_BYTES;
+            self.dropped += excess as u64;
+            self.tail.drain(..excess);
+        }
+        let head = String::from_utf8_lossy(&self.head);
+        let tail = String::from_utf8_lossy(&self.tail);
+        if self.dropped == 0 {
+            (format!("{head}{tail}"), false)
+        } else {
+            (
+                format!("{head}\n[… {} bytes omitted …]\n{tail}", self.dropped),
+                true,
+            )
+        }
+    }
+}
+
+async fn capture(stream: Option<impl AsyncRead + Unpin>) -> HeadTail {
+    let mut out = HeadTail::default();
+    let Some(mut stream) = stream else { return out };
+    let mut buf = vec![0u8; 8192];
+    while let Ok(n) = stream.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        out.push(&buf[..n]);
+    }
+    out
+}
+
+/// The captured text of a stream; gives up on a pipe a detached process still holds.
+async fn finish(task: tokio::task::JoinHandle<HeadTail>) -> (String, bool) {
+    let abort = task.abort_handle();
+    match tokio::time::timeout(DRAIN_GRACE, task).await {
+        Ok(Ok(captured)) => captured.into_text(),
+        _ => {
+            abort.abort();
+            (
+                String::from("[output unavailable: a detached process kept the pipe open]"),
+                true,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_output_is_kept_whole() {
+        let mut h = HeadTail::default();
+        h.push(b"hello ");
+        h.push(b"world");
+        assert_eq!(h.into_text(), ("hello world".to_string(), false));
+    }
+
+    #[test]
+    fn long_output_keeps_head_and_tail_and_says_what_was_dropped() {
+        let mut h = HeadTail::default();
+        let total = HEAD_BYTES + TAIL_BYTES + 5000;
+        for i in 0..total {
+            h.push(&[b'a' + (i % 26) as u8]);
+        }
+        let (text, truncated) = h.into_text();
+        assert!(truncated);
+        assert!(
+            text.contains("[… 5000 bytes omitted …]"),
+            "{}",
+            &text[HEAD_BYTES..HEAD_BYTES + 40]
+        );
+        assert!(text.starts_with("abcdef"));
+        let last = (b'a' + ((total - 1) % 26) as u8) as char;
+        assert!(text.ends_with(last));
+    }
+}

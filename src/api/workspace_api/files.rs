@@ -1,0 +1,435 @@
+//! `read_file`, `write_file` and `replace_in_file`: text files under the root, read by
+//! lines with bounded output, written atomically (temp file + rename in the same
+//! directory, through the root handle).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, PermissionsExt};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{WorkspaceApi, fs_error};
+use crate::api::de;
+use crate::error::ApiError;
+use crate::policy::paths;
+
+/// Files larger than this are not read or rewritten whole.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+/// At most this much text is returned by one `read_file` call.
+pub const MAX_READ_BYTES: usize = 256 * 1024;
+/// Lines returned by `read_file` when no limit is given.
+pub const DEFAULT_READ_LINES: u64 = 2000;
+/// A NUL byte within this many leading bytes marks a file as binary.
+const BINARY_SNIFF_BYTES: usize = 8192;
+/// Diffs longer than this are cut (the change itself is still made).
+const MAX_DIFF_BYTES: usize = 64 * 1024;
+
+/// Parameters of `read_file`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReadFileParams {
+    /// File path, relative to the workspace root (absolute paths inside the root work too).
+    pub path: String,
+    /// First line to return, 1-based (default 1).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub offset: Option<u64>,
+    /// Maximum number of lines to return (default 2000).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub limit: Option<u64>,
+}
+
+/// A window of a text file.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReadFileOut {
+    /// The path, relative to the workspace root.
+    pub path: String,
+    /// The text of lines `start_line..=end_line`, exactly as in the file.
+    pub content: String,
+    /// First line returned (1-based).
+    pub start_line: u64,
+    /// Last line returned (0 when nothing was returned).
+    pub end_line: u64,
+    /// Lines in the whole file.
+    pub total_lines: u64,
+    /// True when lines after `end_line` were not returned.
+    pub truncated: bool,
+    /// Pass this as `offset` to read on; absent when the end was reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u64>,
+}
+
+/// Parameters of `write_file`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct WriteFileParams {
+    /// File path, relative to the workspace root; missing parent folders are created.
+    pub path: String,
+    /// The complete new content of the file.
+    pub content: String,
+}
+
+/// What `write_file` did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WriteFileOut {
+    /// The path, relative to the workspace root.
+    pub path: String,
+    /// Bytes written.
+    pub bytes_written: u64,
+    /// True when the file did not exist before.
+    pub created: bool,
+}
+
+/// Parameters of `replace_in_file`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReplaceInFileParams {
+    /// File path, relative to the workspace root.
+    pub path: String,
+    /// Exact text to find (whitespace and indentation included).
+    pub old: String,
+    /// Text to put in its place.
+    pub new: String,
+    /// How many times `old` must occur (default 1); nothing is written otherwise.
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub count: Option<u64>,
+    /// Only show the diff; do not write (default false).
+    #[serde(default, deserialize_with = "de::opt_bool")]
+    #[schemars(schema_with = "de::boolean_schema")]
+    pub dry_run: Option<bool>,
+}
+
+/// What `replace_in_file` did (or would do, in a dry run).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ReplaceInFileOut {
+    /// The path, relative to the workspace root.
+    pub path: String,
+    /// Occurrences replaced.
+    pub replacements: u64,
+    /// Unified diff of the change.
+    pub diff: String,
+    /// True when the diff was cut to keep the result small.
+    pub diff_truncated: bool,
+    /// True when the file was written (false in a dry run).
+    pub written: bool,
+}
+
+impl WorkspaceApi {
+    /// Read a window of lines of a text file.
+    pub fn read_file(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+        let relative = self.file_path(&p.path)?;
+        let shown = paths::display(&relative);
+        let bytes = read_bounded(self.root(), &relative, &shown)?;
+        if is_binary(&bytes) {
+            return Err(ApiError::bad_request(format!(
+                "{shown} is a binary file ({} bytes); read_file returns text only",
+                bytes.len()
+            ))
+            .with_hint("use execute_command (e.g. `file`, `xxd | head`) to inspect binary files"));
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let offset = p.offset.unwrap_or(1).max(1);
+        let limit = p.limit.unwrap_or(DEFAULT_READ_LINES).max(1);
+        Ok(window(&shown, &text, offset, limit))
+    }
+
+    /// Write a whole file atomically, creating parent folders.
+    pub fn write_file(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
+        let relative = self.file_path(&p.path)?;
+        let shown = paths::display(&relative);
+        if p.content.len() as u64 > MAX_FILE_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "content is {} bytes; write_file accepts at most {MAX_FILE_BYTES}",
+                p.content.len()
+            )));
+        }
+        let created = write_atomic(self.root(), &relative, &shown, p.content.as_bytes())?;
+        Ok(WriteFileOut {
+            path: shown,
+            bytes_written: p.content.len() as u64,
+            created,
+        })
+    }
+
+    /// Replace exactly `count` occurrences of `old`, returning a unified diff.
+    pub fn replace_in_file(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {
+        let relative = self.file_path(&p.path)?;
+        let shown = paths::display(&relative);
+        if p.old.is_empty() {
+            return Err(ApiError::bad_request("old must not be empty")
+                .with_hint("to write a whole file, use write_file"));
+        }
+        let expected = p.count.unwrap_or(1);
+        if expected == 0 {
+            return Err(ApiError::bad_request("count must be at least 1"));
+        }
+        let bytes = read_bounded(self.root(), &relative, &shown)?;
+        if is_binary(&bytes) {
+            return Err(ApiError::bad_request(format!("{shown} is a binary file")));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            ApiError::bad_request(format!(
+                "{shown} is not valid UTF-8; it cannot be edited safely"
+            ))
+            .with_hint("use write_file to replace it whole")
+        })?;
+        let found = text.matches(p.old.as_str()).count() as u64;
+        if found != expected {
+            let hint = if found == 0 {
+                "read the file again: old must match exactly, whitespace and indentation included"
+                    .to_string()
+            } else {
+                format!(
+                    "include more surrounding lines to make old unique, or pass count={found} \
+                     to replace every occurrence"
+                )
+            };
+            return Err(ApiError::bad_request(format!(
+                "old occurs {found} time(s) in {shown}, expected {expected}; nothing was written"
+            ))
+            .with_hint(hint));
+        }
+        let updated = text.replace(p.old.as_str(), &p.new);
+        let (diff, diff_truncated) = unified_diff(&shown, &text, &updated);
+        let dry_run = p.dry_run.unwrap_or(false);
+        if !dry_run {
+            write_atomic(self.root(), &relative, &shown, updated.as_bytes())?;
+        }
+        Ok(ReplaceInFileOut {
+            path: shown,
+            replacements: found,
+            diff,
+            diff_truncated,
+            written: !dry_run,
+        })
+    }
+
+    /// A confined path that names a file (not the root itself).
+    fn file_path(&self, user_path: &str) -> Result<PathBuf, ApiError> {
+        let relative = self.confine(user_path)?;
+        if relative.as_os_str().is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "{user_path:?} is the workspace root, not a file"
+            ))
+            .with_hint("pass a file path relative to the workspace root"));
+        }
+        Ok(relative)
+    }
+}
+
+/// Read a regular file under `root`, refusing directories and files over the cap.
+fn read_bounded(root: &Dir, relative: &Path, shown: &str) -> Result<Vec<u8>, ApiError> {
+    let mut file = root.open(relative).map_err(|e| fs_error(e, shown))?;
+    let meta = file.metadata().map_err(|e| fs_error(e, shown))?;
+    if meta.is_dir() {
+        return Err(ApiError::bad_request(format!("{shown} is a directory"))
+            .with_hint("call list_directory to see its entries"));
+    }
+    if !meta.is_file() {
+        return Err(ApiError::bad_request(format!(
+            "{shown} is not a regular file"
+        )));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "{shown} is {} bytes; files over {MAX_FILE_BYTES} bytes are not read whole",
+            meta.len()
+        ))
+        .with_hint("use search_code to find the lines you need, or execute_command with sed -n"));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    Read::by_ref(&mut file)
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fs_error(e, shown))?;
+    Ok(bytes)
+}
+
+fn is_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(BINARY_SNIFF_BYTES)].contains(&0)
+}
+
+/// Lines `offset..offset+limit` of `text`, cut at `MAX_READ_BYTES`.
+fn window(shown: &str, text: &str, offset: u64, limit: u64) -> ReadFileOut {
+    let total_lines = text.split_inclusive('\n').count() as u64;
+    let mut content = String::new();
+    let mut end_line = offset - 1;
+    let mut cut = false;
+    for line in text
+        .split_inclusive('\n')
+        .skip((offset - 1) as usize)
+        .take(limit as usize)
+    {
+        if content.len() + line.len() > MAX_READ_BYTES {
+            if content.is_empty() {
+                // One huge line: return its head so the call is never empty.
+                let mut end = MAX_READ_BYTES;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                content.push_str(&line[..end]);
+                end_line += 1;
+            }
+            cut = true;
+            break;
+        }
+        content.push_str(line);
+        end_line += 1;
+    }
+    let truncated = cut || end_line < total_lines;
+    ReadFileOut {
+        path: shown.to_string(),
+        content,
+        start_line: offset,
+        end_line: if end_line >= offset { end_line } else { 0 },
+        total_lines,
+        truncated,
+        next_offset: (end_line < total_lines).then_some(end_line + 1),
+    }
+}
+
+fn unified_diff(shown: &str, before: &str, after: &str) -> (String, bool) {
+    let diff = similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{shown}"), &format!("b/{shown}"))
+        .to_string();
+    if diff.len() <= MAX_DIFF_BYTES {
+        return (diff, false);
+    }
+    let mut end = MAX_DIFF_BYTES;
+    while !diff.is_char_boundary(end) {
+        end -= 1;
+    }
+    (
+        format!("{}\n[diff cut at {MAX_DIFF_BYTES} bytes]\n", &diff[..end]),
+        true,
+    )
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Replace (or create) `relative` with `content`: a temp file in the same directory,
+/// flushed, then renamed over the target. Returns true when the file was created.
+///
+/// All steps go through a handle on the parent directory obtained beneath `root`, so a
+/// symlink planted after the checks cannot redirect the write outside the root; an
+/// existing symlink inside the root is written through to its (confined) target.
+fn write_atomic(
+    root: &Dir,
+    relative: &Path,
+    shown: &str,
+    content: &[u8],
+) -> Result<bool, ApiError> {
+    let target = match root.symlink_metadata(relative) {
+        Ok(meta) if meta.file_type().is_symlink() => root
+            .canonicalize(relative)
+            .map_err(|e| fs_error(e, shown))?,
+        Ok(meta) if meta.is_dir() => {
+            return Err(ApiError::bad_request(format!("{shown} is a directory")));
+        }
+        _ => relative.to_path_buf(),
+    };
+    let name = target
+        .file_name()
+        .ok_or_else(|| ApiError::bad_request(format!("{shown} does not name a file")))?;
+    let parent_dir = match target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => {
+            root.create_dir_all(parent)
+                .map_err(|e| fs_error(e, shown))?;
+            root.open_dir(parent).map_err(|e| fs_error(e, shown))?
+        }
+        None => root.try_clone().map_err(|e| fs_error(e, shown))?,
+    };
+    let existing = parent_dir.metadata(name).ok().filter(|m| m.is_file());
+    let mode = existing
+        .as_ref()
+        .map_or(0o644, |m| m.permissions().mode() & 0o7777);
+
+    let (temp_name, mut temp) = create_temp(&parent_dir, name, mode, shown)?;
+    let written = temp
+        .write_all(content)
+        .and_then(|()| temp.sync_data())
+        .and_then(|()| {
+            // The creation mode is filtered by the umask; restore the old mode exactly.
+            let mut perms = temp.metadata()?.permissions();
+            perms.set_mode(mode);
+            temp.set_permissions(perms)
+        })
+        .and_then(|()| parent_dir.rename(&temp_name, &parent_dir, name));
+    if let Err(e) = written {
+        let _ = parent_dir.remove_file(&temp_name);
+        return Err(fs_error(e, shown));
+    }
+    Ok(existing.is_none())
+}
+
+fn create_temp(
+    dir: &Dir,
+    name: &std::ffi::OsStr,
+    mode: u32,
+    shown: &str,
+) -> Result<(PathBuf, cap_std::fs::File), ApiError> {
+    for _ in 0..16 {
+        let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let temp_name = PathBuf::from(format!(
+            ".{}.vibn-tmp-{}-{n}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).mode(mode);
+        match dir.open_with(&temp_name, &options) {
+            Ok(file) => return Ok((temp_name, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(fs_error(e, shown)),
+        }
+    }
+    Err(ApiError::internal(format!(
+        "{shown}: could not create a temporary file"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_pages_by_lines_and_points_to_the_rest() {
+        let text = "a\nb\nc\nd\n";
+        let w = window("f", text, 2, 2);
+        assert_eq!(w.content, "b\nc\n");
+        assert_eq!((w.start_line, w.end_line, w.total_lines), (2, 3, 4));
+        assert!(w.truncated);
+        assert_eq!(w.next_offset, Some(4));
+        let w = window("f", text, 4, 10);
+        assert_eq!(w.content, "d\n");
+        assert!(!w.truncated);
+        assert_eq!(w.next_offset, None);
+    }
+
+    #[test]
+    fn window_past_the_end_is_empty_not_an_error() {
+        let w = window("f", "a\n", 5, 10);
+        assert_eq!(w.content, "");
+        assert_eq!(w.end_line, 0);
+        assert_eq!(w.next_offset, None);
+    }
+
+    #[test]
+    fn window_cuts_a_huge_line_at_the_byte_cap() {
+        let text = "x".repeat(MAX_READ_BYTES + 10) + "\nnext\n";
+        let w = window("f", &text, 1, 10);
+        assert_eq!(w.content.len(), MAX_READ_BYTES);
+        assert!(w.truncated);
+        assert_eq!(w.next_offset, Some(2));
+    }
+
+    #[test]
+    fn a_last_line_without_newline_counts() {
+        let w = window("f", "a\nb", 1, 10);
+        assert_eq!((w.total_lines, w.end_line), (2, 2));
+        assert_eq!(w.content, "a\nb");
+    }
+}

@@ -1,0 +1,142 @@
+//! What the user typed, as clap structs. No I/O and no validation beyond parsing:
+//! `config.rs` turns these into typed per-server configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::env_names as env;
+
+/// vibn: stdio MCP servers that let an AI agent build and ship software for one workspace.
+#[derive(Debug, Parser)]
+#[command(name = "vibn", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start one stdio MCP server (for an MCP client's config).
+    Mcp {
+        /// Which server.
+        #[command(subcommand)]
+        server: McpServer,
+    },
+    /// Start a local stand-in for an upstream service (for tests and demos).
+    Sandbox {
+        /// Which stand-in.
+        #[command(subcommand)]
+        which: SandboxCommand,
+    },
+}
+
+/// The six MCP servers.
+#[derive(Debug, Subcommand)]
+pub enum McpServer {
+    /// Coolify: projects, applications, deployments and logs.
+    Coolify(CommonArgs),
+    /// Gitea: repositories, issues and files.
+    Gitea(CommonArgs),
+    /// A local workspace folder: files, search, commands and git.
+    Workspace(WorkspaceArgs),
+    /// Platform: memory, skills, PRDs and web search.
+    Platform(CommonArgs),
+    /// Agent jobs on a runner: spawn, status, list and cancel.
+    Agent(CommonArgs),
+    /// The tenant-safe control plane of one workspace (requires a workspace key).
+    ControlPlane(CommonArgs),
+}
+
+impl McpServer {
+    /// The server's short name (`workspace`, `control-plane`, …).
+    pub fn name(&self) -> &'static str {
+        match self {
+            McpServer::Coolify(_) => "coolify",
+            McpServer::Gitea(_) => "gitea",
+            McpServer::Workspace(_) => "workspace",
+            McpServer::Platform(_) => "platform",
+            McpServer::Agent(_) => "agent",
+            McpServer::ControlPlane(_) => "control-plane",
+        }
+    }
+
+    /// The flags every server shares.
+    pub fn common(&self) -> &CommonArgs {
+        match self {
+            McpServer::Workspace(w) => &w.common,
+            McpServer::Coolify(c)
+            | McpServer::Gitea(c)
+            | McpServer::Platform(c)
+            | McpServer::Agent(c)
+            | McpServer::ControlPlane(c) => c,
+        }
+    }
+}
+
+/// Flags shared by every MCP server.
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Serve only tools annotated read-only (removes every write tool).
+    #[arg(long, env = env::VIBN_READ_ONLY)]
+    pub read_only: bool,
+    /// Serve only these tools (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub tools: Vec<String>,
+    /// Do not serve these tools (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub exclude_tools: Vec<String>,
+    /// Repositories agents may not change: comma-separated `owner/name` globs.
+    #[arg(long, env = env::VIBN_PROTECTED_REPOS, value_name = "GLOBS")]
+    pub protected_repos: Option<String>,
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a tracing directive);
+    /// overrides RUST_LOG. Logs go to stderr, never stdout.
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Append logs to this file instead of stderr.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Flags of the workspace server.
+#[derive(Debug, Clone, Args)]
+pub struct WorkspaceArgs {
+    /// The folder the agent works in; every path is confined to it.
+    #[arg(long, env = env::WORKSPACE_ROOT, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Gitea base URL, used to push over HTTPS (e.g. https://git.example.com).
+    #[arg(long, env = env::GITEA_API_URL, value_name = "URL")]
+    pub gitea_url: Option<String>,
+    /// Gitea user the push authenticates as (the token comes from GITEA_API_TOKEN).
+    #[arg(long, env = env::GITEA_USERNAME, value_name = "USER")]
+    pub gitea_username: Option<String>,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Local stand-ins for upstream services.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// A git smart-HTTP server with Basic auth over bare repositories in a folder.
+    GitHttp(GitHttpArgs),
+}
+
+/// Flags of `vibn sandbox git-http`.
+#[derive(Debug, Clone, Args)]
+pub struct GitHttpArgs {
+    /// Folder holding `owner/name.git` bare repositories (created when missing).
+    #[arg(long, value_name = "DIR")]
+    pub repos: PathBuf,
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// User that may push.
+    #[arg(long, default_value = "sandbox-bot")]
+    pub username: String,
+    /// Repositories to create at start, as `owner/name` (repeatable).
+    #[arg(long = "create", value_name = "OWNER/NAME")]
+    pub create: Vec<String>,
+}

@@ -1,0 +1,258 @@
+//! Typed configuration per server, resolved from the parsed flags and the environment.
+//!
+//! This is the one place that reads environment variables (`env_names` lists them all)
+//! and the one place secrets enter the process, as `SecretString`. Resolution does no
+//! network I/O and opens nothing but what it validates (the workspace root).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use crate::cli::args::{CommonArgs, WorkspaceArgs};
+use crate::policy::PolicyError;
+use crate::policy::protected::ProtectedList;
+
+/// Every environment variable vibn reads, declared once.
+pub mod env_names {
+    /// `1`/`true`: serve only read-only tools (same as `--read-only`).
+    pub const VIBN_READ_ONLY: &str = "VIBN_READ_ONLY";
+    /// Comma-separated `owner/name` globs of repositories agents may not change.
+    pub const VIBN_PROTECTED_REPOS: &str = "VIBN_PROTECTED_REPOS";
+    /// The folder the workspace server works in (same as `--root`).
+    pub const WORKSPACE_ROOT: &str = "WORKSPACE_ROOT";
+    /// Gitea base URL (the API lives under `/api/v1`).
+    pub const GITEA_API_URL: &str = "GITEA_API_URL";
+    /// Gitea access token (never accepted as a flag: flags show in `ps`).
+    pub const GITEA_API_TOKEN: &str = "GITEA_API_TOKEN";
+    /// Gitea user name that goes with the token.
+    pub const GITEA_USERNAME: &str = "GITEA_USERNAME";
+    /// Log filter when `--log-level` is not given.
+    pub const RUST_LOG: &str = "RUST_LOG";
+}
+
+/// A configuration that cannot be used; `main` prints it and exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No workspace root was given.
+    #[error("no workspace root: pass --root DIR or set WORKSPACE_ROOT")]
+    MissingRoot,
+    /// The workspace root does not exist or is not a directory.
+    #[error("workspace root {path} is not a directory: {reason}")]
+    BadRoot { path: PathBuf, reason: String },
+    /// A policy setting could not be parsed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A Gitea setting is incomplete or malformed.
+    #[error("{0}")]
+    Gitea(String),
+}
+
+/// Which tools a server exposes (applied once, before serving).
+#[derive(Debug, Clone, Default)]
+pub struct ToolFilter {
+    /// Remove every tool that is not annotated read-only.
+    pub read_only: bool,
+    /// When non-empty, keep only these tools.
+    pub only: Vec<String>,
+    /// Remove these tools.
+    pub exclude: Vec<String>,
+}
+
+impl ToolFilter {
+    /// The filter the shared flags ask for.
+    pub fn from_args(args: &CommonArgs) -> Self {
+        ToolFilter {
+            read_only: args.read_only,
+            only: clean_names(&args.tools),
+            exclude: clean_names(&args.exclude_tools),
+        }
+    }
+}
+
+fn clean_names(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Credentials for Gitea: base URL, user and token.
+#[derive(Debug, Clone)]
+pub struct GiteaCredentials {
+    /// Base URL as configured, without a trailing slash.
+    pub base_url: String,
+    /// The user the token belongs to.
+    pub username: String,
+    /// The access token.
+    pub token: SecretString,
+}
+
+impl GiteaCredentials {
+    /// Build credentials from their three parts; all or none must be set.
+    pub fn from_parts(
+        url: Option<String>,
+        username: Option<String>,
+        token: Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        match (present(&url), present(&username), present(&token)) {
+            (false, false, false) => Ok(None),
+            (true, true, true) => {
+                let base_url = url
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_string();
+                if crate::policy::git_remote::http_host(&base_url).is_none() {
+                    return Err(ConfigError::Gitea(format!(
+                        "GITEA_API_URL {base_url:?} is not an http(s) URL"
+                    )));
+                }
+                Ok(Some(GiteaCredentials {
+                    base_url,
+                    username: username.unwrap_or_default().trim().to_string(),
+                    token: SecretString::from(token.unwrap_or_default().trim().to_string()),
+                }))
+            }
+            _ => Err(ConfigError::Gitea(
+                "Gitea credentials are incomplete: set GITEA_API_URL, GITEA_USERNAME and \
+                 GITEA_API_TOKEN together (or none of them)"
+                    .to_string(),
+            )),
+        }
+    }
+}
+
+/// Read a variable, treating unset and non-Unicode alike.
+#[allow(clippy::disallowed_methods)]
+fn read_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Configuration of the workspace server.
+#[derive(Debug, Clone)]
+pub struct WorkspaceConfig {
+    /// The root as configured (absolute).
+    pub root: PathBuf,
+    /// The root with symlinks resolved.
+    pub canonical_root: PathBuf,
+    /// Credentials used to push; `None` disables pushing with a clear error.
+    pub gitea: Option<GiteaCredentials>,
+    /// Repositories that may not be committed to or pushed.
+    pub protected_repos: ProtectedList,
+    /// The environment commands run with: the server's, minus every credential.
+    pub child_env: Vec<(OsString, OsString)>,
+}
+
+impl WorkspaceConfig {
+    /// Resolve the workspace server's flags and environment.
+    pub fn resolve(args: &WorkspaceArgs) -> Result<Self, ConfigError> {
+        let root = args.root.clone().ok_or(ConfigError::MissingRoot)?;
+        let gitea = GiteaCredentials::from_parts(
+            args.gitea_url.clone(),
+            args.gitea_username.clone(),
+            read_env(env_names::GITEA_API_TOKEN),
+        )?;
+        let protected = protected_repos(&args.common)?;
+        Self::new(&root, gitea, protected)
+    }
+
+    /// Build a configuration for `root` (which must be a directory).
+    pub fn new(
+        root: &Path,
+        gitea: Option<GiteaCredentials>,
+        protected_repos: ProtectedList,
+    ) -> Result<Self, ConfigError> {
+        let bad = |reason: String| ConfigError::BadRoot {
+            path: root.to_path_buf(),
+            reason,
+        };
+        let canonical_root = root.canonicalize().map_err(|e| bad(e.to_string()))?;
+        if !canonical_root.is_dir() {
+            return Err(bad("not a directory".to_string()));
+        }
+        let root = if root.is_absolute() {
+            root.to_path_buf()
+        } else {
+            canonical_root.clone()
+        };
+        Ok(WorkspaceConfig {
+            root,
+            canonical_root,
+            gitea,
+            protected_repos,
+            child_env: inherited_child_env(),
+        })
+    }
+}
+
+/// The server's environment without what `policy::child_env` withholds.
+pub fn inherited_child_env() -> Vec<(OsString, OsString)> {
+    std::env::vars_os()
+        .filter(|(name, _)| !crate::policy::child_env::is_withheld(&name.to_string_lossy()))
+        .collect()
+}
+
+/// The protected-repository list from `--protected-repos` / `VIBN_PROTECTED_REPOS`.
+pub fn protected_repos(args: &CommonArgs) -> Result<ProtectedList, ConfigError> {
+    let spec = args.protected_repos.as_deref().unwrap_or_default();
+    Ok(ProtectedList::parse(env_names::VIBN_PROTECTED_REPOS, spec)?)
+}
+
+/// The log filter: `--log-level`, else `RUST_LOG`, else warnings and errors only.
+pub fn log_filter(args: &CommonArgs) -> String {
+    args.log_level
+        .clone()
+        .or_else(|| read_env(env_names::RUST_LOG))
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| "warn".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitea_credentials_are_all_or_nothing() {
+        let s = |v: &str| Some(v.to_string());
+        assert!(
+            GiteaCredentials::from_parts(None, None, None)
+                .unwrap()
+                .is_none()
+        );
+        let full = GiteaCredentials::from_parts(s("https://g.x/"), s("bot"), s("t0k3n"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(full.base_url, "https://g.x");
+        assert!(GiteaCredentials::from_parts(s("https://g.x"), None, s("t")).is_err());
+        assert!(GiteaCredentials::from_parts(s("g.x"), s("bot"), s("t")).is_err());
+    }
+
+    #[test]
+    fn credentials_debug_output_hides_the_token() {
+        let s = |v: &str| Some(v.to_string());
+        let creds = GiteaCredentials::from_parts(s("https://g.x"), s("bot"), s("sekrit-value"))
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{creds:?}").contains("sekrit-value"));
+    }
+
+    #[test]
+    fn missing_or_file_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let none = ProtectedList::empty;
+        assert!(matches!(
+            WorkspaceConfig::new(&dir.path().join("nope"), None, none()),
+            Err(ConfigError::BadRoot { .. })
+        ));
+        assert!(matches!(
+            WorkspaceConfig::new(&file, None, none()),
+            Err(ConfigError::BadRoot { .. })
+        ));
+        assert!(WorkspaceConfig::new(dir.path(), None, none()).is_ok());
+    }
+}

@@ -1,0 +1,64 @@
+//! The `vibn` binary: parse → configure → dispatch → exit code. Nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use vibn::cli::args::{Cli, Command, McpServer};
+use vibn::{cli, config, logging, mcp};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Mcp { server } => run_mcp(server),
+        Command::Sandbox { which } => cli::sandbox::run(which),
+    }
+}
+
+/// Start one MCP server; configuration errors exit 2 with one line on stderr.
+fn run_mcp(server: McpServer) -> ExitCode {
+    let common = server.common().clone();
+    if let Err(e) = logging::init(&config::log_filter(&common), common.log_file.as_deref()) {
+        return fail(&e);
+    }
+    let filter = config::ToolFilter::from_args(&common);
+    let built = match &server {
+        McpServer::Workspace(args) => config::WorkspaceConfig::resolve(args)
+            .map_err(|e| e.to_string())
+            .and_then(|cfg| {
+                vibn::api::workspace_api::WorkspaceApi::open(cfg).map_err(|e| e.to_string())
+            })
+            .and_then(|api| {
+                mcp::workspace_server::WorkspaceServer::new(api, &filter).map_err(|e| e.to_string())
+            }),
+        other => {
+            return fail(&format!(
+                "vibn mcp {} is not built yet; available: vibn mcp workspace",
+                other.name()
+            ));
+        }
+    };
+    let server = match built {
+        Ok(server) => server,
+        Err(e) => return fail(&e),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(mcp::common::serve_stdio(server)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("server stopped: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(clippy::print_stderr)]
+fn fail(message: &str) -> ExitCode {
+    eprintln!("vibn: {message}");
+    ExitCode::from(2)
+}

@@ -1,0 +1,6 @@
+//! MCP servers: one file per server, each a set of `#[tool]` wrappers that only
+//! translate (params → `api` call → `Json` result or `isError`). Shared plumbing —
+//! stdio serving, tool filtering, error conversion — lives in `common`.
+
+pub mod common;
+pub mod workspace_server;

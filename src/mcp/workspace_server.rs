@@ -1,0 +1,187 @@
+//! `vibn mcp workspace`: the eight workspace tools as thin wrappers over
+//! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::model::ServerConfig;
+use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use tokio_util::sync::CancellationToken;
+
+use super::common::{UnknownTool, filter_tools, server_config};
+use crate::api::workspace_api::*;
+use crate::config::ToolFilter;
+use crate::error::ApiError;
+
+const INSTRUCTIONS: &str = "Work inside one folder (the workspace root). Paths are relative \
+to it; nothing outside it can be read or written. Explore with list_directory, find_files and \
+search_code; read with read_file (paged by lines); edit with replace_in_file (dry_run first for \
+big changes) or write_file; run builds and tests with execute_command; finish with \
+git_commit_and_push.";
+
+/// The workspace MCP server.
+#[derive(Clone)]
+pub struct WorkspaceServer {
+    api: WorkspaceApi,
+    tool_router: ToolRouter<Self>,
+}
+
+impl WorkspaceServer {
+    /// A server over `api` exposing the tools `filter` allows.
+    pub fn new(api: WorkspaceApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+        let mut tool_router = Self::workspace_router();
+        filter_tools("workspace", &mut tool_router, filter)?;
+        Ok(WorkspaceServer { api, tool_router })
+    }
+
+    /// Every tool of this server, before filtering (for inventories and schemas).
+    pub fn all_tools() -> Vec<rmcp::model::Tool> {
+        Self::workspace_router().list_all()
+    }
+}
+
+#[tool_router(router = workspace_router)]
+impl WorkspaceServer {
+    /// Read a text file by lines; says when it is truncated and where to read on.
+    #[tool(
+        title = "Read file",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn read_file(
+        &self,
+        Parameters(p): Parameters<ReadFileParams>,
+    ) -> Result<Json<ReadFileOut>, ApiError> {
+        Ok(Json(self.api.read_file(p)?))
+    }
+
+    /// Write a whole file atomically, creating parent folders.
+    #[tool(
+        title = "Write file",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn write_file(
+        &self,
+        Parameters(p): Parameters<WriteFileParams>,
+    ) -> Result<Json<WriteFileOut>, ApiError> {
+        Ok(Json(self.api.write_file(p)?))
+    }
+
+    /// Replace exact text in a file (must occur exactly `count` times) and return the diff.
+    #[tool(
+        title = "Replace in file",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn replace_in_file(
+        &self,
+        Parameters(p): Parameters<ReplaceInFileParams>,
+    ) -> Result<Json<ReplaceInFileOut>, ApiError> {
+        Ok(Json(self.api.replace_in_file(p)?))
+    }
+
+    /// List a folder's entries (honours .gitignore), optionally several levels deep.
+    #[tool(
+        title = "List directory",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_directory(
+        &self,
+        Parameters(p): Parameters<ListDirectoryParams>,
+    ) -> Result<Json<ListDirectoryOut>, ApiError> {
+        Ok(Json(self.api.list_directory(p).await?))
+    }
+
+    /// Find files by gitignore-style glob (honours .gitignore).
+    #[tool(
+        title = "Find files",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn find_files(
+        &self,
+        Parameters(p): Parameters<FindFilesParams>,
+    ) -> Result<Json<FindFilesOut>, ApiError> {
+        Ok(Json(self.api.find_files(p).await?))
+    }
+
+    /// Search file contents for text or a regex, with optional context lines.
+    #[tool(
+        title = "Search code",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn search_code(
+        &self,
+        Parameters(p): Parameters<SearchCodeParams>,
+    ) -> Result<Json<SearchCodeOut>, ApiError> {
+        Ok(Json(self.api.search_code(p).await?))
+    }
+
+    /// Run a shell command in the workspace with a timeout; returns exit code and output.
+    #[tool(
+        title = "Execute command",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn execute_command(
+        &self,
+        Parameters(p): Parameters<ExecuteCommandParams>,
+        cancel: CancellationToken,
+    ) -> Result<Json<ExecuteCommandOut>, ApiError> {
+        Ok(Json(self.api.execute_command(p, cancel).await?))
+    }
+
+    /// Stage, commit and push the workspace repository to its Gitea origin.
+    #[tool(
+        title = "Git commit and push",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn git_commit_and_push(
+        &self,
+        Parameters(p): Parameters<GitCommitAndPushParams>,
+    ) -> Result<Json<GitCommitAndPushOut>, ApiError> {
+        Ok(Json(self.api.git_commit_and_push(p).await?))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for WorkspaceServer {
+    fn get_info(&self) -> ServerConfig {
+        server_config("workspace", INSTRUCTIONS)
+    }
+}

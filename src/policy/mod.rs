@@ -1,0 +1,58 @@
+//! Pure guards: no I/O, no network, no clock.
+//!
+//! Each guard takes plain values and answers `Ok` or a `PolicyError` naming what was
+//! refused. The `api/` layer calls them before doing anything; MCP wrappers and the CLI
+//! never re-implement them. May import only `error`.
+
+pub mod child_env;
+pub mod git_refs;
+pub mod git_remote;
+pub mod paths;
+pub mod protected;
+
+use crate::error::ApiError;
+
+/// Why a guard refused an input; each variant keeps the offending value as data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A path contained a NUL byte.
+    #[error("path {path:?} contains a NUL byte")]
+    NulInPath { path: String },
+    /// A path leads outside the workspace root.
+    #[error("path {path:?} is outside the workspace root")]
+    OutsideRoot { path: String },
+    /// A branch name git would reject or could read as an option.
+    #[error("invalid branch name {name:?}: {reason}")]
+    BadBranch { name: String, reason: &'static str },
+    /// A repository on the protected list.
+    #[error("repository {repo} is protected (VIBN_PROTECTED_REPOS): it is read-only for agents")]
+    ProtectedRepo { repo: String },
+    /// A repository outside the pinned workspace's Gitea org.
+    #[error("repository {repo} is outside this workspace's Gitea org {org}")]
+    RepoOutsideOrg { repo: String, org: String },
+    /// A protected-list pattern that is not a valid glob.
+    #[error("invalid pattern {pattern:?} in {list}: {reason}")]
+    BadPattern {
+        list: &'static str,
+        pattern: String,
+        reason: String,
+    },
+}
+
+impl From<PolicyError> for ApiError {
+    fn from(e: PolicyError) -> Self {
+        let message = e.to_string();
+        match e {
+            PolicyError::NulInPath { .. } | PolicyError::BadBranch { .. } => {
+                ApiError::bad_request(message)
+            }
+            PolicyError::OutsideRoot { .. } => ApiError::forbidden(message)
+                .with_hint("use a path relative to the workspace root, without leaving it"),
+            PolicyError::ProtectedRepo { .. } => ApiError::forbidden(message)
+                .with_hint("do not retry; ask the user to make this change themselves"),
+            PolicyError::RepoOutsideOrg { .. } => ApiError::forbidden(message)
+                .with_hint("only repositories of the workspace org can be written; ask the user"),
+            PolicyError::BadPattern { .. } => ApiError::internal(message),
+        }
+    }
+}
