@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::env_names as env;
 
@@ -80,7 +81,8 @@ impl McpServer {
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Serve only tools annotated read-only (removes every write tool).
-    #[arg(long, env = env::VIBN_READ_ONLY)]
+    #[arg(long, env = env::VIBN_READ_ONLY, value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue)]
     pub read_only: bool,
     /// Serve only these tools (comma-separated names).
     #[arg(long, value_delimiter = ',', value_name = "NAMES")]

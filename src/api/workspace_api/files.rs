@@ -335,11 +335,7 @@ fn write_atomic(
         .file_name()
         .ok_or_else(|| ApiError::bad_request(format!("{shown} does not name a file")))?;
     let parent_dir = match target.parent().filter(|p| !p.as_os_str().is_empty()) {
-        Some(parent) => {
-            root.create_dir_all(parent)
-                .map_err(|e| fs_error(e, shown))?;
-            root.open_dir(parent).map_err(|e| fs_error(e, shown))?
-        }
+        Some(parent) => open_or_create_dir(root, parent, shown)?,
         None => root.try_clone().map_err(|e| fs_error(e, shown))?,
     };
     let existing = parent_dir.metadata(name).ok().filter(|m| m.is_file());
@@ -363,6 +359,26 @@ fn write_atomic(
         return Err(fs_error(e, shown));
     }
     Ok(existing.is_none())
+}
+
+/// Open folder `relative` beneath `root`, creating it (and its parents) when missing.
+fn open_or_create_dir(root: &Dir, relative: &Path, shown: &str) -> Result<Dir, ApiError> {
+    match root.open_dir(relative) {
+        Ok(dir) => return Ok(dir),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(fs_error(e, shown)),
+        Err(_) => {}
+    }
+    if let Err(e) = root.create_dir_all(relative) {
+        // "Already exists" means a component is in the way (a file, or a symlink that
+        // leads out): opening it again names the precise reason.
+        return Err(match root.open_dir(relative) {
+            Err(precise) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                fs_error(precise, shown)
+            }
+            _ => fs_error(e, shown),
+        });
+    }
+    root.open_dir(relative).map_err(|e| fs_error(e, shown))
 }
 
 fn create_temp(

@@ -23,16 +23,16 @@ use crate::config::WorkspaceConfig;
 use crate::error::ApiError;
 use crate::policy::paths;
 
-pub use exec::{ExecuteCommandOut, ExecuteCommandParams};
+pub use exec::{ExecuteCommandOut, ExecuteCommandParams, MAX_TIMEOUT_S};
 pub use files::{
-    ReadFileOut, ReadFileParams, ReplaceInFileOut, ReplaceInFileParams, WriteFileOut,
-    WriteFileParams,
+    MAX_FILE_BYTES, ReadFileOut, ReadFileParams, ReplaceInFileOut, ReplaceInFileParams,
+    WriteFileOut, WriteFileParams,
 };
 pub use git::{GitCommitAndPushOut, GitCommitAndPushParams};
 pub use listing::{
     DirectoryEntry, EntryKind, FindFilesOut, FindFilesParams, ListDirectoryOut, ListDirectoryParams,
 };
-pub use search::{FileMatches, MatchLine, SearchCodeOut, SearchCodeParams};
+pub use search::{FileMatches, MAX_MATCHES, MatchLine, SearchCodeOut, SearchCodeParams};
 
 /// The workspace API: cheap to clone, shared by every request of one server.
 #[derive(Clone)]

@@ -1,0 +1,204 @@
+//! Guardrails over every tool of every built server: metadata complete, names portable,
+//! schemas plain objects; and the `--read-only` / `--tools` / `--exclude-tools` filter.
+
+use rmcp::model::Tool;
+use vibn::config::ToolFilter;
+use vibn::mcp::workspace_server::WorkspaceServer;
+
+use crate::support::{Workspace, serve_workspace};
+
+fn all_tools() -> Vec<Tool> {
+    WorkspaceServer::all_tools()
+}
+
+/// Every tool has a title, a one-line description and all four hints set explicitly.
+#[test]
+fn every_tool_has_title_description_and_all_four_hints() {
+    for tool in all_tools() {
+        let name = &tool.name;
+        assert!(
+            tool.title.as_deref().is_some_and(|t| !t.is_empty()),
+            "{name}: title"
+        );
+        let description = tool.description.as_deref().unwrap_or_default();
+        assert!(
+            !description.is_empty() && !description.contains('\n'),
+            "{name}: one-line description"
+        );
+        let a = tool
+            .annotations
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: annotations"));
+        assert!(a.read_only_hint.is_some(), "{name}: read_only_hint");
+        assert!(a.destructive_hint.is_some(), "{name}: destructive_hint");
+        assert!(a.idempotent_hint.is_some(), "{name}: idempotent_hint");
+        assert!(a.open_world_hint.is_some(), "{name}: open_world_hint");
+    }
+}
+
+/// Names are snake_case `[a-z0-9_]`, which every model API accepts.
+#[test]
+fn tool_names_are_snake_case() {
+    for tool in all_tools() {
+        assert!(
+            tool.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+            "{}",
+            tool.name
+        );
+    }
+}
+
+/// Input and output schemas are objects without top-level combinators.
+#[test]
+fn schemas_are_plain_objects() {
+    for tool in all_tools() {
+        let input = &tool.input_schema;
+        assert_eq!(
+            input.get("type").and_then(|t| t.as_str()),
+            Some("object"),
+            "{}",
+            tool.name
+        );
+        for key in ["anyOf", "oneOf", "allOf"] {
+            assert!(!input.contains_key(key), "{}: top-level {key}", tool.name);
+        }
+        let output = tool
+            .output_schema
+            .as_ref()
+            .unwrap_or_else(|| panic!("{}: output schema", tool.name));
+        assert_eq!(
+            output.get("type").and_then(|t| t.as_str()),
+            Some("object"),
+            "{}",
+            tool.name
+        );
+    }
+}
+
+/// Every params field is documented, so the model knows what to send.
+#[test]
+fn every_parameter_is_documented() {
+    for tool in all_tools() {
+        let props = tool
+            .input_schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .cloned()
+            .unwrap_or_default();
+        for (field, schema) in props {
+            assert!(
+                schema.get("description").is_some(),
+                "{}.{field} has no description",
+                tool.name
+            );
+        }
+    }
+}
+
+/// The workspace server has the eight tools of DESIGN §6.
+#[test]
+fn workspace_server_has_the_eight_tools() {
+    let mut names: Vec<String> = all_tools().iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "execute_command",
+            "find_files",
+            "git_commit_and_push",
+            "list_directory",
+            "read_file",
+            "replace_in_file",
+            "search_code",
+            "write_file"
+        ]
+    );
+}
+
+async fn listed(filter: ToolFilter) -> Vec<String> {
+    let ws = Workspace::new();
+    let client = serve_workspace(ws.config(), &filter).await;
+    let tools = client.list_all_tools().await.unwrap();
+    tools.iter().map(|t| t.name.to_string()).collect()
+}
+
+/// `--read-only` leaves exactly the tools annotated read-only.
+#[tokio::test]
+async fn read_only_serves_only_read_only_tools() {
+    let names = listed(ToolFilter {
+        read_only: true,
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(
+        names,
+        ["find_files", "list_directory", "read_file", "search_code"]
+    );
+}
+
+/// `--tools` keeps only the named tools; `--exclude-tools` removes the named ones.
+#[tokio::test]
+async fn tools_and_exclude_tools_narrow_the_list() {
+    let only = ToolFilter {
+        only: vec!["read_file".into(), "write_file".into()],
+        ..Default::default()
+    };
+    assert_eq!(listed(only).await, ["read_file", "write_file"]);
+    let exclude = ToolFilter {
+        exclude: vec!["execute_command".into()],
+        ..Default::default()
+    };
+    let names = listed(exclude).await;
+    assert_eq!(names.len(), 7);
+    assert!(!names.contains(&"execute_command".to_string()));
+    let both = ToolFilter {
+        read_only: true,
+        only: vec!["read_file".into(), "write_file".into()],
+        ..Default::default()
+    };
+    assert_eq!(listed(both).await, ["read_file"]);
+}
+
+/// A filtered-out tool cannot be called: it is not merely hidden.
+#[tokio::test]
+async fn a_removed_tool_cannot_be_called() {
+    let ws = Workspace::new();
+    let filter = ToolFilter {
+        read_only: true,
+        ..Default::default()
+    };
+    let client = serve_workspace(ws.config(), &filter).await;
+    let args = serde_json::json!({"path": "x.txt", "content": "x"});
+    let Some(map) = args.as_object().cloned() else {
+        unreachable!()
+    };
+    let result = client
+        .call_tool(rmcp::model::CallToolRequestParams::new("write_file").with_arguments(map))
+        .await;
+    assert!(
+        result.is_err(),
+        "write_file must be unknown in read-only mode"
+    );
+    assert!(!ws.root().join("x.txt").exists());
+}
+
+/// An unknown name in `--tools` is refused with the list of valid names.
+#[test]
+fn unknown_tool_in_filter_is_refused_with_the_valid_names() {
+    let ws = Workspace::new();
+    let api = vibn::api::workspace_api::WorkspaceApi::open(ws.config()).unwrap();
+    let filter = ToolFilter {
+        only: vec!["reed_file".into()],
+        ..Default::default()
+    };
+    let Err(err) = WorkspaceServer::new(api, &filter) else {
+        panic!("must fail")
+    };
+    let text = err.to_string();
+    assert!(
+        text.contains("reed_file") && text.contains("read_file"),
+        "{text}"
+    );
+}

@@ -1,0 +1,13 @@
+//! Integration tests: one binary, a module per server or concern. In-process tests
+//! drive the servers through rmcp's client over `tokio::io::duplex`; `process` runs the
+//! built binary as a child.
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+mod support;
+
+mod inventory;
+mod process;
+mod workspace_exec;
+mod workspace_git;
+mod workspace_paths;
+mod workspace_tools;

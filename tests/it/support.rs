@@ -1,0 +1,138 @@
+//! Fixtures shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use vibn::api::workspace_api::WorkspaceApi;
+use vibn::config::{GiteaCredentials, ToolFilter, WorkspaceConfig};
+use vibn::mcp::workspace_server::WorkspaceServer;
+use vibn::policy::protected::ProtectedList;
+
+/// A connected in-process MCP client.
+pub type Client = RunningService<RoleClient, ()>;
+
+/// A workspace root in a temp dir (kept alive by the returned guard).
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Workspace {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().canonicalize().unwrap()
+    }
+
+    pub fn write(&self, rel: &str, content: &str) {
+        let path = self.root().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.root().join(rel)).unwrap()
+    }
+
+    pub fn config(&self) -> WorkspaceConfig {
+        WorkspaceConfig::new(&self.root(), None, ProtectedList::empty()).unwrap()
+    }
+
+    pub async fn client(&self) -> Client {
+        serve_workspace(self.config(), &ToolFilter::default()).await
+    }
+}
+
+/// Serve a workspace server in-process and connect a client to it.
+pub async fn serve_workspace(config: WorkspaceConfig, filter: &ToolFilter) -> Client {
+    let server = WorkspaceServer::new(WorkspaceApi::open(config).unwrap(), filter).unwrap();
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ().serve(client_io).await.unwrap()
+}
+
+/// Call a tool with JSON arguments.
+pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(map) = args else {
+        panic!("arguments must be an object")
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
+        .await
+        .unwrap()
+}
+
+/// The structured result of a successful call.
+pub fn ok(result: &CallToolResult) -> &Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "tool failed: {:?}",
+        result.structured_content
+    );
+    result
+        .structured_content
+        .as_ref()
+        .expect("structured content")
+}
+
+/// The status of a failed call (`isError` with `{error, status, hint}`).
+pub fn err_status(result: &CallToolResult) -> u64 {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected an error, got {:?}",
+        result.structured_content
+    );
+    let body = result
+        .structured_content
+        .as_ref()
+        .expect("structured error");
+    assert!(body["error"].is_string(), "error message missing: {body}");
+    body["status"].as_u64().expect("status")
+}
+
+/// The error message of a failed call.
+pub fn err_message(result: &CallToolResult) -> String {
+    result.structured_content.as_ref().unwrap()["error"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Run git in `dir` and return its stdout; panics on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Gitea credentials pointing at a local server.
+pub fn gitea(base_url: &str, username: &str, token: &str) -> GiteaCredentials {
+    GiteaCredentials::from_parts(
+        Some(base_url.to_string()),
+        Some(username.to_string()),
+        Some(token.to_string()),
+    )
+    .unwrap()
+    .unwrap()
+}
