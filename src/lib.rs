@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod keystore;
 pub mod logging;
 pub mod mcp;
 pub mod policy;

@@ -7,6 +7,7 @@
 pub mod child_env;
 pub mod git_refs;
 pub mod git_remote;
+pub mod naming;
 pub mod paths;
 pub mod protected;
 

@@ -1,0 +1,587 @@
+//! Workspace API keys (`vibn_sk_`) and admin org tokens (`vibn_at_`): mint (plaintext
+//! returned once), list (hints only), revoke (idempotent) and validate.
+//!
+//! Validation answers found / not found / database error. Malformed, bad checksum,
+//! unknown, revoked, expired and wrong-workspace are all the same "not found", so the
+//! caller can only give one identical 401; a database failure is an error (503).
+
+use rusqlite::{OptionalExtension, Row, params};
+use secrecy::SecretString;
+use serde::Serialize;
+
+use super::tokens::{self, TokenKind};
+use super::workspaces::{WORKSPACE_COLUMNS, Workspace, workspace_from_row};
+use super::{Keystore, KeystoreError, new_id, now_ms, sql};
+
+/// `last_used_at` is written at most this often per key (ms).
+pub const LAST_USED_INTERVAL_MS: i64 = 30_000;
+/// Longest key name.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// A key or token as listed: never the hash, never the plaintext.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The id used to revoke it.
+    pub id: String,
+    /// The label given at mint time.
+    pub name: String,
+    /// Prefix plus the first 8 random characters.
+    pub hint: String,
+    /// Who minted it: `cli` or `org-token:<hint>`.
+    pub created_by: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of the last use (updated at most every 30 s).
+    pub last_used_at: Option<i64>,
+    /// Unix ms after which it stops working.
+    pub expires_at: Option<i64>,
+    /// Unix ms of revocation.
+    pub revoked_at: Option<i64>,
+}
+
+/// A freshly minted key: its record and the plaintext, which exists only here.
+pub struct MintedKey {
+    /// What is stored.
+    pub record: KeyRecord,
+    /// The token; show it once.
+    pub token: SecretString,
+}
+
+/// The outcome of an idempotent revoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked by this call.
+    Now,
+    /// It was already revoked.
+    Already,
+}
+
+/// A valid workspace key and the workspace it is pinned to.
+#[derive(Debug, Clone)]
+pub struct ValidWorkspaceKey {
+    /// The key's id.
+    pub key_id: String,
+    /// The key's display hint (safe to log).
+    pub hint: String,
+    /// The workspace.
+    pub workspace: Workspace,
+}
+
+/// A valid admin token.
+#[derive(Debug, Clone)]
+pub struct ValidAdminToken {
+    /// The token's id.
+    pub token_id: String,
+    /// The token's display hint (safe to log).
+    pub hint: String,
+}
+
+const RECORD_COLUMNS: &str =
+    "k.id, k.name, k.hint, k.created_by, k.created_at, k.last_used_at, k.expires_at, k.revoked_at";
+
+fn record_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+    Ok(KeyRecord {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        hint: row.get(2)?,
+        created_by: row.get(3)?,
+        created_at: row.get(4)?,
+        last_used_at: row.get(5)?,
+        expires_at: row.get(6)?,
+        revoked_at: row.get(7)?,
+    })
+}
+
+fn check_name(name: &str) -> Result<String, KeystoreError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > MAX_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(KeystoreError::Invalid(format!(
+            "a key name must be 1 to {MAX_NAME_LEN} printable characters"
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn live(expires_at: Option<i64>, revoked_at: Option<i64>, now: i64) -> bool {
+    revoked_at.is_none() && expires_at.is_none_or(|at| at > now)
+}
+
+impl Keystore {
+    /// Mint a workspace key for `slug`; the plaintext is returned once.
+    pub fn mint_workspace_key(
+        &self,
+        slug: &str,
+        name: &str,
+        expires_at: Option<i64>,
+        created_by: &str,
+    ) -> Result<MintedKey, KeystoreError> {
+        let name = check_name(name)?;
+        let workspace = self.require_workspace(slug)?;
+        let minted = tokens::mint(TokenKind::WorkspaceKey);
+        let record = KeyRecord {
+            id: new_id("key"),
+            name,
+            hint: minted.hint.clone(),
+            created_by: created_by.to_string(),
+            created_at: now_ms(),
+            last_used_at: None,
+            expires_at,
+            revoked_at: None,
+        };
+        let path = self.path().to_path_buf();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_keys (id, workspace_id, token_hash, hint, name, created_by, \
+                 created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    record.id,
+                    workspace.id,
+                    minted.hash.as_slice(),
+                    record.hint,
+                    record.name,
+                    record.created_by,
+                    record.created_at,
+                    record.expires_at
+                ],
+            )
+            .map_err(sql(&path))
+        })?;
+        Ok(MintedKey {
+            record,
+            token: minted.token,
+        })
+    }
+
+    /// Every key of `slug`, newest first (revoked ones included, marked).
+    pub fn list_workspace_keys(&self, slug: &str) -> Result<Vec<KeyRecord>, KeystoreError> {
+        let workspace = self.require_workspace(slug)?;
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM api_keys k WHERE k.workspace_id = ?1 \
+                 ORDER BY k.created_at DESC, k.id"
+            ))?
+            .query_map([&workspace.id], record_from_row)?
+            .collect()
+        })
+    }
+
+    /// Revoke key `key_id` of `slug`; a key of another workspace is "not found".
+    pub fn revoke_workspace_key(&self, slug: &str, key_id: &str) -> Result<Revoked, KeystoreError> {
+        let workspace = self.require_workspace(slug)?;
+        let path = self.path().to_path_buf();
+        self.write(|tx| {
+            let revoked_at: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT revoked_at FROM api_keys WHERE id = ?1 AND workspace_id = ?2",
+                    [key_id, &workspace.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql(&path))?;
+            match revoked_at {
+                None => Err(KeystoreError::NotFound {
+                    what: format!("key {key_id:?} in workspace {slug:?}"),
+                }),
+                Some(Some(_)) => Ok(Revoked::Already),
+                Some(None) => {
+                    tx.execute(
+                        "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                        params![now_ms(), key_id],
+                    )
+                    .map_err(sql(&path))?;
+                    Ok(Revoked::Now)
+                }
+            }
+        })
+    }
+
+    /// Validate a workspace key, optionally requiring it to belong to `expected_slug`.
+    pub fn validate_workspace_key(
+        &self,
+        token: &str,
+        expected_slug: Option<&str>,
+    ) -> Result<Option<ValidWorkspaceKey>, KeystoreError> {
+        if !tokens::is_well_formed(TokenKind::WorkspaceKey, token) {
+            return Ok(None);
+        }
+        let hash = tokens::hash(token);
+        let now = now_ms();
+        let found = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT k.id, k.hint, k.expires_at, k.revoked_at, k.last_used_at, {WORKSPACE_COLUMNS} \
+                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
+                 JOIN users u ON u.id = w.owner_user_id \
+                 WHERE k.token_hash = ?1"
+            ))?
+            .query_row([hash.as_slice()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    workspace_from_row(r, 5)?,
+                ))
+            })
+            .optional()
+        })?;
+        let Some((key_id, hint, expires_at, revoked_at, last_used, workspace)) = found else {
+            return Ok(None);
+        };
+        if !live(expires_at, revoked_at, now)
+            || expected_slug.is_some_and(|slug| slug != workspace.slug)
+        {
+            return Ok(None);
+        }
+        self.touch("api_keys", &key_id, last_used, now);
+        Ok(Some(ValidWorkspaceKey {
+            key_id,
+            hint,
+            workspace,
+        }))
+    }
+
+    /// Mint an admin org token; the plaintext is returned once.
+    pub fn mint_admin_token(
+        &self,
+        name: &str,
+        expires_at: Option<i64>,
+        created_by: &str,
+    ) -> Result<MintedKey, KeystoreError> {
+        let name = check_name(name)?;
+        let minted = tokens::mint(TokenKind::AdminToken);
+        let record = KeyRecord {
+            id: new_id("at"),
+            name,
+            hint: minted.hint.clone(),
+            created_by: created_by.to_string(),
+            created_at: now_ms(),
+            last_used_at: None,
+            expires_at,
+            revoked_at: None,
+        };
+        let path = self.path().to_path_buf();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO org_tokens (id, token_hash, hint, name, created_by, created_at, \
+                 expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    record.id,
+                    minted.hash.as_slice(),
+                    record.hint,
+                    record.name,
+                    record.created_by,
+                    record.created_at,
+                    record.expires_at
+                ],
+            )
+            .map_err(sql(&path))
+        })?;
+        Ok(MintedKey {
+            record,
+            token: minted.token,
+        })
+    }
+
+    /// Every admin token, newest first.
+    pub fn list_admin_tokens(&self) -> Result<Vec<KeyRecord>, KeystoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {RECORD_COLUMNS} FROM org_tokens k ORDER BY k.created_at DESC, k.id"
+            ))?
+            .query_map([], record_from_row)?
+            .collect()
+        })
+    }
+
+    /// Revoke admin token `id` (idempotent).
+    pub fn revoke_admin_token(&self, id: &str) -> Result<Revoked, KeystoreError> {
+        let path = self.path().to_path_buf();
+        self.write(|tx| {
+            let revoked_at: Option<Option<i64>> = tx
+                .query_row("SELECT revoked_at FROM org_tokens WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(sql(&path))?;
+            match revoked_at {
+                None => Err(KeystoreError::NotFound { what: format!("org token {id:?}") }),
+                Some(Some(_)) => Ok(Revoked::Already),
+                Some(None) => {
+                    tx.execute(
+                        "UPDATE org_tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+                        params![now_ms(), id],
+                    )
+                    .map_err(sql(&path))?;
+                    Ok(Revoked::Now)
+                }
+            }
+        })
+    }
+
+    /// Validate an admin org token.
+    pub fn validate_admin_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<ValidAdminToken>, KeystoreError> {
+        if !tokens::is_well_formed(TokenKind::AdminToken, token) {
+            return Ok(None);
+        }
+        let hash = tokens::hash(token);
+        let now = now_ms();
+        let found = self.read(|c| {
+            c.prepare_cached(
+                "SELECT id, hint, expires_at, revoked_at, last_used_at FROM org_tokens \
+                 WHERE token_hash = ?1",
+            )?
+            .query_row([hash.as_slice()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                ))
+            })
+            .optional()
+        })?;
+        let Some((token_id, hint, expires_at, revoked_at, last_used)) = found else {
+            return Ok(None);
+        };
+        if !live(expires_at, revoked_at, now) {
+            return Ok(None);
+        }
+        self.touch("org_tokens", &token_id, last_used, now);
+        Ok(Some(ValidAdminToken { token_id, hint }))
+    }
+
+    /// Record a use, at most once per interval; a failure never fails the caller.
+    fn touch(&self, table: &'static str, id: &str, last_used: Option<i64>, now: i64) {
+        if last_used.is_some_and(|at| now - at < LAST_USED_INTERVAL_MS) {
+            return;
+        }
+        let result = self.read(|c| {
+            c.prepare_cached(&format!(
+                "UPDATE {table} SET last_used_at = ?1 WHERE id = ?2 \
+                 AND (last_used_at IS NULL OR last_used_at < ?3)"
+            ))?
+            .execute(params![now, id, now - LAST_USED_INTERVAL_MS])
+        });
+        if let Err(e) = result {
+            tracing::warn!(table, id, "could not record last use: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::super::testutil;
+    use super::*;
+
+    fn ws(store: &Keystore, email: &str) -> String {
+        store.create_workspace(email, None).unwrap().slug
+    }
+
+    #[test]
+    fn a_minted_key_validates_to_its_workspace_and_stores_only_its_hash() {
+        let (_dir, store) = testutil::store();
+        let slug = ws(&store, "mark@x.io");
+        let minted = store
+            .mint_workspace_key(&slug, "laptop", None, "cli")
+            .unwrap();
+        let token = minted.token.expose_secret();
+        let valid = store.validate_workspace_key(token, None).unwrap().unwrap();
+        assert_eq!(valid.workspace.slug, slug);
+        assert_eq!(valid.key_id, minted.record.id);
+        let stored: Vec<u8> = store
+            .read(|c| c.query_row("SELECT token_hash FROM api_keys", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(stored, tokens::hash(token).to_vec());
+        assert_eq!(minted.record.hint, &token[..16]);
+    }
+
+    #[test]
+    fn revoked_expired_malformed_unknown_and_foreign_keys_are_all_not_found() {
+        let (_dir, store) = testutil::store();
+        let a = ws(&store, "a@x.io");
+        let b = ws(&store, "b@x.io");
+        let revoked = store.mint_workspace_key(&a, "r", None, "cli").unwrap();
+        store.revoke_workspace_key(&a, &revoked.record.id).unwrap();
+        let expired = store
+            .mint_workspace_key(&a, "e", Some(now_ms() - 1), "cli")
+            .unwrap();
+        let good = store.mint_workspace_key(&a, "g", None, "cli").unwrap();
+        let good_token = good.token.expose_secret().to_string();
+        let mut bad_sum = good_token.clone();
+        bad_sum.pop();
+        bad_sum.push(if good_token.ends_with('0') { '1' } else { '0' });
+        let unknown = tokens::mint(TokenKind::WorkspaceKey);
+        let admin = tokens::mint(TokenKind::AdminToken);
+        for (what, token, expected) in [
+            ("revoked", revoked.token.expose_secret(), None),
+            ("expired", expired.token.expose_secret(), None),
+            ("bad checksum", bad_sum.as_str(), None),
+            ("malformed", "vibn_sk_short", None),
+            ("empty", "", None),
+            ("unknown", unknown.token.expose_secret(), None),
+            ("admin token as key", admin.token.expose_secret(), None),
+            ("other workspace", good_token.as_str(), Some(b.as_str())),
+        ] {
+            let result = store.validate_workspace_key(token, expected).unwrap();
+            assert!(result.is_none(), "{what} must not validate");
+        }
+        assert!(
+            store
+                .validate_workspace_key(&good_token, Some(&a))
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn revoke_is_idempotent_and_scoped_to_the_workspace() {
+        let (_dir, store) = testutil::store();
+        let a = ws(&store, "a@x.io");
+        let b = ws(&store, "b@x.io");
+        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+        assert!(matches!(
+            store.revoke_workspace_key(&b, &key.record.id),
+            Err(KeystoreError::NotFound { .. })
+        ));
+        assert_eq!(
+            store.revoke_workspace_key(&a, &key.record.id).unwrap(),
+            Revoked::Now
+        );
+        assert_eq!(
+            store.revoke_workspace_key(&a, &key.record.id).unwrap(),
+            Revoked::Already
+        );
+        assert!(matches!(
+            store.revoke_workspace_key(&a, "key_nope"),
+            Err(KeystoreError::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn a_revoked_key_stays_revoked_after_reopening() {
+        let (_dir, store) = testutil::store();
+        let a = ws(&store, "a@x.io");
+        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+        store.revoke_workspace_key(&a, &key.record.id).unwrap();
+        let path = store.path().to_path_buf();
+        drop(store);
+        let reopened = Keystore::open(&path).unwrap();
+        assert!(
+            reopened
+                .validate_workspace_key(key.token.expose_secret(), None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn listing_shows_hints_and_states_never_tokens() {
+        let (_dir, store) = testutil::store();
+        let a = ws(&store, "a@x.io");
+        let k1 = store.mint_workspace_key(&a, "one", None, "cli").unwrap();
+        let k2 = store
+            .mint_workspace_key(&a, "two", None, "org-token:vibn_at_abcd1234")
+            .unwrap();
+        store.revoke_workspace_key(&a, &k1.record.id).unwrap();
+        let list = store.list_workspace_keys(&a).unwrap();
+        assert_eq!(list.len(), 2);
+        let text = format!("{list:?}");
+        assert!(
+            !text.contains(k1.token.expose_secret()) && !text.contains(k2.token.expose_secret())
+        );
+        let one = list.iter().find(|k| k.name == "one").unwrap();
+        assert!(one.revoked_at.is_some());
+        let two = list.iter().find(|k| k.name == "two").unwrap();
+        assert_eq!(two.created_by, "org-token:vibn_at_abcd1234");
+    }
+
+    #[test]
+    fn last_used_is_written_once_per_interval() {
+        let (_dir, store) = testutil::store();
+        let a = ws(&store, "a@x.io");
+        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+        let token = key.token.expose_secret();
+        let last_used = || -> Option<i64> {
+            store
+                .read(|c| c.query_row("SELECT last_used_at FROM api_keys", [], |r| r.get(0)))
+                .unwrap()
+        };
+        assert_eq!(last_used(), None);
+        store.validate_workspace_key(token, None).unwrap().unwrap();
+        let first = last_used().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        store.validate_workspace_key(token, None).unwrap().unwrap();
+        assert_eq!(
+            last_used(),
+            Some(first),
+            "second use within 30 s must not write"
+        );
+        // Pretend the last use was long ago: the next use records again.
+        store
+            .read(|c| c.execute("UPDATE api_keys SET last_used_at = 1", []))
+            .unwrap();
+        store.validate_workspace_key(token, None).unwrap().unwrap();
+        assert!(last_used().unwrap() >= first);
+    }
+
+    #[test]
+    fn admin_tokens_mint_validate_and_revoke() {
+        let (_dir, store) = testutil::store();
+        let t = store.mint_admin_token("ops", None, "cli").unwrap();
+        assert!(t.token.expose_secret().starts_with("vibn_at_"));
+        let valid = store
+            .validate_admin_token(t.token.expose_secret())
+            .unwrap()
+            .unwrap();
+        assert_eq!(valid.token_id, t.record.id);
+        assert_eq!(store.list_admin_tokens().unwrap().len(), 1);
+        assert_eq!(
+            store.revoke_admin_token(&t.record.id).unwrap(),
+            Revoked::Now
+        );
+        assert_eq!(
+            store.revoke_admin_token(&t.record.id).unwrap(),
+            Revoked::Already
+        );
+        assert!(
+            store
+                .validate_admin_token(t.token.expose_secret())
+                .unwrap()
+                .is_none()
+        );
+        let key = tokens::mint(TokenKind::WorkspaceKey);
+        assert!(
+            store
+                .validate_admin_token(key.token.expose_secret())
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn bad_key_names_are_refused() {
+        let (_dir, store) = testutil::store();
+        let a = ws(&store, "a@x.io");
+        for name in ["", "   ", &"x".repeat(101), "a\nb"] {
+            assert!(matches!(
+                store.mint_workspace_key(&a, name, None, "cli"),
+                Err(KeystoreError::Invalid(_))
+            ));
+        }
+        assert!(store.list_workspace_keys(&a).unwrap().is_empty());
+    }
+
+    #[test]
+    fn minting_for_an_unknown_workspace_is_not_found() {
+        let (_dir, store) = testutil::store();
+        assert!(matches!(
+            store.mint_workspace_key("ghost", "k", None, "cli"),
+            Err(KeystoreError::NotFound { .. })
+        ));
+    }
+}

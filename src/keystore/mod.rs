@@ -1,0 +1,273 @@
+//! The SQLite keystore: workspaces, API keys, admin tokens, encrypted secrets, memory,
+//! PRDs, jobs and the audit trail (DESIGN §5).
+//!
+//! One file shared by every vibn process on the machine. The directory is created 0700
+//! and the file 0600 before SQLite first opens it; connections set busy_timeout before
+//! WAL, `synchronous=FULL` (a revoked key must never come back after a crash),
+//! `foreign_keys` and `secure_delete`; every write runs in `BEGIN IMMEDIATE`, so several
+//! processes never see "database is locked" within the busy timeout. Migrations are
+//! additive and idempotent, recorded in `PRAGMA user_version` and `schema_migrations`.
+//! May import `policy`, `error`; never `api`, `mcp` or `clients`.
+
+mod audit;
+mod keys;
+mod schema;
+pub mod secret_box;
+mod secrets;
+pub mod tokens;
+mod workspaces;
+
+use std::fs::{DirBuilder, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rand::TryRngCore;
+use rand::distr::{Alphanumeric, Distribution};
+use rand::rngs::OsRng;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::ApiError;
+
+pub use audit::{AuditEvent, NewAuditEvent};
+pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
+pub use secret_box::{Keyring, SecretError, SecretKey};
+pub use secrets::RewrapReport;
+pub use workspaces::Workspace;
+
+/// How long a writer waits for another process's lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What can go wrong in the keystore; each variant keeps its context as data.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    /// The database could not be opened, read or written.
+    #[error("keystore {path} is unavailable: {reason}")]
+    Unavailable { path: String, reason: String },
+    /// No such row (in this scope).
+    #[error("{what} not found")]
+    NotFound { what: String },
+    /// The input was refused before touching the database.
+    #[error("{0}")]
+    Invalid(String),
+    /// A secret could not be sealed or opened.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+impl From<KeystoreError> for ApiError {
+    fn from(e: KeystoreError) -> Self {
+        match e {
+            KeystoreError::Unavailable { .. } => ApiError::not_provisioned(e.to_string())
+                .with_hint("check VIBN_KEYSTORE and the file's permissions, then retry"),
+            KeystoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
+            KeystoreError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            KeystoreError::Secret(_) => ApiError::not_provisioned(e.to_string())
+                .with_hint("set VIBN_SECRETS_KEY to the key this keystore was sealed with"),
+        }
+    }
+}
+
+/// An open keystore: one connection per process, serialized by a mutex.
+pub struct Keystore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Keystore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keystore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keystore {
+    /// Open (creating if needed) the keystore at `path` and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Keystore, KeystoreError> {
+        let unavailable = |reason: String| KeystoreError::Unavailable {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // Create the file 0600 before SQLite sees it: its -wal and -shm copy this mode.
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| unavailable(e.to_string()))?;
+        let meta = file.metadata().map_err(|e| unavailable(e.to_string()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), "keystore was readable by others; setting 0600");
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| unavailable(format!("cannot restrict permissions: {e}")))?;
+        }
+        drop(file);
+        let conn = Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
+        configure(&conn).map_err(|e| unavailable(e.to_string()))?;
+        let store = Keystore {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        };
+        schema::migrate(&store)?;
+        Ok(store)
+    }
+
+    /// The file this keystore lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Run `f` on the connection (reads).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, KeystoreError> {
+        f(&self.lock()).map_err(|e| self.db_error(e))
+    }
+
+    /// Run `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        let mut conn = self.lock();
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.db_error(e))?;
+        let value = f(&tx)?;
+        tx.commit().map_err(|e| self.db_error(e))?;
+        Ok(value)
+    }
+
+    fn db_error(&self, e: rusqlite::Error) -> KeystoreError {
+        KeystoreError::Unavailable {
+            path: self.path.display().to_string(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // busy_timeout first: switching to WAL needs a lock another process may hold.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(())
+}
+
+/// Map a SQLite error inside a write transaction to the keystore error of `store`.
+fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> KeystoreError + '_ {
+    move |e| KeystoreError::Unavailable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A new random id such as `ws_3kQ9…` (16 base62 characters from the OS RNG).
+pub fn new_id(prefix: &str) -> String {
+    let mut rng = OsRng.unwrap_err();
+    let body: String = Alphanumeric
+        .sample_iter(&mut rng)
+        .take(16)
+        .map(char::from)
+        .collect();
+    format!("{prefix}_{body}")
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::Keystore;
+
+    /// A keystore in a fresh temp dir (kept alive by the returned guard).
+    pub fn store() -> (tempfile::TempDir, Keystore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Keystore::open(&dir.path().join("vibn/keystore.db")).expect("open keystore");
+        (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_is_0600_in_a_0700_directory_with_wal_and_shm_too() {
+        let (dir, store) = testutil::store();
+        store.read(|c| c.execute_batch("SELECT 1")).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join("vibn")), 0o700);
+        assert_eq!(mode(store.path()), 0o600);
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", store.path().display()));
+            assert!(side.exists(), "{suffix} missing");
+            assert_eq!(mode(&side), 0o600, "{suffix}");
+        }
+    }
+
+    #[test]
+    fn pragmas_are_in_effect() {
+        let (_dir, store) = testutil::store();
+        let get = |name: &str| -> String {
+            store
+                .read(|c| {
+                    c.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
+                })
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Text(t) => t,
+                    other => format!("{other:?}"),
+                })
+                .unwrap()
+        };
+        assert_eq!(get("journal_mode"), "wal");
+        assert_eq!(get("synchronous"), "2");
+        assert_eq!(get("foreign_keys"), "1");
+        assert_eq!(get("secure_delete"), "1");
+        assert_eq!(get("busy_timeout"), BUSY_TIMEOUT.as_millis().to_string());
+    }
+
+    #[test]
+    fn a_world_readable_file_is_tightened_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ks.db");
+        std::fs::write(&path, b"").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Keystore::open(&path).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    #[test]
+    fn ids_are_random_and_prefixed() {
+        let a = new_id("ws");
+        assert!(a.starts_with("ws_") && a.len() == 19, "{a}");
+        assert_ne!(a, new_id("ws"));
+    }
+}

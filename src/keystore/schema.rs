@@ -1,0 +1,199 @@
+//! Schema migrations: an ordered list of additive steps. Each runs once, inside
+//! `BEGIN IMMEDIATE`, after re-reading the version under the lock, so processes
+//! starting together apply it exactly once.
+
+use super::{Keystore, KeystoreError, now_ms, sql};
+
+/// Additive steps; never edit a released one, append a new one.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    INTEGER PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS users (
+    id         TEXT PRIMARY KEY,
+    email      TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workspaces (
+    id                        TEXT PRIMARY KEY,
+    slug                      TEXT NOT NULL UNIQUE,
+    name                      TEXT NOT NULL,
+    owner_user_id             TEXT NOT NULL REFERENCES users(id),
+    coolify_project_uuid      TEXT,
+    coolify_environment_name  TEXT NOT NULL DEFAULT 'production',
+    gitea_org                 TEXT NOT NULL,
+    gitea_bot_username        TEXT,
+    gitea_bot_user_id         INTEGER,
+    gitea_bot_token_enc       BLOB,
+    gitea_bot_ssh_key_id      INTEGER,
+    ssh_private_key_enc       BLOB,
+    ssh_public_key            TEXT,
+    provision_status          TEXT NOT NULL DEFAULT 'pending'
+                              CHECK (provision_status IN ('pending','partial','ready','error')),
+    provision_error           TEXT,
+    created_at                INTEGER NOT NULL,
+    updated_at                INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS workspace_members (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    user_id      TEXT NOT NULL REFERENCES users(id),
+    role         TEXT NOT NULL CHECK (role IN ('owner','admin','member')),
+    created_at   INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id           TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    token_hash   BLOB NOT NULL UNIQUE,
+    hint         TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    expires_at   INTEGER,
+    revoked_at   INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_workspace ON api_keys (workspace_id, created_at);
+CREATE TABLE IF NOT EXISTS org_tokens (
+    id           TEXT PRIMARY KEY,
+    token_hash   BLOB NOT NULL UNIQUE,
+    hint         TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    expires_at   INTEGER,
+    revoked_at   INTEGER
+);
+CREATE TABLE IF NOT EXISTS secret_keys (
+    key_id         INTEGER PRIMARY KEY,
+    check_envelope BLOB NOT NULL,
+    created_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS projects (
+    id           TEXT PRIMARY KEY,
+    workspace_id TEXT REFERENCES workspaces(id) ON DELETE CASCADE,
+    scope        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    content      TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'final',
+    created_by   TEXT,
+    created_at   INTEGER NOT NULL,
+    UNIQUE (scope, name, version)
+);
+CREATE TABLE IF NOT EXISTS memories (
+    id          TEXT PRIMARY KEY,
+    scope       TEXT NOT NULL,
+    session_key TEXT NOT NULL DEFAULT '',
+    key         TEXT NOT NULL,
+    content     TEXT NOT NULL,
+    tags        TEXT NOT NULL DEFAULT '[]',
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    UNIQUE (scope, session_key, key)
+);
+CREATE INDEX IF NOT EXISTS memories_recent ON memories (scope, session_key, updated_at);
+CREATE TABLE IF NOT EXISTS jobs (
+    id           TEXT PRIMARY KEY,
+    scope        TEXT NOT NULL,
+    agent        TEXT NOT NULL,
+    task         TEXT NOT NULL,
+    repo         TEXT,
+    project      TEXT,
+    status       TEXT NOT NULL,
+    progress     TEXT,
+    result       TEXT,
+    error        TEXT,
+    runner_url   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_recent ON jobs (scope, created_at);
+CREATE TABLE IF NOT EXISTS audit_events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    at           INTEGER NOT NULL,
+    workspace_id TEXT,
+    key_hint     TEXT,
+    server       TEXT NOT NULL,
+    tool         TEXT NOT NULL,
+    target       TEXT NOT NULL,
+    outcome      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_workspace ON audit_events (workspace_id, id);
+"#,
+)];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+}
+
+/// Apply every migration newer than the file's version.
+pub(super) fn migrate(store: &Keystore) -> Result<(), KeystoreError> {
+    let current: i64 = store.read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
+    if current > latest_version() {
+        return Err(KeystoreError::Invalid(format!(
+            "keystore {} has schema version {current}, newer than this vibn ({}); upgrade vibn",
+            store.path().display(),
+            latest_version()
+        )));
+    }
+    for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let path = store.path().to_path_buf();
+        store.write(|tx| {
+            let now: i64 = tx
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .map_err(sql(&path))?;
+            if now >= *version {
+                return Ok(()); // another process got here first
+            }
+            tx.execute_batch(statements).map_err(sql(&path))?;
+            tx.execute(
+                "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+                (version, now_ms()),
+            )
+            .map_err(sql(&path))?;
+            tx.pragma_update(None, "user_version", version)
+                .map_err(sql(&path))?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil;
+    use super::*;
+
+    #[test]
+    fn migrations_record_their_version_and_are_idempotent() {
+        let (_dir, store) = testutil::store();
+        let version: i64 = store
+            .read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
+            .unwrap();
+        assert_eq!(version, latest_version());
+        migrate(&store).unwrap();
+        let path = store.path().to_path_buf();
+        drop(store);
+        let reopened = Keystore::open(&path).unwrap();
+        let rows: i64 = reopened
+            .read(|c| c.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(rows, latest_version());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_message() {
+        let (_dir, store) = testutil::store();
+        store
+            .read(|c| c.pragma_update(None, "user_version", 999))
+            .unwrap();
+        let err = migrate(&store).unwrap_err().to_string();
+        assert!(err.contains("999") && err.contains("upgrade"), "{err}");
+    }
+}

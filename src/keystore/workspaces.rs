@@ -1,0 +1,253 @@
+//! Users, workspaces and members. A workspace is created with its derived names
+//! (Gitea org, bot user) and `provision_status = pending`; provisioning fills the rest.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Keystore, KeystoreError, new_id, now_ms, sql};
+use crate::policy::naming;
+
+/// A workspace as stored (secrets are never part of it).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Workspace {
+    /// Internal id.
+    pub id: String,
+    /// The tenant's slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// The owner's email.
+    pub owner_email: String,
+    /// The Gitea org all of the workspace's repositories live in.
+    pub gitea_org: String,
+    /// The workspace's Gitea bot user.
+    pub gitea_bot_username: Option<String>,
+    /// True when an encrypted bot token is stored.
+    pub has_bot_token: bool,
+    /// The Coolify project, once provisioned.
+    pub coolify_project_uuid: Option<String>,
+    /// The Coolify environment apps are created in.
+    pub coolify_environment_name: String,
+    /// pending, partial, ready or error.
+    pub provision_status: String,
+    /// The last provisioning error, if any.
+    pub provision_error: Option<String>,
+    /// Creation time, unix ms.
+    pub created_at: i64,
+    /// Last change, unix ms.
+    pub updated_at: i64,
+}
+
+pub(super) const WORKSPACE_COLUMNS: &str = "w.id, w.slug, w.name, u.email, w.gitea_org, \
+    w.gitea_bot_username, w.gitea_bot_token_enc IS NOT NULL, w.coolify_project_uuid, \
+    w.coolify_environment_name, w.provision_status, w.provision_error, w.created_at, w.updated_at";
+
+pub(super) const WORKSPACE_FROM: &str = "workspaces w JOIN users u ON u.id = w.owner_user_id";
+
+/// Read a `Workspace` from columns starting at `at` (in `WORKSPACE_COLUMNS` order).
+pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Workspace> {
+    Ok(Workspace {
+        id: row.get(at)?,
+        slug: row.get(at + 1)?,
+        name: row.get(at + 2)?,
+        owner_email: row.get(at + 3)?,
+        gitea_org: row.get(at + 4)?,
+        gitea_bot_username: row.get(at + 5)?,
+        has_bot_token: row.get(at + 6)?,
+        coolify_project_uuid: row.get(at + 7)?,
+        coolify_environment_name: row.get(at + 8)?,
+        provision_status: row.get(at + 9)?,
+        provision_error: row.get(at + 10)?,
+        created_at: row.get(at + 11)?,
+        updated_at: row.get(at + 12)?,
+    })
+}
+
+impl Keystore {
+    /// Create a workspace for `owner_email`, choosing a free slug from the email.
+    pub fn create_workspace(
+        &self,
+        owner_email: &str,
+        name: Option<&str>,
+    ) -> Result<Workspace, KeystoreError> {
+        let email = owner_email.trim().to_lowercase();
+        if !naming::is_plausible_email(&email) {
+            return Err(KeystoreError::Invalid(format!(
+                "{owner_email:?} is not an email address"
+            )));
+        }
+        let base = naming::slug_base(&email);
+        let path = self.path().to_path_buf();
+        let id = self.write(|tx| {
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(email) DO NOTHING",
+                params![new_id("u"), email, now],
+            )
+            .map_err(sql(&path))?;
+            let user_id: String = tx
+                .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| {
+                    r.get(0)
+                })
+                .map_err(sql(&path))?;
+            let taken = |slug: &str| -> Result<bool, KeystoreError> {
+                tx.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
+                    Ok(())
+                })
+                .optional()
+                .map(|r| r.is_some())
+                .map_err(sql(&path))
+            };
+            let mut slug = None;
+            for candidate in naming::slug_candidates(&base) {
+                if !taken(&candidate)? {
+                    slug = Some(candidate);
+                    break;
+                }
+            }
+            let mut attempt = 0;
+            while slug.is_none() {
+                let candidate = naming::time_suffixed(&base, now, attempt);
+                attempt += 1;
+                if !taken(&candidate)? {
+                    slug = Some(candidate);
+                }
+            }
+            let slug = slug.unwrap_or_default();
+            let id = new_id("ws");
+            let display = name
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&slug);
+            tx.execute(
+                "INSERT INTO workspaces (id, slug, name, owner_user_id, gitea_org, \
+                 gitea_bot_username, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![
+                    id,
+                    slug,
+                    display,
+                    user_id,
+                    naming::gitea_org(&slug),
+                    naming::gitea_bot(&slug),
+                    now
+                ],
+            )
+            .map_err(sql(&path))?;
+            tx.execute(
+                "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
+                 VALUES (?1, ?2, 'owner', ?3)",
+                params![id, user_id, now],
+            )
+            .map_err(sql(&path))?;
+            Ok(id)
+        })?;
+        self.workspace_by_id(&id)?
+            .ok_or_else(|| KeystoreError::NotFound {
+                what: format!("workspace {id}"),
+            })
+    }
+
+    /// Every workspace, oldest first.
+    pub fn list_workspaces(&self) -> Result<Vec<Workspace>, KeystoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} ORDER BY w.created_at, w.slug"
+            ))?;
+            stmt.query_map([], |r| workspace_from_row(r, 0))?.collect()
+        })
+    }
+
+    /// The workspace with `slug`, if any.
+    pub fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>, KeystoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"
+            ))?
+            .query_row([slug], |r| workspace_from_row(r, 0))
+            .optional()
+        })
+    }
+
+    /// The workspace with `slug`, or a not-found error naming it.
+    pub fn require_workspace(&self, slug: &str) -> Result<Workspace, KeystoreError> {
+        self.workspace_by_slug(slug)?
+            .ok_or_else(|| KeystoreError::NotFound {
+                what: format!("workspace {slug:?}"),
+            })
+    }
+
+    fn workspace_by_id(&self, id: &str) -> Result<Option<Workspace>, KeystoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.id = ?1"
+            ))?
+            .query_row([id], |r| workspace_from_row(r, 0))
+            .optional()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil;
+
+    #[test]
+    fn a_workspace_gets_its_slug_and_derived_names() {
+        let (_dir, store) = testutil::store();
+        let ws = store
+            .create_workspace("Mark.Smith@Example.com", Some("Mark's"))
+            .unwrap();
+        assert_eq!(ws.slug, "mark-smith");
+        assert_eq!(ws.name, "Mark's");
+        assert_eq!(ws.owner_email, "mark.smith@example.com");
+        assert_eq!(ws.gitea_org, "vibn-mark-smith");
+        assert_eq!(
+            ws.gitea_bot_username.as_deref(),
+            Some("vibn-bot-mark-smith")
+        );
+        assert_eq!(ws.provision_status, "pending");
+        assert!(!ws.has_bot_token);
+        assert_eq!(store.workspace_by_slug("mark-smith").unwrap(), Some(ws));
+    }
+
+    #[test]
+    fn taken_slugs_get_numbered_suffixes() {
+        let (_dir, store) = testutil::store();
+        let slugs: Vec<String> = (0..4)
+            .map(|i| {
+                store
+                    .create_workspace(&format!("mark@host{i}.com"), None)
+                    .unwrap()
+                    .slug
+            })
+            .collect();
+        assert_eq!(slugs, ["mark", "mark-2", "mark-3", "mark-4"]);
+        assert_eq!(store.list_workspaces().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn after_99_a_time_based_suffix_is_used() {
+        let (_dir, store) = testutil::store();
+        for i in 0..99 {
+            store
+                .create_workspace(&format!("x@h{i}.com"), None)
+                .unwrap();
+        }
+        let ws = store.create_workspace("x@last.com", None).unwrap();
+        assert!(
+            ws.slug.starts_with("x-") && ws.slug != "x-100",
+            "{}",
+            ws.slug
+        );
+        assert!(crate::policy::naming::is_valid_slug(&ws.slug));
+    }
+
+    #[test]
+    fn a_bad_email_is_refused_and_nothing_is_written() {
+        let (_dir, store) = testutil::store();
+        assert!(store.create_workspace("not an email", None).is_err());
+        assert!(store.list_workspaces().unwrap().is_empty());
+    }
+}
