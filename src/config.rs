@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 use crate::cli::args::{CommonArgs, WorkspaceArgs};
+use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
 use crate::policy::protected::ProtectedList;
 
@@ -29,6 +30,22 @@ pub mod env_names {
     pub const GITEA_USERNAME: &str = "GITEA_USERNAME";
     /// Log filter when `--log-level` is not given.
     pub const RUST_LOG: &str = "RUST_LOG";
+    /// A workspace key (`vibn_sk_…`): the server then acts only for that workspace.
+    pub const VIBN_API_KEY: &str = "VIBN_API_KEY";
+    /// Optional: the slug the key must belong to (any other key is refused).
+    pub const VIBN_WORKSPACE: &str = "VIBN_WORKSPACE";
+    /// Path of the keystore file.
+    pub const VIBN_KEYSTORE: &str = "VIBN_KEYSTORE";
+    /// Where the keystore lives when VIBN_KEYSTORE is unset (`$XDG_DATA_HOME/vibn/`).
+    pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+    /// Home folder, for the default data directory (`~/.local/share/vibn/`).
+    pub const HOME: &str = "HOME";
+    /// Base64 of 32 bytes: the key secrets at rest are sealed with.
+    pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
+    /// The previous secrets key, during rotation (opens only).
+    pub const VIBN_SECRETS_KEY_PREVIOUS: &str = "VIBN_SECRETS_KEY_PREVIOUS";
+    /// An admin org token (`vibn_at_…`) the CLI acts as; recorded as `org-token:<hint>`.
+    pub const VIBN_ADMIN_TOKEN: &str = "VIBN_ADMIN_TOKEN";
 }
 
 /// A configuration that cannot be used; `main` prints it and exits with code 2.
@@ -46,6 +63,15 @@ pub enum ConfigError {
     /// A Gitea setting is incomplete or malformed.
     #[error("{0}")]
     Gitea(String),
+    /// No keystore location could be determined.
+    #[error("no keystore location: set VIBN_KEYSTORE (or XDG_DATA_HOME / HOME)")]
+    NoKeystorePath,
+    /// A secrets key is malformed.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The workspace key or slug given is unusable as configuration.
+    #[error("{0}")]
+    Pin(String),
 }
 
 /// Which tools a server exposes (applied once, before serving).
@@ -125,6 +151,95 @@ impl GiteaCredentials {
     }
 }
 
+/// How a server is pinned to a workspace, and where the keystore is.
+#[derive(Debug, Clone, Default)]
+pub struct PinConfig {
+    /// The workspace key; `None` = operator mode.
+    pub api_key: Option<SecretString>,
+    /// The slug the key must belong to, if given.
+    pub expected_workspace: Option<String>,
+    /// The keystore file: set when pinned or when configured explicitly.
+    pub keystore: Option<PathBuf>,
+}
+
+impl PinConfig {
+    /// Resolve `--api-key`/`VIBN_API_KEY`, `--workspace`, `--keystore`.
+    pub fn resolve(args: &CommonArgs) -> Result<Self, ConfigError> {
+        let api_key = args
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| SecretString::from(k.to_string()));
+        let expected_workspace = args
+            .workspace
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(String::from);
+        if let Some(slug) = &expected_workspace
+            && !crate::policy::naming::is_valid_slug(slug)
+        {
+            return Err(ConfigError::Pin(format!(
+                "--workspace {slug:?} is not a workspace slug"
+            )));
+        }
+        let keystore = match (&args.keystore, &api_key) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(_)) => Some(default_keystore_path()?),
+            (None, None) => None,
+        };
+        Ok(PinConfig {
+            api_key,
+            expected_workspace,
+            keystore,
+        })
+    }
+}
+
+/// `--keystore`, else `$VIBN_KEYSTORE` (clap reads it), else the default data path.
+pub fn keystore_path(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    match explicit {
+        Some(path) => Ok(path.to_path_buf()),
+        None => default_keystore_path(),
+    }
+}
+
+/// `$XDG_DATA_HOME/vibn/keystore.db`, else `~/.local/share/vibn/keystore.db`.
+pub fn default_keystore_path() -> Result<PathBuf, ConfigError> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty()).map(PathBuf::from);
+    if let Some(data) = non_empty(read_env(env_names::XDG_DATA_HOME)) {
+        return Ok(data.join("vibn/keystore.db"));
+    }
+    non_empty(read_env(env_names::HOME))
+        .map(|home| home.join(".local/share/vibn/keystore.db"))
+        .ok_or(ConfigError::NoKeystorePath)
+}
+
+/// The keyring from `VIBN_SECRETS_KEY` (+ `VIBN_SECRETS_KEY_PREVIOUS`); `None` if unset.
+pub fn keyring() -> Result<Option<Keyring>, ConfigError> {
+    let get = |name| read_env(name).filter(|v: &String| !v.trim().is_empty());
+    let Some(current) = get(env_names::VIBN_SECRETS_KEY) else {
+        if get(env_names::VIBN_SECRETS_KEY_PREVIOUS).is_some() {
+            return Err(SecretError::MissingKey.into());
+        }
+        return Ok(None);
+    };
+    let current = SecretKey::parse(env_names::VIBN_SECRETS_KEY, &current)?;
+    let previous = get(env_names::VIBN_SECRETS_KEY_PREVIOUS)
+        .map(|p| SecretKey::parse(env_names::VIBN_SECRETS_KEY_PREVIOUS, &p))
+        .transpose()?;
+    Ok(Some(Keyring::new(current, previous)))
+}
+
+/// The admin token the CLI should act as (`VIBN_ADMIN_TOKEN`), if set.
+pub fn admin_token() -> Option<SecretString> {
+    read_env(env_names::VIBN_ADMIN_TOKEN)
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+}
+
 /// Read a variable, treating unset and non-Unicode alike.
 #[allow(clippy::disallowed_methods)]
 fn read_env(name: &str) -> Option<String> {
@@ -144,6 +259,8 @@ pub struct WorkspaceConfig {
     pub protected_repos: ProtectedList,
     /// The environment commands run with: the server's, minus every credential.
     pub child_env: Vec<(OsString, OsString)>,
+    /// Workspace pinning and the keystore.
+    pub pin: PinConfig,
 }
 
 impl WorkspaceConfig {
@@ -156,7 +273,9 @@ impl WorkspaceConfig {
             read_env(env_names::GITEA_API_TOKEN),
         )?;
         let protected = protected_repos(&args.common)?;
-        Self::new(&root, gitea, protected)
+        let mut config = Self::new(&root, gitea, protected)?;
+        config.pin = PinConfig::resolve(&args.common)?;
+        Ok(config)
     }
 
     /// Build a configuration for `root` (which must be a directory).
@@ -184,6 +303,7 @@ impl WorkspaceConfig {
             gitea,
             protected_repos,
             child_env: inherited_child_env(),
+            pin: PinConfig::default(),
         })
     }
 }

@@ -11,7 +11,20 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Mcp { server } => run_mcp(server),
         Command::Sandbox { which } => cli::sandbox::run(which),
+        Command::Workspace { action } => report(cli::admin::workspace(action)),
+        Command::Keys { action } => report(cli::admin::keys(action)),
+        Command::OrgTokens { action } => report(cli::admin::org_tokens(action)),
+        Command::Secrets { action } => report(cli::admin::secrets(action)),
+        Command::Audit(args) => report(cli::admin::audit(args)),
     }
+}
+
+/// Exit code of a CLI command; errors print one line on stderr and exit 1.
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        cli::output::error(&format!("{e:#}"));
+        ExitCode::from(1)
+    })
 }
 
 /// Start one MCP server; configuration errors exit 2 with one line on stderr.
@@ -57,8 +70,7 @@ fn run_mcp(server: McpServer) -> ExitCode {
     }
 }
 
-#[allow(clippy::print_stderr)]
 fn fail(message: &str) -> ExitCode {
-    eprintln!("vibn: {message}");
+    cli::output::error(message);
     ExitCode::from(2)
 }

@@ -4,4 +4,5 @@
 //! never `mcp`.
 
 pub mod de;
+pub mod pin;
 pub mod workspace_api;

@@ -26,6 +26,32 @@ pub enum Command {
         #[command(subcommand)]
         server: McpServer,
     },
+    /// Workspaces (tenants): create, list, show.
+    Workspace {
+        /// What to do.
+        #[command(subcommand)]
+        action: WorkspaceAction,
+    },
+    /// Workspace API keys (`vibn_sk_…`): mint, list, revoke, check.
+    Keys {
+        /// What to do.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Admin org tokens (`vibn_at_…`): mint, list, revoke.
+    OrgTokens {
+        /// What to do.
+        #[command(subcommand)]
+        action: OrgTokensAction,
+    },
+    /// The key secrets at rest are sealed with: generate, rewrap.
+    Secrets {
+        /// What to do.
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+    /// Show the audit trail of write tool calls.
+    Audit(AuditArgs),
     /// Start a local stand-in for an upstream service (for tests and demos).
     Sandbox {
         /// Which stand-in.
@@ -93,6 +119,16 @@ pub struct CommonArgs {
     /// Repositories agents may not change: comma-separated `owner/name` globs.
     #[arg(long, env = env::VIBN_PROTECTED_REPOS, value_name = "GLOBS")]
     pub protected_repos: Option<String>,
+    /// Workspace key (`vibn_sk_…`): act only for its workspace. Prefer the env var: flags
+    /// are visible to other users in `ps`.
+    #[arg(long, env = env::VIBN_API_KEY, hide_env_values = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Refuse any key that does not belong to this workspace slug.
+    #[arg(long, env = env::VIBN_WORKSPACE, value_name = "SLUG")]
+    pub workspace: Option<String>,
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a tracing directive);
     /// overrides RUST_LOG. Logs go to stderr, never stdout.
     #[arg(long, value_name = "FILTER")]
@@ -141,4 +177,163 @@ pub struct GitHttpArgs {
     /// Repositories to create at start, as `owner/name` (repeatable).
     #[arg(long = "create", value_name = "OWNER/NAME")]
     pub create: Vec<String>,
+}
+
+/// Where the keystore is, and how to print.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH", global = true)]
+    pub keystore: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// `vibn workspace …`
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceAction {
+    /// Create a workspace; its slug comes from the owner's email.
+    Create {
+        /// The owner's email address.
+        #[arg(long, value_name = "EMAIL")]
+        owner_email: String,
+        /// Display name (default: the slug).
+        #[arg(long)]
+        name: Option<String>,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List every workspace.
+    List {
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show one workspace.
+    Show {
+        /// The workspace's slug.
+        slug: String,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Store the workspace's Gitea bot user and token (token read from stdin, sealed
+    /// with VIBN_SECRETS_KEY).
+    SetBotToken {
+        /// The workspace's slug.
+        slug: String,
+        /// The bot's Gitea user name (default: vibn-bot-<slug>).
+        #[arg(long)]
+        username: Option<String>,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `vibn keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Mint a key; only the token is printed on stdout, once.
+    Mint {
+        /// The workspace's slug.
+        #[arg(long, value_name = "SLUG")]
+        workspace: String,
+        /// A label for the key (e.g. the device or agent).
+        #[arg(long)]
+        name: String,
+        /// Lifetime, e.g. `30d`, `12h` (default: no expiry).
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List a workspace's keys (hints only, never tokens).
+    List {
+        /// The workspace's slug.
+        #[arg(long, value_name = "SLUG")]
+        workspace: String,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a key (idempotent).
+    Revoke {
+        /// The workspace's slug.
+        #[arg(long, value_name = "SLUG")]
+        workspace: String,
+        /// The key's id (from `vibn keys list`).
+        key_id: String,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Check a key read from stdin: valid, and for which workspace.
+    Check {
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `vibn org-tokens …`
+#[derive(Debug, Subcommand)]
+pub enum OrgTokensAction {
+    /// Mint an admin org token; only the token is printed on stdout, once.
+    Mint {
+        /// A label for the token.
+        #[arg(long)]
+        name: String,
+        /// Lifetime, e.g. `90d` (default: no expiry).
+        #[arg(long, value_name = "DURATION")]
+        expires_in: Option<String>,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List admin org tokens (hints only).
+    List {
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke an admin org token (idempotent).
+    Revoke {
+        /// The token's id (from `vibn org-tokens list`).
+        token_id: String,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `vibn secrets …`
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// Print a new random VIBN_SECRETS_KEY (base64 of 32 bytes).
+    GenKey,
+    /// Re-seal every secret under VIBN_SECRETS_KEY (old ones opened with
+    /// VIBN_SECRETS_KEY_PREVIOUS), then retire the old key.
+    Rewrap {
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// `vibn audit`
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Only this workspace's events (default: all).
+    #[arg(long, value_name = "SLUG")]
+    pub workspace: Option<String>,
+    /// How many of the newest events to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Keystore and output.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::cli::args::{GitHttpArgs, SandboxCommand};
+use crate::cli::output;
 use crate::sandbox::git_http::{self, GitHttpState};
 
 /// Run a sandbox subcommand until interrupted.
@@ -47,17 +48,13 @@ async fn git_http_main(args: GitHttpArgs) -> ExitCode {
 }
 
 /// The sandbox's one output: `KEY=value` lines on stdout, flushed at once.
-#[allow(clippy::print_stdout)]
 fn print_env(pairs: &[(&str, String)]) {
-    use std::io::Write;
     for (key, value) in pairs {
-        println!("{key}={value}");
+        output::line(&format!("{key}={value}"));
     }
-    let _ = std::io::stdout().flush();
 }
 
-#[allow(clippy::print_stderr)]
 fn fail(message: &str) -> ExitCode {
-    eprintln!("vibn: {message}");
+    output::error(message);
     ExitCode::from(2)
 }

@@ -1,11 +1,18 @@
 //! Integration tests: one binary, a module per server or concern. In-process tests
 //! drive the servers through rmcp's client over `tokio::io::duplex`; `process` runs the
 //! built binary as a child.
-#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::disallowed_methods
+)]
 
 mod support;
 
 mod inventory;
+mod keystore_cli;
+mod pinning;
 mod process;
 mod workspace_exec;
 mod workspace_git;

@@ -97,7 +97,7 @@ async fn server_credentials_do_not_reach_commands() {
         ("GITEA_USERNAME", "bot"),
         ("GITEA_API_TOKEN", "gitea-token-value"),
         ("COOLIFY_API_TOKEN", "coolify-token-value"),
-        ("VIBN_API_KEY", "vibn_sk_value"),
+        ("VIBN_EXTRA_SETTING", "vibn-extra-value"),
         ("OPENAI_API_KEY", "openai-value"),
         ("KEEP_ME", "visible"),
     ];

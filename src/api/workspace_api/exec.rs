@@ -75,6 +75,17 @@ impl WorkspaceApi {
         p: ExecuteCommandParams,
         cancel: CancellationToken,
     ) -> Result<ExecuteCommandOut, ApiError> {
+        let who = self.who()?;
+        let target = p.command.clone();
+        let result = self.execute_command_now(p, cancel).await;
+        self.audited(&who, "execute_command", &target, result)
+    }
+
+    async fn execute_command_now(
+        &self,
+        p: ExecuteCommandParams,
+        cancel: CancellationToken,
+    ) -> Result<ExecuteCommandOut, ApiError> {
         if p.command.trim().is_empty() {
             return Err(ApiError::bad_request("command must not be empty"));
         }

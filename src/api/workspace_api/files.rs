@@ -118,6 +118,7 @@ pub struct ReplaceInFileOut {
 impl WorkspaceApi {
     /// Read a window of lines of a text file.
     pub fn read_file(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+        self.who()?;
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
         let bytes = read_bounded(self.root(), &relative, &shown)?;
@@ -136,6 +137,13 @@ impl WorkspaceApi {
 
     /// Write a whole file atomically, creating parent folders.
     pub fn write_file(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
+        let who = self.who()?;
+        let target = p.path.clone();
+        let result = self.write_file_now(p);
+        self.audited(&who, "write_file", &target, result)
+    }
+
+    fn write_file_now(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
         if p.content.len() as u64 > MAX_FILE_BYTES {
@@ -154,6 +162,13 @@ impl WorkspaceApi {
 
     /// Replace exactly `count` occurrences of `old`, returning a unified diff.
     pub fn replace_in_file(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {
+        let who = self.who()?;
+        let target = p.path.clone();
+        let result = self.replace_in_file_now(p);
+        self.audited(&who, "replace_in_file", &target, result)
+    }
+
+    fn replace_in_file_now(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
         if p.old.is_empty() {

@@ -20,6 +20,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::WorkspaceApi;
 use crate::api::de;
+use crate::api::pin::Principal;
 use crate::error::ApiError;
 use crate::policy::{git_refs, git_remote, paths, protected};
 use crate::redact;
@@ -83,6 +84,24 @@ impl WorkspaceApi {
         &self,
         p: GitCommitAndPushParams,
     ) -> Result<GitCommitAndPushOut, ApiError> {
+        let who = self.who()?;
+        let result = self.commit_and_push_now(p, &who).await;
+        let target = match &result {
+            Ok(out) => format!(
+                "{} {}",
+                out.repo.as_deref().unwrap_or("(no origin)"),
+                out.branch
+            ),
+            Err(e) => format!("refused: {}", e.message()),
+        };
+        self.audited(&who, "git_commit_and_push", &target, result)
+    }
+
+    async fn commit_and_push_now(
+        &self,
+        p: GitCommitAndPushParams,
+        who: &Principal,
+    ) -> Result<GitCommitAndPushOut, ApiError> {
         if p.message.trim().is_empty() {
             return Err(ApiError::bad_request("message must not be empty"));
         }
@@ -114,6 +133,12 @@ impl WorkspaceApi {
         let remote = origin_url.as_deref().and_then(git_remote::parse);
         if let Some(remote) = &remote {
             protected::check_repo_writable(&self.config().protected_repos, &remote.full_name)?;
+            protected::check_repo_in_org(who.gitea_org(), &remote.full_name)?;
+        } else if let Some(org) = who.gitea_org() {
+            return Err(ApiError::forbidden(format!(
+                "origin does not name a repository of the workspace org {org}"
+            ))
+            .with_hint("set origin to the https URL of a repository in the workspace org"));
         }
         if push {
             self.check_push_target(origin_url.as_deref(), remote.as_ref())?;

@@ -108,6 +108,7 @@ impl WorkspaceApi {
         &self,
         p: ListDirectoryParams,
     ) -> Result<ListDirectoryOut, ApiError> {
+        self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
         let depth = p
@@ -179,6 +180,7 @@ impl WorkspaceApi {
 
     /// Find files whose path matches a gitignore-style glob.
     pub async fn find_files(&self, p: FindFilesParams) -> Result<FindFilesOut, ApiError> {
+        self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
         let glob = p.glob.trim().to_string();

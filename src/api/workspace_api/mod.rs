@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use cap_std::fs::Dir;
 
+use crate::api::pin::{Pin, Principal};
 use crate::config::WorkspaceConfig;
 use crate::error::ApiError;
 use crate::policy::paths;
@@ -43,6 +44,7 @@ pub struct WorkspaceApi {
 struct Inner {
     config: WorkspaceConfig,
     root: Dir,
+    pin: Pin,
 }
 
 impl WorkspaceApi {
@@ -55,14 +57,34 @@ impl WorkspaceApi {
                     config.canonical_root.display()
                 ))
             })?;
+        let pin = Pin::from_config(&config.pin);
         Ok(WorkspaceApi {
-            inner: Arc::new(Inner { config, root }),
+            inner: Arc::new(Inner { config, root, pin }),
         })
     }
 
     /// The configuration this API was opened with.
     pub fn config(&self) -> &WorkspaceConfig {
         &self.inner.config
+    }
+
+    /// Who this call acts for; re-validates the workspace key every time.
+    fn who(&self) -> Result<Principal, ApiError> {
+        self.inner.pin.resolve()
+    }
+
+    /// Record a write tool call and pass its result through.
+    fn audited<T>(
+        &self,
+        who: &Principal,
+        tool: &str,
+        target: &str,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.inner
+            .pin
+            .audit(who, "workspace", tool, target, &result);
+        result
     }
 
     fn root(&self) -> &Dir {

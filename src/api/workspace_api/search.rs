@@ -159,6 +159,7 @@ impl Sink for Collector<'_> {
 impl WorkspaceApi {
     /// Search file contents under a folder, honouring .gitignore.
     pub async fn search_code(&self, p: SearchCodeParams) -> Result<SearchCodeOut, ApiError> {
+        self.who()?;
         if p.pattern.is_empty() {
             return Err(ApiError::bad_request("pattern must not be empty"));
         }
