@@ -131,11 +131,11 @@ def search_check(a, tree):
 def verdict(value, target, higher_is_better=False):
     if value is None:
         return "n/a"
-    ok = value >= target if higher_is_better else value <= target
-    if ok:
+    if value >= target if higher_is_better else value <= target:
         return "ok"
-    off = (target / value - 1) if higher_is_better else (value / target - 1)
-    return f"MISSED by {off * 100:.0f}%"
+    if higher_is_better:
+        return f"MISSED: {value / target * 100:.0f}% of target"
+    return f"MISSED: {value / target:.2f}x target"
 
 
 def main():
@@ -210,10 +210,11 @@ def main():
     print(f"\nvibn mcp workspace — {stamp}, {a.bin}")
     print(f"load average (1/5/15 min) at start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}, "
           f"at end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}; {os.cpu_count()} CPUs\n")
-    print(f"| {'metric':<{w}} | {'measured':>14} | {'DESIGN §9 target':<16} | verdict |")
-    print(f"|{'-' * (w + 2)}|{'-' * 16}|{'-' * 18}|---------|")
+    vw = max(len("verdict"), *(len(r[3]) for r in rows))
+    print(f"| {'metric':<{w}} | {'measured':>14} | {'DESIGN §9 target':<16} | {'verdict':<{vw}} |")
+    print(f"|{'-' * (w + 2)}|{'-' * 16}|{'-' * 18}|{'-' * (vw + 2)}|")
     for name, value, target, v in rows:
-        print(f"| {name:<{w}} | {value:>14} | {target:<16} | {v} |")
+        print(f"| {name:<{w}} | {value:>14} | {target:<16} | {v:<{vw}} |")
     print(f"\ncontext: cold start min/max {c['min']:.2f}/{c['max']:.2f} ms; /bin/true spawn "
           f"{anchor['median_ms']:.2f} ms ({anchor['method']}); read_file p99 "
           f"{main_run['call']['p99_ms']:.3f} ms; tools/list first {main_run['tools_list_ms']['first']:.2f} ms")
