@@ -4,14 +4,16 @@
 //!
 //! No guards and no domain logic here; those live in `api/` and `policy/`.
 
+use std::sync::{Arc, OnceLock};
+
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, Implementation, ServerCapabilities, ServerConfig,
+    CallToolResponse, CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::ServerInitializeError;
 use rmcp::{ServerHandler, ServiceExt};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -40,43 +42,122 @@ pub struct UnknownTool {
     pub available: String,
 }
 
-/// Remove the routes `filter` excludes. The tool's `read_only_hint` annotation is the
-/// only source of truth for `--read-only`; an unset hint counts as a write tool.
-pub fn filter_tools<S: Send + Sync + 'static>(
+/// Refuse a filter naming a tool that `known` (the server's tool names) lacks. Runs at
+/// start-up, before any schema is generated.
+pub fn check_tool_names(
     server: &str,
-    router: &mut ToolRouter<S>,
+    known: &[&str],
     filter: &ToolFilter,
 ) -> Result<(), UnknownTool> {
-    let all: Vec<String> = router
-        .list_all()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
     for (flag, names) in [
         ("--tools", &filter.only),
         ("--exclude-tools", &filter.exclude),
     ] {
-        if let Some(name) = names.iter().find(|n| !all.contains(n)) {
+        if let Some(name) = names.iter().find(|n| !known.contains(&n.as_str())) {
             return Err(UnknownTool {
                 name: name.clone(),
                 flag,
                 server: server.to_string(),
-                available: all.join(", "),
+                available: known.join(", "),
             });
         }
     }
+    Ok(())
+}
+
+/// Remove the routes `filter` excludes, then compact the schemas. The tool's
+/// `read_only_hint` annotation is the only source of truth for `--read-only`; an unset
+/// hint counts as a write tool.
+pub fn prepare_router<S: Send + Sync + 'static>(router: &mut ToolRouter<S>, filter: &ToolFilter) {
     for tool in router.list_all() {
         let read_only = tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true);
         let name = tool.name.as_ref();
         let allowed_by_mode = read_only || !filter.read_only;
         let listed = filter.only.is_empty() || filter.only.iter().any(|n| n == name);
         let excluded = filter.exclude.iter().any(|n| n == name);
-        let keep = allowed_by_mode && listed && !excluded;
-        if !keep {
+        if !(allowed_by_mode && listed && !excluded) {
             router.remove_route(name);
         }
     }
-    Ok(())
+    for route in router.map.values_mut() {
+        let input = Arc::make_mut(&mut route.attr.input_schema);
+        input.remove("$schema");
+        if let Some(output) = route.attr.output_schema.as_mut() {
+            compact_output_schema(Arc::make_mut(output));
+        }
+    }
+}
+
+/// Output schemas describe shape for validation; clients do not show them to models, so
+/// the per-field prose and vendor `format`s only cost bytes on every tools/list.
+fn compact_output_schema(schema: &mut JsonObject) {
+    schema.remove("$schema");
+    strip_keys(schema, &["description", "format"]);
+}
+
+fn strip_keys(object: &mut JsonObject, keys: &[&str]) {
+    for key in keys {
+        // Only schema keywords: a property *named* "description" is kept.
+        if object.get(*key).is_some_and(|v| v.is_string()) {
+            object.remove(*key);
+        }
+    }
+    for value in object.values_mut() {
+        match value {
+            Value::Object(child) => strip_keys(child, keys),
+            Value::Array(items) => items.iter_mut().for_each(|item| {
+                if let Value::Object(child) = item {
+                    strip_keys(child, keys);
+                }
+            }),
+            _ => {}
+        }
+    }
+}
+
+/// A server's tool router, built on first use (schema generation is the bulk of a
+/// server's start-up work) with the filter applied.
+pub struct LazyRouter<S> {
+    cell: Arc<OnceLock<ToolRouter<S>>>,
+    build: fn() -> ToolRouter<S>,
+    filter: Arc<ToolFilter>,
+}
+
+impl<S> Clone for LazyRouter<S> {
+    fn clone(&self) -> Self {
+        LazyRouter {
+            cell: self.cell.clone(),
+            build: self.build,
+            filter: self.filter.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> LazyRouter<S> {
+    /// A router made by `build` and narrowed by `filter` when first needed; the filter's
+    /// names must already have been checked against `known`.
+    pub fn new(
+        server: &str,
+        known: &[&str],
+        build: fn() -> ToolRouter<S>,
+        filter: &ToolFilter,
+    ) -> Result<Self, UnknownTool> {
+        check_tool_names(server, known, filter)?;
+        Ok(LazyRouter {
+            cell: Arc::new(OnceLock::new()),
+            build,
+            filter: Arc::new(filter.clone()),
+        })
+    }
+
+    /// The router, built now if this is the first use.
+    pub fn get(&self) -> &ToolRouter<S> {
+        self.cell.get_or_init(|| {
+            let mut router = (self.build)();
+            prepare_router(&mut router, &self.filter);
+            router
+        })
+    }
 }
 
 /// The one conversion of an `ApiError` into a tool result: `isError: true` with

@@ -1,13 +1,12 @@
 //! `vibn mcp workspace`: the eight workspace tools as thin wrappers over
 //! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
 
-use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::ServerConfig;
 use rmcp::{ServerHandler, tool, tool_handler, tool_router};
 use tokio_util::sync::CancellationToken;
 
-use super::common::{UnknownTool, filter_tools, server_config};
+use super::common::{LazyRouter, UnknownTool, server_config};
 use crate::api::workspace_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -18,24 +17,47 @@ search_code; read with read_file (paged by lines); edit with replace_in_file (dr
 big changes) or write_file; run builds and tests with execute_command; finish with \
 git_commit_and_push.";
 
+/// The names of this server's tools, checked against the router by a test; used to
+/// validate `--tools`/`--exclude-tools` at start-up without generating any schema.
+pub const TOOL_NAMES: [&str; 8] = [
+    "execute_command",
+    "find_files",
+    "git_commit_and_push",
+    "list_directory",
+    "read_file",
+    "replace_in_file",
+    "search_code",
+    "write_file",
+];
+
 /// The workspace MCP server.
 #[derive(Clone)]
 pub struct WorkspaceServer {
     api: WorkspaceApi,
-    tool_router: ToolRouter<Self>,
+    router: LazyRouter<Self>,
 }
 
 impl WorkspaceServer {
     /// A server over `api` exposing the tools `filter` allows.
     pub fn new(api: WorkspaceApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
-        let mut tool_router = Self::workspace_router();
-        filter_tools("workspace", &mut tool_router, filter)?;
-        Ok(WorkspaceServer { api, tool_router })
+        let router = LazyRouter::new("workspace", &TOOL_NAMES, Self::workspace_router, filter)?;
+        Ok(WorkspaceServer { api, router })
     }
 
-    /// Every tool of this server, before filtering (for inventories and schemas).
+    /// Every tool of this server as served without filters (for inventories and schemas).
     pub fn all_tools() -> Vec<rmcp::model::Tool> {
-        Self::workspace_router().list_all()
+        let mut router = Self::workspace_router();
+        super::common::prepare_router(&mut router, &ToolFilter::default());
+        router.list_all()
+    }
+
+    /// The tool names the router really has (to check `TOOL_NAMES`).
+    pub fn router_tool_names() -> Vec<String> {
+        Self::workspace_router()
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect()
     }
 }
 
@@ -179,7 +201,7 @@ impl WorkspaceServer {
     }
 }
 
-#[tool_handler(router = self.tool_router)]
+#[tool_handler(router = self.router.get())]
 impl ServerHandler for WorkspaceServer {
     fn get_info(&self) -> ServerConfig {
         server_config("workspace", INSTRUCTIONS)

@@ -97,6 +97,30 @@ fn every_parameter_is_documented() {
     }
 }
 
+/// The start-up name list matches the router exactly.
+#[test]
+fn tool_name_lists_match_the_routers() {
+    let mut names = WorkspaceServer::router_tool_names();
+    names.sort();
+    assert_eq!(names, vibn::mcp::workspace_server::TOOL_NAMES);
+}
+
+/// Schemas carry no `$schema` (old validators trip on it); output schemas keep their
+/// shape (types, properties, required) without per-field prose.
+#[test]
+fn served_schemas_are_compact() {
+    for tool in all_tools() {
+        assert!(!tool.input_schema.contains_key("$schema"), "{}", tool.name);
+        let output = serde_json::Value::Object((*tool.output_schema.clone().unwrap()).clone());
+        assert!(output.get("properties").is_some(), "{}", tool.name);
+        assert!(
+            !output.to_string().contains("\"format\":\"uint"),
+            "{}",
+            tool.name
+        );
+    }
+}
+
 /// The workspace server has the eight tools of DESIGN §6.
 #[test]
 fn workspace_server_has_the_eight_tools() {
