@@ -82,22 +82,63 @@ pub fn prepare_router<S: Send + Sync + 'static>(router: &mut ToolRouter<S>, filt
     for route in router.map.values_mut() {
         let input = Arc::make_mut(&mut route.attr.input_schema);
         input.remove("$schema");
+        portable_schema(input);
         if let Some(output) = route.attr.output_schema.as_mut() {
-            compact_output_schema(Arc::make_mut(output));
+            let output = Arc::make_mut(output);
+            output.remove("$schema");
+            strip_keys(output, &["description", "format"]);
+            portable_schema(output);
         }
     }
 }
 
-/// Output schemas describe shape for validation; clients do not show them to models, so
-/// the per-field prose and vendor `format`s only cost bytes on every tools/list.
-fn compact_output_schema(schema: &mut JsonObject) {
-    schema.remove("$schema");
-    strip_keys(schema, &["description", "format"]);
+/// Rewrite schema idioms some clients reject into plain equivalents, recursively:
+/// an optional property's `"type": ["T", "null"]` becomes `"T"` (absence already says
+/// optional; vibn never sends or expects null), `"default": null` goes, and a `oneOf`
+/// of string constants becomes an `enum`.
+fn portable_schema(schema: &mut JsonObject) {
+    if schema.get("default").is_some_and(Value::is_null) {
+        schema.remove("default");
+    }
+    if let Some(Value::Array(types)) = schema.get("type") {
+        let non_null: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        if non_null.len() == 1 {
+            schema.insert("type".into(), non_null[0].clone());
+        }
+    }
+    if let Some(Value::Array(variants)) = schema.get("oneOf") {
+        let constants: Option<Vec<Value>> = variants
+            .iter()
+            .map(|v| match v.as_object() {
+                Some(o) if o.get("type").is_some_and(|t| t == "string") && o.len() == 2 => {
+                    o.get("const").filter(|c| c.is_string()).cloned()
+                }
+                _ => None,
+            })
+            .collect();
+        if let Some(constants) = constants {
+            schema.remove("oneOf");
+            schema.insert("type".into(), Value::from("string"));
+            schema.insert("enum".into(), Value::Array(constants));
+        }
+    }
+    for value in schema.values_mut() {
+        match value {
+            Value::Object(child) => portable_schema(child),
+            Value::Array(items) => items.iter_mut().for_each(|item| {
+                if let Value::Object(child) = item {
+                    portable_schema(child);
+                }
+            }),
+            _ => {}
+        }
+    }
 }
 
+/// Remove string-valued schema keywords `keys` everywhere (a property *named*
+/// "description" is an object, so it is kept).
 fn strip_keys(object: &mut JsonObject, keys: &[&str]) {
     for key in keys {
-        // Only schema keywords: a property *named* "description" is kept.
         if object.get(*key).is_some_and(|v| v.is_string()) {
             object.remove(*key);
         }
@@ -183,4 +224,52 @@ pub async fn serve_stdio<S: ServerHandler>(server: S) -> anyhow::Result<()> {
     };
     running.waiting().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(v: Value) -> JsonObject {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn nullable_optionals_become_plain_types() {
+        let mut s = object(json!({
+            "type": "object",
+            "properties": {
+                "path": {"type": ["string", "null"], "default": null, "description": "d"},
+                "both": {"type": ["string", "integer"]},
+                "default": {"type": "string"}
+            }
+        }));
+        portable_schema(&mut s);
+        assert_eq!(s["properties"]["path"], json!({"type": "string", "description": "d"}));
+        assert_eq!(s["properties"]["both"], json!({"type": ["string", "integer"]}));
+        assert_eq!(s["properties"]["default"], json!({"type": "string"}), "a property named default stays");
+    }
+
+    #[test]
+    fn one_of_string_constants_becomes_an_enum() {
+        let mut s = object(json!({"oneOf": [
+            {"const": "file", "type": "string"},
+            {"const": "dir", "type": "string"}
+        ]}));
+        portable_schema(&mut s);
+        assert_eq!(Value::Object(s), json!({"type": "string", "enum": ["file", "dir"]}));
+        let mut mixed = object(json!({"oneOf": [{"const": "a", "type": "string"}, {"type": "integer"}]}));
+        portable_schema(&mut mixed);
+        assert!(mixed.contains_key("oneOf"), "a mixed oneOf is left alone");
+    }
+
+    #[test]
+    fn strip_keys_removes_keywords_not_properties() {
+        let mut s = object(json!({
+            "description": "root",
+            "properties": {"description": {"type": "string", "description": "x", "format": "uint"}}
+        }));
+        strip_keys(&mut s, &["description", "format"]);
+        assert_eq!(Value::Object(s), json!({"properties": {"description": {"type": "string"}}}));
+    }
 }
