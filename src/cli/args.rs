@@ -160,6 +160,23 @@ pub struct WorkspaceArgs {
 pub enum SandboxCommand {
     /// A git smart-HTTP server with Basic auth over bare repositories in a folder.
     GitHttp(GitHttpArgs),
+    /// An in-memory Gitea stand-in (REST API and git over HTTP); prints GITEA_* lines.
+    Gitea(GiteaSandboxArgs),
+}
+
+/// Flags of `vibn sandbox gitea`.
+#[derive(Debug, Clone, Args)]
+pub struct GiteaSandboxArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Folder for the bare repositories (default: a new temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Repositories to create at start, as `owner/name` (the owner is created as an org
+    /// when missing; repeatable).
+    #[arg(long = "create", value_name = "OWNER/NAME")]
+    pub create: Vec<String>,
 }
 
 /// Flags of `vibn sandbox git-http`.

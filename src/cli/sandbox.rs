@@ -20,6 +20,7 @@ pub fn run(which: SandboxCommand) -> ExitCode {
     };
     match which {
         SandboxCommand::GitHttp(args) => runtime.block_on(git_http_main(args)),
+        SandboxCommand::Gitea(_) => fail("vibn sandbox gitea is not built yet"),
     }
 }
 
