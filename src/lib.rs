@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod clients;
 pub mod config;
 pub mod error;
 pub mod keystore;

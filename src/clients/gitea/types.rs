@@ -1,0 +1,271 @@
+//! Gitea's JSON shapes (the subset vibn reads and writes), tolerant of missing fields.
+
+use serde::{Deserialize, Serialize};
+
+/// A user or an org as embedded in other objects.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct User {
+    /// Numeric id.
+    pub id: i64,
+    /// Login name.
+    pub login: String,
+    /// Display name.
+    pub full_name: String,
+    /// Email address.
+    pub email: String,
+    /// Site administrator.
+    pub is_admin: bool,
+}
+
+/// A repository.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Repository {
+    /// Numeric id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `owner/name`.
+    pub full_name: String,
+    /// Owner.
+    pub owner: User,
+    /// Description.
+    pub description: String,
+    /// Private.
+    pub private: bool,
+    /// No commits yet.
+    pub empty: bool,
+    /// Read-only.
+    pub archived: bool,
+    /// Default branch.
+    pub default_branch: String,
+    /// HTTPS clone URL.
+    pub clone_url: String,
+    /// SSH clone URL.
+    pub ssh_url: String,
+    /// Web page.
+    pub html_url: String,
+    /// Last update.
+    pub updated_at: String,
+    /// Open issues.
+    pub open_issues_count: u64,
+}
+
+/// An item of the contents API: file, dir, symlink or submodule.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Contents {
+    /// `file`, `dir`, `symlink` or `submodule`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// File name.
+    pub name: String,
+    /// Path in the repository.
+    pub path: String,
+    /// Blob sha (what updates need).
+    pub sha: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `base64` when `content` is present.
+    pub encoding: Option<String>,
+    /// Base64 content (absent for large blobs and directories).
+    pub content: Option<String>,
+    /// The last commit touching it.
+    pub last_commit_sha: Option<String>,
+}
+
+/// What `GET …/contents/{path}` answers: one file or a directory listing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ContentsAnswer {
+    /// A directory listing.
+    Dir(Vec<Contents>),
+    /// A single item.
+    File(Box<Contents>),
+}
+
+/// The commit part of a file change.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct CommitMeta {
+    /// Commit sha.
+    pub sha: String,
+    /// Web page.
+    pub html_url: String,
+}
+
+/// The answer to a file create/update.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct FileResponse {
+    /// The file after the change.
+    pub content: Option<Contents>,
+    /// The commit made.
+    pub commit: CommitMeta,
+}
+
+/// A label.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct Label {
+    /// Numeric id (what issue creation takes).
+    pub id: i64,
+    /// Name (what issue lists filter by).
+    pub name: String,
+    /// Color.
+    pub color: String,
+}
+
+/// An issue (or a pull request, which shares the index space).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Issue {
+    /// Global id.
+    pub id: i64,
+    /// Per-repository number.
+    pub number: u64,
+    /// Title.
+    pub title: String,
+    /// Body.
+    pub body: String,
+    /// `open` or `closed`.
+    pub state: String,
+    /// Labels.
+    pub labels: Vec<Label>,
+    /// Author.
+    pub user: User,
+    /// Comment count.
+    pub comments: u64,
+    /// Present for pull requests.
+    pub pull_request: Option<serde_json::Value>,
+    /// Web page.
+    pub html_url: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Last update.
+    pub updated_at: String,
+    /// Closing time.
+    pub closed_at: Option<String>,
+}
+
+/// An issue comment.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Comment {
+    /// Numeric id.
+    pub id: i64,
+    /// Text.
+    pub body: String,
+    /// Web page.
+    pub html_url: String,
+}
+
+/// A branch.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Branch {
+    /// Name.
+    pub name: String,
+    /// Head commit.
+    pub commit: BranchCommit,
+}
+
+/// A branch's head commit.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct BranchCommit {
+    /// Commit sha.
+    pub id: String,
+    /// Commit message.
+    pub message: String,
+}
+
+/// An organization.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Organization {
+    /// Numeric id.
+    pub id: i64,
+    /// Org name (`username` in older releases).
+    #[serde(alias = "username")]
+    pub name: String,
+    /// Display name.
+    pub full_name: String,
+    /// `public`, `limited` or `private`.
+    pub visibility: String,
+}
+
+/// A team of an organization.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Team {
+    /// Numeric id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Coarse permission (read it from `units_map` on unit-based teams).
+    pub permission: String,
+    /// Unit permissions.
+    pub units_map: serde_json::Map<String, serde_json::Value>,
+    /// All repositories of the org.
+    pub includes_all_repositories: bool,
+    /// May create repositories in the org.
+    pub can_create_org_repo: bool,
+}
+
+/// An access token as returned at creation (`sha1` is the token, shown once).
+#[derive(Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AccessToken {
+    /// Numeric id.
+    pub id: i64,
+    /// Unique name.
+    pub name: String,
+    /// The token (only in the creation answer).
+    pub sha1: String,
+    /// Last eight characters.
+    pub token_last_eight: String,
+    /// Scopes.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("sha1", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+/// An SSH public key of a user.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PublicKey {
+    /// Numeric id.
+    pub id: i64,
+    /// Title.
+    pub title: String,
+    /// The key line.
+    pub key: String,
+    /// Fingerprint.
+    pub fingerprint: String,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// Items on this page.
+    pub items: Vec<T>,
+    /// Page number (1-based).
+    pub page: u32,
+    /// Page size asked for.
+    pub limit: u32,
+    /// Total items, when the server said (`X-Total-Count`).
+    pub total: Option<u64>,
+    /// True when another page follows.
+    pub has_next: bool,
+}

@@ -1,0 +1,40 @@
+//! Thin HTTP clients for the upstreams (Gitea; later Coolify, the agent runner and a
+//! search provider). One method per upstream endpoint, upstream-shaped structs, no
+//! policy. Shared plumbing — timeouts, retries for idempotent calls only, redirect
+//! handling, error parsing, redaction — lives once in `http`.
+//! May import `error` and `redact`; never `api`, `mcp` or `policy`.
+
+pub mod gitea;
+pub mod http;
+
+use crate::error::ApiError;
+use http::{ClientError, Failure};
+
+impl From<ClientError> for ApiError {
+    /// The one mapping from an upstream failure to what the model should do.
+    fn from(e: ClientError) -> Self {
+        let upstream = e.upstream;
+        let text = e.to_string();
+        match &e.failure {
+            Failure::Status { status, .. } => match status {
+                400 | 405 => ApiError::bad_request(text),
+                401 => ApiError::upstream(text).with_hint(format!(
+                    "{upstream} refused vibn's own credentials; ask the operator to check the \
+                     configured token"
+                )),
+                403 | 423 => ApiError::forbidden(text),
+                404 | 410 => ApiError::not_found(text),
+                409 | 412 | 422 => ApiError::unprocessable(text),
+                429 => ApiError::upstream(text).with_hint("rate limited; retry in a little while"),
+                _ => ApiError::upstream(text).with_hint("retry later"),
+            },
+            Failure::Redirect { .. } => ApiError::unprocessable(text)
+                .with_hint("the resource moved (renamed or transferred); use its new name"),
+            Failure::Timeout | Failure::Connect(_) => {
+                ApiError::upstream(text).with_hint("retry later")
+            }
+            Failure::Decode(_) => ApiError::upstream(text),
+            Failure::Config(_) => ApiError::not_provisioned(text),
+        }
+    }
+}
