@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use crate::cli::args::{CommonArgs, WorkspaceArgs};
+use crate::cli::args::{CommonArgs, GiteaArgs, GiteaFlags, WorkspaceArgs};
+use crate::clients::http::HttpConfig;
 use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
 use crate::policy::protected::ProtectedList;
@@ -240,6 +241,43 @@ pub fn admin_token() -> Option<SecretString> {
         .map(SecretString::from)
 }
 
+impl GiteaCredentials {
+    /// The credentials from `--gitea-url`/`GITEA_API_URL`, `--gitea-username`/
+    /// `GITEA_USERNAME` and `GITEA_API_TOKEN`.
+    pub fn resolve(flags: &GiteaFlags) -> Result<Option<Self>, ConfigError> {
+        Self::from_parts(
+            flags.gitea_url.clone(),
+            flags.gitea_username.clone(),
+            read_env(env_names::GITEA_API_TOKEN),
+        )
+    }
+}
+
+/// Configuration of the Gitea server.
+#[derive(Debug, Clone)]
+pub struct GiteaServerConfig {
+    /// Where Gitea is and the token; `None` makes every tool say what to set.
+    pub gitea: Option<GiteaCredentials>,
+    /// Repositories agents may read but not change.
+    pub protected_repos: ProtectedList,
+    /// Workspace pinning and the keystore.
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+}
+
+impl GiteaServerConfig {
+    /// Resolve the Gitea server's flags and environment.
+    pub fn resolve(args: &GiteaArgs) -> Result<Self, ConfigError> {
+        Ok(GiteaServerConfig {
+            gitea: GiteaCredentials::resolve(&args.gitea)?,
+            protected_repos: protected_repos(&args.common)?,
+            pin: PinConfig::resolve(&args.common)?,
+            http: HttpConfig::default(),
+        })
+    }
+}
+
 /// Read a variable, treating unset and non-Unicode alike.
 #[allow(clippy::disallowed_methods)]
 fn read_env(name: &str) -> Option<String> {
@@ -267,11 +305,7 @@ impl WorkspaceConfig {
     /// Resolve the workspace server's flags and environment.
     pub fn resolve(args: &WorkspaceArgs) -> Result<Self, ConfigError> {
         let root = args.root.clone().ok_or(ConfigError::MissingRoot)?;
-        let gitea = GiteaCredentials::from_parts(
-            args.gitea_url.clone(),
-            args.gitea_username.clone(),
-            read_env(env_names::GITEA_API_TOKEN),
-        )?;
+        let gitea = GiteaCredentials::resolve(&args.gitea)?;
         let protected = protected_repos(&args.common)?;
         let mut config = Self::new(&root, gitea, protected)?;
         config.pin = PinConfig::resolve(&args.common)?;

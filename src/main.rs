@@ -3,8 +3,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use vibn::api::gitea_api::GiteaApi;
+use vibn::api::workspace_api::WorkspaceApi;
 use vibn::cli::args::{Cli, Command, McpServer};
+use vibn::mcp::gitea_server::GiteaServer;
+use vibn::mcp::workspace_server::WorkspaceServer;
 use vibn::{cli, config, logging, mcp};
+
+/// A configured server, ready to serve.
+enum Built {
+    Workspace(WorkspaceServer),
+    Gitea(GiteaServer),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -37,15 +47,18 @@ fn run_mcp(server: McpServer) -> ExitCode {
     let built = match &server {
         McpServer::Workspace(args) => config::WorkspaceConfig::resolve(args)
             .map_err(|e| e.to_string())
+            .and_then(|cfg| WorkspaceApi::open(cfg).map_err(|e| e.to_string()))
+            .and_then(|api| WorkspaceServer::new(api, &filter).map_err(|e| e.to_string()))
+            .map(Built::Workspace),
+        McpServer::Gitea(args) => config::GiteaServerConfig::resolve(args)
+            .map_err(|e| e.to_string())
             .and_then(|cfg| {
-                vibn::api::workspace_api::WorkspaceApi::open(cfg).map_err(|e| e.to_string())
+                GiteaServer::new(GiteaApi::new(cfg), &filter).map_err(|e| e.to_string())
             })
-            .and_then(|api| {
-                mcp::workspace_server::WorkspaceServer::new(api, &filter).map_err(|e| e.to_string())
-            }),
+            .map(Built::Gitea),
         other => {
             return fail(&format!(
-                "vibn mcp {} is not built yet; available: vibn mcp workspace",
+                "vibn mcp {} is not built yet; available: vibn mcp workspace, vibn mcp gitea",
                 other.name()
             ));
         }
@@ -61,7 +74,14 @@ fn run_mcp(server: McpServer) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    match runtime.block_on(mcp::common::serve_stdio(server)) {
+    let served = runtime.block_on(async {
+        match server {
+            Built::Workspace(s) => mcp::common::serve_stdio(s).await,
+            Built::Gitea(s) => mcp::common::serve_stdio(s).await,
+        }
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("server stopped: {e:#}");

@@ -33,6 +33,44 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
     }
 }
 
+/// A required non-negative integer, given as a number or a numeric string.
+pub fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    opt_u64(d)?.ok_or_else(|| D::Error::custom("expected a non-negative integer, got null"))
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrString {
+    List(Vec<String>),
+    Text(String),
+}
+
+/// An optional list of strings, given as a JSON array or as one comma-separated string.
+pub fn opt_string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let items = match Option::<ListOrString>::deserialize(d)? {
+        None => return Ok(None),
+        Some(ListOrString::List(items)) => items,
+        Some(ListOrString::Text(text)) => text.split(',').map(str::to_string).collect(),
+    };
+    Ok(Some(
+        items
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    ))
+}
+
+/// Schema of a list of strings.
+pub fn string_list_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "array", "items": { "type": "string" } })
+}
+
+/// Schema of a required non-negative integer.
+pub fn required_integer_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "integer", "minimum": 0 })
+}
+
 /// An optional boolean, given as a boolean or as `"true"`/`"false"`.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     match Option::<BoolOrString>::deserialize(d)? {
@@ -61,6 +99,22 @@ pub fn boolean_schema(_: &mut SchemaGenerator) -> Schema {
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct L {
+        #[serde(default, deserialize_with = "super::opt_string_list")]
+        l: Option<Vec<String>>,
+    }
+
+    #[test]
+    fn lists_arrive_as_arrays_or_comma_separated_text() {
+        let l: L = serde_json::from_str(r#"{"l": ["a", " b "]}"#).unwrap();
+        assert_eq!(l.l, Some(vec!["a".to_string(), "b".to_string()]));
+        let l: L = serde_json::from_str(r#"{"l": "bug, ui,,"}"#).unwrap();
+        assert_eq!(l.l, Some(vec!["bug".to_string(), "ui".to_string()]));
+        let l: L = serde_json::from_str(r#"{}"#).unwrap();
+        assert_eq!(l.l, None);
+    }
 
     #[derive(Deserialize)]
     struct P {

@@ -4,5 +4,7 @@
 //! never `mcp`.
 
 pub mod de;
+pub mod gitea_api;
 pub mod pin;
+pub mod text;
 pub mod workspace_api;

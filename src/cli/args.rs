@@ -66,7 +66,7 @@ pub enum McpServer {
     /// Coolify: projects, applications, deployments and logs.
     Coolify(CommonArgs),
     /// Gitea: repositories, issues and files.
-    Gitea(CommonArgs),
+    Gitea(GiteaArgs),
     /// A local workspace folder: files, search, commands and git.
     Workspace(WorkspaceArgs),
     /// Platform: memory, skills, PRDs and web search.
@@ -94,8 +94,8 @@ impl McpServer {
     pub fn common(&self) -> &CommonArgs {
         match self {
             McpServer::Workspace(w) => &w.common,
+            McpServer::Gitea(g) => &g.common,
             McpServer::Coolify(c)
-            | McpServer::Gitea(c)
             | McpServer::Platform(c)
             | McpServer::Agent(c)
             | McpServer::ControlPlane(c) => c,
@@ -144,12 +144,31 @@ pub struct WorkspaceArgs {
     /// The folder the agent works in; every path is confined to it.
     #[arg(long, env = env::WORKSPACE_ROOT, value_name = "DIR")]
     pub root: Option<PathBuf>,
-    /// Gitea base URL, used to push over HTTPS (e.g. https://git.example.com).
+    /// Gitea, used to push over HTTPS.
+    #[command(flatten)]
+    pub gitea: GiteaFlags,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Where Gitea is and who vibn is there (the token comes only from GITEA_API_TOKEN).
+#[derive(Debug, Clone, Args)]
+pub struct GiteaFlags {
+    /// Gitea base URL, with or without /api/v1 (e.g. https://git.example.com).
     #[arg(long, env = env::GITEA_API_URL, value_name = "URL")]
     pub gitea_url: Option<String>,
-    /// Gitea user the push authenticates as (the token comes from GITEA_API_TOKEN).
+    /// Gitea user the token belongs to.
     #[arg(long, env = env::GITEA_USERNAME, value_name = "USER")]
     pub gitea_username: Option<String>,
+}
+
+/// Flags of the Gitea server.
+#[derive(Debug, Clone, Args)]
+pub struct GiteaArgs {
+    /// Where Gitea is.
+    #[command(flatten)]
+    pub gitea: GiteaFlags,
     /// Flags every server shares.
     #[command(flatten)]
     pub common: CommonArgs,

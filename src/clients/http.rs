@@ -57,7 +57,10 @@ pub enum Auth {
     /// `Authorization: Bearer <t>` (Coolify, runner).
     Bearer(SecretString),
     /// HTTP Basic with a password.
-    Basic { user: String, password: SecretString },
+    Basic {
+        user: String,
+        password: SecretString,
+    },
     /// No credentials.
     None,
 }
@@ -82,7 +85,10 @@ impl Auth {
             Auth::Basic { user, password } => {
                 use base64::Engine as _;
                 let pair = format!("{user}:{}", password.expose_secret());
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
             }
             Auth::None => return None,
         };
@@ -143,10 +149,14 @@ impl ClientError {
 
 fn describe(failure: &Failure, upstream: &str) -> String {
     match failure {
-        Failure::Status { status, message } if message.is_empty() => format!("{upstream} answered {status}"),
+        Failure::Status { status, message } if message.is_empty() => {
+            format!("{upstream} answered {status}")
+        }
         Failure::Status { status, message } => format!("{upstream} answered {status}: {message}"),
         Failure::Redirect { status, location } => {
-            format!("{upstream} answered {status} redirecting to {location}; writes are not redirected")
+            format!(
+                "{upstream} answered {status} redirecting to {location}; writes are not redirected"
+            )
         }
         Failure::Timeout => format!("{upstream} did not answer in time"),
         Failure::Connect(e) => format!("cannot reach {upstream}: {e}"),
@@ -190,7 +200,10 @@ pub struct Http {
 
 impl std::fmt::Debug for Http {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Http").field("upstream", &self.upstream).field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("Http")
+            .field("upstream", &self.upstream)
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -260,7 +273,11 @@ impl Http {
     }
 
     fn client(&self, follow: bool) -> Result<&reqwest::Client, String> {
-        let cell = if follow { &self.following } else { &self.not_following };
+        let cell = if follow {
+            &self.following
+        } else {
+            &self.not_following
+        };
         cell.get_or_init(|| {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let policy = if follow {
@@ -293,7 +310,8 @@ impl Http {
             }
         }
         if !call.query.is_empty() {
-            url.query_pairs_mut().extend_pairs(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            url.query_pairs_mut()
+                .extend_pairs(call.query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
         Ok(url)
     }
@@ -317,14 +335,22 @@ impl Http {
             failure,
         };
         let url = self.url(&call).map_err(|e| fail(Failure::Config(e)))?;
-        let client = self.client(idempotent).map_err(|e| fail(Failure::Config(e)))?;
+        let client = self
+            .client(idempotent)
+            .map_err(|e| fail(Failure::Config(e)))?;
         let auth = call.auth.as_ref().unwrap_or(&self.auth);
-        let attempts = if idempotent { self.config.retries + 1 } else { 1 };
+        let attempts = if idempotent {
+            self.config.retries + 1
+        } else {
+            1
+        };
         let mut last = Failure::Timeout;
         let mut next_wait: Option<Duration> = None;
         for attempt in 0..attempts {
             if attempt > 0 {
-                let wait = next_wait.take().unwrap_or_else(|| backoff(self.config.backoff, attempt));
+                let wait = next_wait
+                    .take()
+                    .unwrap_or_else(|| backoff(self.config.backoff, attempt));
                 tracing::debug!(upstream = self.upstream, path = %shown_path, attempt, ?wait, "retrying");
                 tokio::time::sleep(wait).await;
             }
@@ -361,7 +387,11 @@ impl Http {
                 "upstream call"
             );
             if status.is_success() {
-                return Ok(Answer { status: status.as_u16(), headers, body });
+                return Ok(Answer {
+                    status: status.as_u16(),
+                    headers,
+                    body,
+                });
             }
             if status.is_redirection() {
                 let location = headers
@@ -369,7 +399,10 @@ impl Http {
                     .and_then(|v| v.to_str().ok())
                     .map(redact::urls)
                     .unwrap_or_default();
-                return Err(fail(Failure::Redirect { status: status.as_u16(), location }));
+                return Err(fail(Failure::Redirect {
+                    status: status.as_u16(),
+                    location,
+                }));
             }
             last = Failure::Status {
                 status: status.as_u16(),
@@ -419,7 +452,13 @@ fn retryable_status(status: StatusCode) -> bool {
 }
 
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let seconds: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
 }
 
@@ -492,7 +531,10 @@ mod tests {
     fn error_messages_are_read_from_every_upstream_shape() {
         let table: [(&str, &str); 7] = [
             (r#"{"message":"not found","url":"x"}"#, "not found"),
-            (r#"{"message":"Validation failed.","errors":{"name":["The name field is required."]}}"#, "Validation failed.; name: The name field is required."),
+            (
+                r#"{"message":"Validation failed.","errors":{"name":["The name field is required."]}}"#,
+                "Validation failed.; name: The name field is required.",
+            ),
             (r#"{"errors":{"domains":"bad"}}"#, "domains: bad"),
             (r#"{"error":"Unauthenticated."}"#, "Unauthenticated."),
             (r#"{"errors":["a","b"]}"#, "a; b"),
@@ -520,18 +562,41 @@ mod tests {
 
     #[test]
     fn only_transient_statuses_are_retried() {
-        for (status, retry) in [(429, true), (502, true), (503, true), (504, true), (500, false), (404, false), (422, false)] {
-            assert_eq!(retryable_status(StatusCode::from_u16(status).unwrap()), retry, "{status}");
+        for (status, retry) in [
+            (429, true),
+            (502, true),
+            (503, true),
+            (504, true),
+            (500, false),
+            (404, false),
+            (422, false),
+        ] {
+            assert_eq!(
+                retryable_status(StatusCode::from_u16(status).unwrap()),
+                retry,
+                "{status}"
+            );
         }
     }
 
     #[test]
     fn urls_are_built_from_encoded_segments() {
-        let http = Http::new("Gitea", "http://h:1/api/v1/", Auth::None, HttpConfig::default());
-        let call = Call::new(Method::GET, &["repos", "o", "r", "contents", "dir", "a b#?.md", "../x"])
-            .query("ref", "main");
+        let http = Http::new(
+            "Gitea",
+            "http://h:1/api/v1/",
+            Auth::None,
+            HttpConfig::default(),
+        );
+        let call = Call::new(
+            Method::GET,
+            &["repos", "o", "r", "contents", "dir", "a b#?.md", "../x"],
+        )
+        .query("ref", "main");
         let url = http.url(&call).unwrap();
-        assert_eq!(url.as_str(), "http://h:1/api/v1/repos/o/r/contents/dir/a%20b%23%3F.md/..%2Fx?ref=main");
+        assert_eq!(
+            url.as_str(),
+            "http://h:1/api/v1/repos/o/r/contents/dir/a%20b%23%3F.md/..%2Fx?ref=main"
+        );
     }
 
     #[test]
@@ -540,7 +605,10 @@ mod tests {
             let ceiling = Duration::from_millis(100) * (1 << (attempt - 1));
             for _ in 0..50 {
                 let wait = backoff(Duration::from_millis(100), attempt);
-                assert!(wait >= ceiling / 2 && wait <= ceiling, "{wait:?} for attempt {attempt}");
+                assert!(
+                    wait >= ceiling / 2 && wait <= ceiling,
+                    "{wait:?} for attempt {attempt}"
+                );
             }
         }
     }

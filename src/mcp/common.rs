@@ -245,9 +245,19 @@ mod tests {
             }
         }));
         portable_schema(&mut s);
-        assert_eq!(s["properties"]["path"], json!({"type": "string", "description": "d"}));
-        assert_eq!(s["properties"]["both"], json!({"type": ["string", "integer"]}));
-        assert_eq!(s["properties"]["default"], json!({"type": "string"}), "a property named default stays");
+        assert_eq!(
+            s["properties"]["path"],
+            json!({"type": "string", "description": "d"})
+        );
+        assert_eq!(
+            s["properties"]["both"],
+            json!({"type": ["string", "integer"]})
+        );
+        assert_eq!(
+            s["properties"]["default"],
+            json!({"type": "string"}),
+            "a property named default stays"
+        );
     }
 
     #[test]
@@ -257,8 +267,12 @@ mod tests {
             {"const": "dir", "type": "string"}
         ]}));
         portable_schema(&mut s);
-        assert_eq!(Value::Object(s), json!({"type": "string", "enum": ["file", "dir"]}));
-        let mut mixed = object(json!({"oneOf": [{"const": "a", "type": "string"}, {"type": "integer"}]}));
+        assert_eq!(
+            Value::Object(s),
+            json!({"type": "string", "enum": ["file", "dir"]})
+        );
+        let mut mixed =
+            object(json!({"oneOf": [{"const": "a", "type": "string"}, {"type": "integer"}]}));
         portable_schema(&mut mixed);
         assert!(mixed.contains_key("oneOf"), "a mixed oneOf is left alone");
     }
@@ -270,6 +284,9 @@ mod tests {
             "properties": {"description": {"type": "string", "description": "x", "format": "uint"}}
         }));
         strip_keys(&mut s, &["description", "format"]);
-        assert_eq!(Value::Object(s), json!({"properties": {"description": {"type": "string"}}}));
+        assert_eq!(
+            Value::Object(s),
+            json!({"properties": {"description": {"type": "string"}}})
+        );
     }
 }

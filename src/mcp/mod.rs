@@ -3,4 +3,5 @@
 //! stdio serving, tool filtering, error conversion — lives in `common`.
 
 pub mod common;
+pub mod gitea_server;
 pub mod workspace_server;

@@ -10,6 +10,7 @@ pub mod git_remote;
 pub mod naming;
 pub mod paths;
 pub mod protected;
+pub mod repo_ref;
 
 use crate::error::ApiError;
 
@@ -31,6 +32,12 @@ pub enum PolicyError {
     /// A repository outside the pinned workspace's Gitea org.
     #[error("repository {repo} is outside this workspace's Gitea org {org}")]
     RepoOutsideOrg { repo: String, org: String },
+    /// An owner other than the pinned workspace's Gitea org.
+    #[error("{owner} is outside this workspace's Gitea org {org}")]
+    OwnerOutsideOrg { owner: String, org: String },
+    /// A repository reference that is not `owner/name` of valid names.
+    #[error("invalid repository {input:?}: {reason}")]
+    BadRepo { input: String, reason: &'static str },
     /// A protected-list pattern that is not a valid glob.
     #[error("invalid pattern {pattern:?} in {list}: {reason}")]
     BadPattern {
@@ -44,15 +51,18 @@ impl From<PolicyError> for ApiError {
     fn from(e: PolicyError) -> Self {
         let message = e.to_string();
         match e {
-            PolicyError::NulInPath { .. } | PolicyError::BadBranch { .. } => {
-                ApiError::bad_request(message)
-            }
+            PolicyError::NulInPath { .. }
+            | PolicyError::BadBranch { .. }
+            | PolicyError::BadRepo { .. } => ApiError::bad_request(message),
             PolicyError::OutsideRoot { .. } => ApiError::forbidden(message)
                 .with_hint("use a path relative to the workspace root, without leaving it"),
             PolicyError::ProtectedRepo { .. } => ApiError::forbidden(message)
                 .with_hint("do not retry; ask the user to make this change themselves"),
-            PolicyError::RepoOutsideOrg { .. } => ApiError::forbidden(message)
-                .with_hint("only repositories of the workspace org can be written; ask the user"),
+            PolicyError::RepoOutsideOrg { .. } | PolicyError::OwnerOutsideOrg { .. } => {
+                ApiError::forbidden(message).with_hint(
+                    "only repositories of the workspace org can be written; ask the user",
+                )
+            }
             PolicyError::BadPattern { .. } => ApiError::internal(message),
         }
     }

@@ -83,6 +83,17 @@ pub fn check_repo_in_org(org: Option<&str>, repo: &str) -> Result<(), PolicyErro
     }
 }
 
+/// Refuse an owner other than `org` when a workspace pin restricts visibility to it.
+pub fn check_owner_is_org(org: Option<&str>, owner: &str) -> Result<(), PolicyError> {
+    match org {
+        Some(org) if !org.eq_ignore_ascii_case(owner) => Err(PolicyError::OwnerOutsideOrg {
+            owner: owner.to_string(),
+            org: org.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +144,13 @@ mod tests {
             }
         );
         assert!(check_repo_writable(&list("acme/*"), "other/web").is_ok());
+    }
+
+    #[test]
+    fn pinned_org_admits_only_itself_as_owner() {
+        assert!(check_owner_is_org(None, "anyone").is_ok());
+        assert!(check_owner_is_org(Some("vibn-mark"), "VIBN-mark").is_ok());
+        assert!(check_owner_is_org(Some("vibn-mark"), "vibn-marks").is_err());
     }
 
     #[test]

@@ -12,17 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{WorkspaceApi, fs_error};
 use crate::api::de;
+use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
 use crate::error::ApiError;
 use crate::policy::paths;
 
 /// Files larger than this are not read or rewritten whole.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
-/// At most this much text is returned by one `read_file` call.
-pub const MAX_READ_BYTES: usize = 256 * 1024;
-/// Lines returned by `read_file` when no limit is given.
-pub const DEFAULT_READ_LINES: u64 = 2000;
-/// A NUL byte within this many leading bytes marks a file as binary.
-const BINARY_SNIFF_BYTES: usize = 8192;
 /// Diffs longer than this are cut (the change itself is still made).
 const MAX_DIFF_BYTES: usize = 64 * 1024;
 
@@ -132,7 +127,16 @@ impl WorkspaceApi {
         let text = String::from_utf8_lossy(&bytes);
         let offset = p.offset.unwrap_or(1).max(1);
         let limit = p.limit.unwrap_or(DEFAULT_READ_LINES).max(1);
-        Ok(window(&shown, &text, offset, limit))
+        let w = window(&text, offset, limit);
+        Ok(ReadFileOut {
+            path: shown,
+            content: w.content,
+            start_line: w.start_line,
+            end_line: w.end_line,
+            total_lines: w.total_lines,
+            truncated: w.truncated,
+            next_offset: w.next_offset,
+        })
     }
 
     /// Write a whole file atomically, creating parent folders.
@@ -261,49 +265,6 @@ fn read_bounded(root: &Dir, relative: &Path, shown: &str) -> Result<Vec<u8>, Api
     Ok(bytes)
 }
 
-fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(BINARY_SNIFF_BYTES)].contains(&0)
-}
-
-/// Lines `offset..offset+limit` of `text`, cut at `MAX_READ_BYTES`.
-fn window(shown: &str, text: &str, offset: u64, limit: u64) -> ReadFileOut {
-    let total_lines = text.split_inclusive('\n').count() as u64;
-    let mut content = String::new();
-    let mut end_line = offset - 1;
-    let mut cut = false;
-    for line in text
-        .split_inclusive('\n')
-        .skip((offset - 1) as usize)
-        .take(limit as usize)
-    {
-        if content.len() + line.len() > MAX_READ_BYTES {
-            if content.is_empty() {
-                // One huge line: return its head so the call is never empty.
-                let mut end = MAX_READ_BYTES;
-                while !line.is_char_boundary(end) {
-                    end -= 1;
-                }
-                content.push_str(&line[..end]);
-                end_line += 1;
-            }
-            cut = true;
-            break;
-        }
-        content.push_str(line);
-        end_line += 1;
-    }
-    let truncated = cut || end_line < total_lines;
-    ReadFileOut {
-        path: shown.to_string(),
-        content,
-        start_line: offset,
-        end_line: if end_line >= offset { end_line } else { 0 },
-        total_lines,
-        truncated,
-        next_offset: (end_line < total_lines).then_some(end_line + 1),
-    }
-}
-
 fn unified_diff(shown: &str, before: &str, after: &str) -> (String, bool) {
     let diff = similar::TextDiff::from_lines(before, after)
         .unified_diff()
@@ -420,47 +381,4 @@ fn create_temp(
     Err(ApiError::internal(format!(
         "{shown}: could not create a temporary file"
     )))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn window_pages_by_lines_and_points_to_the_rest() {
-        let text = "a\nb\nc\nd\n";
-        let w = window("f", text, 2, 2);
-        assert_eq!(w.content, "b\nc\n");
-        assert_eq!((w.start_line, w.end_line, w.total_lines), (2, 3, 4));
-        assert!(w.truncated);
-        assert_eq!(w.next_offset, Some(4));
-        let w = window("f", text, 4, 10);
-        assert_eq!(w.content, "d\n");
-        assert!(!w.truncated);
-        assert_eq!(w.next_offset, None);
-    }
-
-    #[test]
-    fn window_past_the_end_is_empty_not_an_error() {
-        let w = window("f", "a\n", 5, 10);
-        assert_eq!(w.content, "");
-        assert_eq!(w.end_line, 0);
-        assert_eq!(w.next_offset, None);
-    }
-
-    #[test]
-    fn window_cuts_a_huge_line_at_the_byte_cap() {
-        let text = "x".repeat(MAX_READ_BYTES + 10) + "\nnext\n";
-        let w = window("f", &text, 1, 10);
-        assert_eq!(w.content.len(), MAX_READ_BYTES);
-        assert!(w.truncated);
-        assert_eq!(w.next_offset, Some(2));
-    }
-
-    #[test]
-    fn a_last_line_without_newline_counts() {
-        let w = window("f", "a\nb", 1, 10);
-        assert_eq!((w.total_lines, w.end_line), (2, 2));
-        assert_eq!(w.content, "a\nb");
-    }
 }

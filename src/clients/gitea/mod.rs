@@ -26,6 +26,19 @@ pub struct GiteaClient {
     web_base: String,
 }
 
+/// A file to create or update in one commit.
+#[derive(Debug, Clone, Copy)]
+pub struct FileChange<'a> {
+    /// Path within the repository.
+    pub path: &'a str,
+    /// New content (raw bytes; sent base64).
+    pub content: &'a [u8],
+    /// Commit message.
+    pub message: &'a str,
+    /// Branch (default: the default branch).
+    pub branch: Option<&'a str>,
+}
+
 /// Which issues to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IssueState {
@@ -69,7 +82,12 @@ impl GiteaClient {
     }
 
     /// A client whose API is at `api_base` exactly (e.g. behind a validating proxy).
-    pub fn with_api_base(api_base: &str, web_base: &str, token: SecretString, config: HttpConfig) -> Self {
+    pub fn with_api_base(
+        api_base: &str,
+        web_base: &str,
+        token: SecretString,
+        config: HttpConfig,
+    ) -> Self {
         GiteaClient {
             http: Http::new("Gitea", api_base, Auth::Token(token), config),
             web_base: web_base.trim_end_matches('/').to_string(),
@@ -91,15 +109,28 @@ impl GiteaClient {
         let limit = limit.clamp(1, MAX_PAGE);
         let method = call.method.to_string();
         let path = format!("/{}", call.segments.join("/"));
-        let answer = self.http.send(call.query("page", page).query("limit", limit)).await?;
+        let answer = self
+            .http
+            .send(call.query("page", page).query("limit", limit))
+            .await?;
         let items: Vec<T> = decode(&answer, &method, &path)?;
-        let total = answer.header("x-total-count").and_then(|t| t.trim().parse::<u64>().ok());
-        let linked_next = answer.header("link").is_some_and(|l| l.contains("rel=\"next\""));
+        let total = answer
+            .header("x-total-count")
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        let linked_next = answer
+            .header("link")
+            .is_some_and(|l| l.contains("rel=\"next\""));
         let has_next = match total {
             Some(total) => u64::from(page) * u64::from(limit) < total,
             None => linked_next || items.len() as u32 >= limit,
         };
-        Ok(Page { items, page, limit, total, has_next })
+        Ok(Page {
+            items,
+            page,
+            limit,
+            total,
+            has_next,
+        })
     }
 
     /// Every page of a list, up to `max_items` items.
@@ -125,37 +156,69 @@ impl GiteaClient {
     /// `GET /version`.
     pub async fn version(&self) -> Result<String, ClientError> {
         let v: Value = self.http.json(Call::new(Method::GET, &["version"])).await?;
-        Ok(v.get("version").and_then(Value::as_str).unwrap_or_default().to_string())
+        Ok(v.get("version")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// `GET /user/repos`: repositories the token's user can see as a member.
-    pub async fn list_my_repos(&self, page: u32, limit: u32) -> Result<Page<Repository>, ClientError> {
-        self.page(Call::new(Method::GET, &["user", "repos"]), page, limit).await
+    pub async fn list_my_repos(
+        &self,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<Repository>, ClientError> {
+        self.page(Call::new(Method::GET, &["user", "repos"]), page, limit)
+            .await
     }
 
     /// `GET /orgs/{org}/repos`.
-    pub async fn list_org_repos(&self, org: &str, page: u32, limit: u32) -> Result<Page<Repository>, ClientError> {
-        self.page(Call::new(Method::GET, &["orgs", org, "repos"]), page, limit).await
+    pub async fn list_org_repos(
+        &self,
+        org: &str,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<Repository>, ClientError> {
+        self.page(Call::new(Method::GET, &["orgs", org, "repos"]), page, limit)
+            .await
     }
 
     /// `GET /users/{user}/repos`.
-    pub async fn list_user_repos(&self, user: &str, page: u32, limit: u32) -> Result<Page<Repository>, ClientError> {
-        self.page(Call::new(Method::GET, &["users", user, "repos"]), page, limit).await
+    pub async fn list_user_repos(
+        &self,
+        user: &str,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<Repository>, ClientError> {
+        self.page(
+            Call::new(Method::GET, &["users", user, "repos"]),
+            page,
+            limit,
+        )
+        .await
     }
 
     /// Every repository of an org (up to `max`).
-    pub async fn all_org_repos(&self, org: &str, max: usize) -> Result<Vec<Repository>, ClientError> {
-        self.all(Call::new(Method::GET, &["orgs", org, "repos"]), max).await
+    pub async fn all_org_repos(
+        &self,
+        org: &str,
+        max: usize,
+    ) -> Result<Vec<Repository>, ClientError> {
+        self.all(Call::new(Method::GET, &["orgs", org, "repos"]), max)
+            .await
     }
 
     /// Every repository the token's user can see (up to `max`).
     pub async fn all_my_repos(&self, max: usize) -> Result<Vec<Repository>, ClientError> {
-        self.all(Call::new(Method::GET, &["user", "repos"]), max).await
+        self.all(Call::new(Method::GET, &["user", "repos"]), max)
+            .await
     }
 
     /// `GET /repos/{owner}/{repo}`.
     pub async fn get_repo(&self, owner: &str, repo: &str) -> Result<Repository, ClientError> {
-        self.http.json(Call::new(Method::GET, &["repos", owner, repo])).await
+        self.http
+            .json(Call::new(Method::GET, &["repos", owner, repo]))
+            .await
     }
 
     /// `POST /orgs/{org}/repos` (409 when the name is taken).
@@ -167,7 +230,9 @@ impl GiteaClient {
         auto_init: bool,
     ) -> Result<Repository, ClientError> {
         let body = json!({"name": name, "private": private, "auto_init": auto_init, "default_branch": "main"});
-        self.http.json(Call::new(Method::POST, &["orgs", org, "repos"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["orgs", org, "repos"]).json(body))
+            .await
     }
 
     /// `GET /repos/{owner}/{repo}/contents/{path}?ref=`: a file (base64) or a listing.
@@ -209,22 +274,10 @@ impl GiteaClient {
         &self,
         owner: &str,
         repo: &str,
-        path: &str,
-        content: &[u8],
-        message: &str,
-        branch: Option<&str>,
+        change: &FileChange<'_>,
     ) -> Result<FileResponse, ClientError> {
-        use base64::Engine as _;
-        let mut body = json!({
-            "content": base64::engine::general_purpose::STANDARD.encode(content),
-            "message": message,
-        });
-        if let Some(b) = branch {
-            body["branch"] = json!(b);
-        }
-        let mut segments = vec!["repos", owner, repo, "contents"];
-        segments.extend(path_segments(path));
-        self.http.json(Call::new(Method::POST, &segments).json(body)).await
+        self.change_file(Method::POST, owner, repo, change, None)
+            .await
     }
 
     /// `PUT /repos/{owner}/{repo}/contents/{path}` with the current blob `sha`.
@@ -232,45 +285,82 @@ impl GiteaClient {
         &self,
         owner: &str,
         repo: &str,
-        path: &str,
-        content: &[u8],
+        change: &FileChange<'_>,
         sha: &str,
-        message: &str,
-        branch: Option<&str>,
+    ) -> Result<FileResponse, ClientError> {
+        self.change_file(Method::PUT, owner, repo, change, Some(sha))
+            .await
+    }
+
+    async fn change_file(
+        &self,
+        method: Method,
+        owner: &str,
+        repo: &str,
+        change: &FileChange<'_>,
+        sha: Option<&str>,
     ) -> Result<FileResponse, ClientError> {
         use base64::Engine as _;
         let mut body = json!({
-            "content": base64::engine::general_purpose::STANDARD.encode(content),
-            "sha": sha,
-            "message": message,
+            "content": base64::engine::general_purpose::STANDARD.encode(change.content),
+            "message": change.message,
         });
-        if let Some(b) = branch {
+        if let Some(b) = change.branch {
             body["branch"] = json!(b);
         }
+        if let Some(sha) = sha {
+            body["sha"] = json!(sha);
+        }
         let mut segments = vec!["repos", owner, repo, "contents"];
-        segments.extend(path_segments(path));
-        self.http.json(Call::new(Method::PUT, &segments).json(body)).await
+        segments.extend(path_segments(change.path));
+        self.http
+            .json(Call::new(method, &segments).json(body))
+            .await
     }
 
     /// `GET /repos/{owner}/{repo}/branches`.
-    pub async fn list_branches(&self, owner: &str, repo: &str, page: u32, limit: u32) -> Result<Page<Branch>, ClientError> {
-        self.page(Call::new(Method::GET, &["repos", owner, repo, "branches"]), page, limit).await
+    pub async fn list_branches(
+        &self,
+        owner: &str,
+        repo: &str,
+        page: u32,
+        limit: u32,
+    ) -> Result<Page<Branch>, ClientError> {
+        self.page(
+            Call::new(Method::GET, &["repos", owner, repo, "branches"]),
+            page,
+            limit,
+        )
+        .await
     }
 
     /// `GET /repos/{owner}/{repo}/branches/{branch}`.
-    pub async fn get_branch(&self, owner: &str, repo: &str, branch: &str) -> Result<Branch, ClientError> {
+    pub async fn get_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        branch: &str,
+    ) -> Result<Branch, ClientError> {
         let mut segments = vec!["repos", owner, repo, "branches"];
         segments.extend(path_segments(branch));
         self.http.json(Call::new(Method::GET, &segments)).await
     }
 
     /// `POST /repos/{owner}/{repo}/branches` (409 when it exists).
-    pub async fn create_branch(&self, owner: &str, repo: &str, name: &str, from: Option<&str>) -> Result<Branch, ClientError> {
+    pub async fn create_branch(
+        &self,
+        owner: &str,
+        repo: &str,
+        name: &str,
+        from: Option<&str>,
+    ) -> Result<Branch, ClientError> {
         let mut body = json!({"new_branch_name": name});
         if let Some(f) = from {
             body["old_ref_name"] = json!(f);
         }
-        self.http.json(Call::new(Method::POST, &["repos", owner, repo, "branches"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["repos", owner, repo, "branches"]).json(body))
+            .await
     }
 
     /// `GET /repos/{owner}/{repo}/issues?type=issues` (pull requests excluded).
@@ -294,13 +384,25 @@ impl GiteaClient {
 
     /// `GET /repos/{owner}/{repo}/labels` (all pages).
     pub async fn list_labels(&self, owner: &str, repo: &str) -> Result<Vec<Label>, ClientError> {
-        self.all(Call::new(Method::GET, &["repos", owner, repo, "labels"]), 1000).await
+        self.all(
+            Call::new(Method::GET, &["repos", owner, repo, "labels"]),
+            1000,
+        )
+        .await
     }
 
     /// `POST /repos/{owner}/{repo}/labels`.
-    pub async fn create_label(&self, owner: &str, repo: &str, name: &str, color: &str) -> Result<Label, ClientError> {
+    pub async fn create_label(
+        &self,
+        owner: &str,
+        repo: &str,
+        name: &str,
+        color: &str,
+    ) -> Result<Label, ClientError> {
         let body = json!({"name": name, "color": color});
-        self.http.json(Call::new(Method::POST, &["repos", owner, repo, "labels"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["repos", owner, repo, "labels"]).json(body))
+            .await
     }
 
     /// `POST /repos/{owner}/{repo}/issues`; `label_ids` are label ids, not names.
@@ -316,28 +418,60 @@ impl GiteaClient {
         if !label_ids.is_empty() {
             payload["labels"] = json!(label_ids);
         }
-        self.http.json(Call::new(Method::POST, &["repos", owner, repo, "issues"]).json(payload)).await
+        self.http
+            .json(Call::new(Method::POST, &["repos", owner, repo, "issues"]).json(payload))
+            .await
     }
 
     /// `GET /repos/{owner}/{repo}/issues/{number}`.
-    pub async fn get_issue(&self, owner: &str, repo: &str, number: u64) -> Result<Issue, ClientError> {
+    pub async fn get_issue(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+    ) -> Result<Issue, ClientError> {
         let n = number.to_string();
-        self.http.json(Call::new(Method::GET, &["repos", owner, repo, "issues", &n])).await
+        self.http
+            .json(Call::new(
+                Method::GET,
+                &["repos", owner, repo, "issues", &n],
+            ))
+            .await
     }
 
     /// `PATCH /repos/{owner}/{repo}/issues/{number}` to `state` (answers 201).
-    pub async fn set_issue_state(&self, owner: &str, repo: &str, number: u64, state: IssueState) -> Result<Issue, ClientError> {
+    pub async fn set_issue_state(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        state: IssueState,
+    ) -> Result<Issue, ClientError> {
         let n = number.to_string();
         let body = json!({"state": state.as_str()});
-        self.http.json(Call::new(Method::PATCH, &["repos", owner, repo, "issues", &n]).json(body)).await
+        self.http
+            .json(Call::new(Method::PATCH, &["repos", owner, repo, "issues", &n]).json(body))
+            .await
     }
 
     /// `POST /repos/{owner}/{repo}/issues/{number}/comments`.
-    pub async fn create_comment(&self, owner: &str, repo: &str, number: u64, body: &str) -> Result<Comment, ClientError> {
+    pub async fn create_comment(
+        &self,
+        owner: &str,
+        repo: &str,
+        number: u64,
+        body: &str,
+    ) -> Result<Comment, ClientError> {
         let n = number.to_string();
         let payload = json!({"body": body});
         self.http
-            .json(Call::new(Method::POST, &["repos", owner, repo, "issues", &n, "comments"]).json(payload))
+            .json(
+                Call::new(
+                    Method::POST,
+                    &["repos", owner, repo, "issues", &n, "comments"],
+                )
+                .json(payload),
+            )
             .await
     }
 
@@ -347,14 +481,22 @@ impl GiteaClient {
     }
 
     /// `POST /orgs` (422 when the name is taken).
-    pub async fn create_org(&self, name: &str, full_name: &str, visibility: &str) -> Result<Organization, ClientError> {
+    pub async fn create_org(
+        &self,
+        name: &str,
+        full_name: &str,
+        visibility: &str,
+    ) -> Result<Organization, ClientError> {
         let body = json!({"username": name, "full_name": full_name, "visibility": visibility});
-        self.http.json(Call::new(Method::POST, &["orgs"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["orgs"]).json(body))
+            .await
     }
 
     /// `GET /orgs/{org}/teams` (all pages).
     pub async fn list_teams(&self, org: &str) -> Result<Vec<Team>, ClientError> {
-        self.all(Call::new(Method::GET, &["orgs", org, "teams"]), 1000).await
+        self.all(Call::new(Method::GET, &["orgs", org, "teams"]), 1000)
+            .await
     }
 
     /// `POST /orgs/{org}/teams` with unit permissions (`units_map`).
@@ -372,13 +514,18 @@ impl GiteaClient {
             "can_create_org_repo": can_create_org_repo,
             "units_map": units_map,
         });
-        self.http.json(Call::new(Method::POST, &["orgs", org, "teams"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["orgs", org, "teams"]).json(body))
+            .await
     }
 
     /// `PUT /teams/{id}/members/{user}` (204).
     pub async fn add_team_member(&self, team_id: i64, user: &str) -> Result<(), ClientError> {
         let id = team_id.to_string();
-        self.http.send(Call::new(Method::PUT, &["teams", &id, "members", user])).await.map(|_| ())
+        self.http
+            .send(Call::new(Method::PUT, &["teams", &id, "members", user]))
+            .await
+            .map(|_| ())
     }
 
     /// `POST /admin/users`; always sends `must_change_password: false` (Gitea defaults
@@ -396,12 +543,16 @@ impl GiteaClient {
             "password": password.expose_secret(),
             "must_change_password": false,
         });
-        self.http.json(Call::new(Method::POST, &["admin", "users"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["admin", "users"]).json(body))
+            .await
     }
 
     /// `GET /users/{login}`.
     pub async fn get_user(&self, login: &str) -> Result<User, ClientError> {
-        self.http.json(Call::new(Method::GET, &["users", login])).await
+        self.http
+            .json(Call::new(Method::GET, &["users", login]))
+            .await
     }
 
     /// `POST /users/{login}/tokens` with Basic auth as `login` (Gitea refuses token auth
@@ -414,18 +565,38 @@ impl GiteaClient {
         scopes: &[&str],
     ) -> Result<AccessToken, ClientError> {
         let body = json!({"name": name, "scopes": scopes});
-        let auth = Auth::Basic { user: login.to_string(), password };
-        self.http.json(Call::new(Method::POST, &["users", login, "tokens"]).json(body).auth(auth)).await
+        let auth = Auth::Basic {
+            user: login.to_string(),
+            password,
+        };
+        self.http
+            .json(
+                Call::new(Method::POST, &["users", login, "tokens"])
+                    .json(body)
+                    .auth(auth),
+            )
+            .await
     }
 
     /// `POST /admin/users/{login}/keys`: add an SSH public key to a user.
-    pub async fn admin_add_user_key(&self, login: &str, title: &str, key: &str) -> Result<PublicKey, ClientError> {
+    pub async fn admin_add_user_key(
+        &self,
+        login: &str,
+        title: &str,
+        key: &str,
+    ) -> Result<PublicKey, ClientError> {
         let body = json!({"title": title, "key": key});
-        self.http.json(Call::new(Method::POST, &["admin", "users", login, "keys"]).json(body)).await
+        self.http
+            .json(Call::new(Method::POST, &["admin", "users", login, "keys"]).json(body))
+            .await
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(answer: &Answer, method: &str, path: &str) -> Result<T, ClientError> {
+fn decode<T: serde::de::DeserializeOwned>(
+    answer: &Answer,
+    method: &str,
+    path: &str,
+) -> Result<T, ClientError> {
     answer.json().map_err(|e| ClientError {
         upstream: "Gitea",
         method: method.to_string(),
@@ -440,22 +611,38 @@ mod tests {
 
     #[test]
     fn base_urls_work_with_or_without_the_api_suffix() {
-        assert_eq!(split_base("https://g.x"), ("https://g.x/api/v1".into(), "https://g.x".into()));
-        assert_eq!(split_base("https://g.x/api/v1/"), ("https://g.x/api/v1".into(), "https://g.x".into()));
-        assert_eq!(split_base("http://h:3000/sub"), ("http://h:3000/sub/api/v1".into(), "http://h:3000/sub".into()));
+        assert_eq!(
+            split_base("https://g.x"),
+            ("https://g.x/api/v1".into(), "https://g.x".into())
+        );
+        assert_eq!(
+            split_base("https://g.x/api/v1/"),
+            ("https://g.x/api/v1".into(), "https://g.x".into())
+        );
+        assert_eq!(
+            split_base("http://h:3000/sub"),
+            (
+                "http://h:3000/sub/api/v1".into(),
+                "http://h:3000/sub".into()
+            )
+        );
     }
 
     #[test]
     fn contents_answers_decode_as_file_or_listing() {
         let file: ContentsAnswer = serde_json::from_str(r#"{"type":"file","name":"a","path":"a","sha":"s","size":1,"content":"YQ==","encoding":"base64"}"#).unwrap();
         assert!(matches!(file, ContentsAnswer::File(f) if f.content.as_deref() == Some("YQ==")));
-        let dir: ContentsAnswer = serde_json::from_str(r#"[{"type":"dir","name":"d","path":"d"}]"#).unwrap();
+        let dir: ContentsAnswer =
+            serde_json::from_str(r#"[{"type":"dir","name":"d","path":"d"}]"#).unwrap();
         assert!(matches!(dir, ContentsAnswer::Dir(d) if d.len() == 1));
     }
 
     #[test]
     fn access_token_debug_hides_the_token() {
-        let t = AccessToken { sha1: "0123456789abcdef".into(), ..Default::default() };
+        let t = AccessToken {
+            sha1: "0123456789abcdef".into(),
+            ..Default::default()
+        };
         assert!(!format!("{t:?}").contains("0123456789abcdef"));
     }
 }

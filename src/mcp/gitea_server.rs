@@ -1,0 +1,168 @@
+//! `vibn mcp gitea`: the six Gitea tools as thin wrappers over `api::gitea_api`.
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::model::ServerConfig;
+use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+
+use super::common::{LazyRouter, UnknownTool, server_config};
+use crate::api::gitea_api::*;
+use crate::config::ToolFilter;
+use crate::error::ApiError;
+
+const INSTRUCTIONS: &str = "Gitea repositories, issues and files of this workspace. A repo is \
+`owner/name`, or a bare name in the workspace org. Lists are paged: pass next_page to read on. \
+Use list_all_issues for an overview across repositories, list_issues to page one repository, \
+read_repo_file to read code without cloning.";
+
+/// The names of this server's tools (checked against the router by a test).
+pub const TOOL_NAMES: [&str; 6] = [
+    "close_issue",
+    "create_issue",
+    "list_all_issues",
+    "list_issues",
+    "list_repos",
+    "read_repo_file",
+];
+
+/// The Gitea MCP server.
+#[derive(Clone)]
+pub struct GiteaServer {
+    api: GiteaApi,
+    router: LazyRouter<Self>,
+}
+
+impl GiteaServer {
+    /// A server over `api` exposing the tools `filter` allows.
+    pub fn new(api: GiteaApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+        let router = LazyRouter::new("gitea", &TOOL_NAMES, Self::gitea_router, filter)?;
+        Ok(GiteaServer { api, router })
+    }
+
+    /// Every tool of this server as served without filters.
+    pub fn all_tools() -> Vec<rmcp::model::Tool> {
+        let mut router = Self::gitea_router();
+        super::common::prepare_router(&mut router, &ToolFilter::default());
+        router.list_all()
+    }
+
+    /// The tool names the router really has (to check `TOOL_NAMES`).
+    pub fn router_tool_names() -> Vec<String> {
+        Self::gitea_router()
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect()
+    }
+}
+
+#[tool_router(router = gitea_router)]
+impl GiteaServer {
+    /// List repositories of an owner (default: the workspace org), one page at a time.
+    #[tool(
+        title = "List repositories",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_repos(
+        &self,
+        Parameters(p): Parameters<ListReposParams>,
+    ) -> Result<Json<ListReposOut>, ApiError> {
+        Ok(Json(self.api.list_repos(p).await?))
+    }
+
+    /// List a repository's issues (not pull requests), filtered by state and labels.
+    #[tool(
+        title = "List issues",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_issues(
+        &self,
+        Parameters(p): Parameters<ListIssuesParams>,
+    ) -> Result<Json<ListIssuesOut>, ApiError> {
+        Ok(Json(self.api.list_issues(p).await?))
+    }
+
+    /// List issues across every repository of the workspace, newest first.
+    #[tool(
+        title = "List all issues",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_all_issues(
+        &self,
+        Parameters(p): Parameters<ListAllIssuesParams>,
+    ) -> Result<Json<ListAllIssuesOut>, ApiError> {
+        Ok(Json(self.api.list_all_issues(p).await?))
+    }
+
+    /// Open an issue in a repository, with optional labels (by name).
+    #[tool(
+        title = "Create issue",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn create_issue(
+        &self,
+        Parameters(p): Parameters<CreateIssueParams>,
+    ) -> Result<Json<CreateIssueOut>, ApiError> {
+        Ok(Json(self.api.create_issue(p).await?))
+    }
+
+    /// Close an issue, optionally adding a comment first.
+    #[tool(
+        title = "Close issue",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn close_issue(
+        &self,
+        Parameters(p): Parameters<CloseIssueParams>,
+    ) -> Result<Json<CloseIssueOut>, ApiError> {
+        Ok(Json(self.api.close_issue(p).await?))
+    }
+
+    /// Read a file of a repository by lines, at a branch, tag or commit.
+    #[tool(
+        title = "Read repository file",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn read_repo_file(
+        &self,
+        Parameters(p): Parameters<ReadRepoFileParams>,
+    ) -> Result<Json<ReadRepoFileOut>, ApiError> {
+        Ok(Json(self.api.read_repo_file(p).await?))
+    }
+}
+
+#[tool_handler(router = self.router.get())]
+impl ServerHandler for GiteaServer {
+    fn get_info(&self) -> ServerConfig {
+        server_config("gitea", INSTRUCTIONS)
+    }
+}
