@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use crate::cli::args::{CommonArgs, GiteaArgs, GiteaFlags, WorkspaceArgs};
+use crate::cli::args::{CommonArgs, CoolifyArgs, GiteaArgs, GiteaFlags, WorkspaceArgs};
 use crate::clients::http::HttpConfig;
 use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
@@ -29,6 +29,12 @@ pub mod env_names {
     pub const GITEA_API_TOKEN: &str = "GITEA_API_TOKEN";
     /// Gitea user name that goes with the token.
     pub const GITEA_USERNAME: &str = "GITEA_USERNAME";
+    /// Coolify base URL (the API lives under `/api/v1`).
+    pub const COOLIFY_API_URL: &str = "COOLIFY_API_URL";
+    /// Coolify API token (never accepted as a flag).
+    pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
+    /// Comma-separated uuids or names (globs) of applications agents may not change.
+    pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
     /// Log filter when `--log-level` is not given.
     pub const RUST_LOG: &str = "RUST_LOG";
     /// A workspace key (`vibn_sk_…`): the server then acts only for that workspace.
@@ -64,6 +70,9 @@ pub enum ConfigError {
     /// A Gitea setting is incomplete or malformed.
     #[error("{0}")]
     Gitea(String),
+    /// A Coolify setting is incomplete or malformed.
+    #[error("{0}")]
+    Coolify(String),
     /// No keystore location could be determined.
     #[error("no keystore location: set VIBN_KEYSTORE (or XDG_DATA_HOME / HOME)")]
     NoKeystorePath,
@@ -274,6 +283,68 @@ impl GiteaServerConfig {
             protected_repos: protected_repos(&args.common)?,
             pin: PinConfig::resolve(&args.common)?,
             http: HttpConfig::default(),
+        })
+    }
+}
+
+/// Where Coolify is and the token vibn uses there.
+#[derive(Debug, Clone)]
+pub struct CoolifyCredentials {
+    /// Base URL as configured.
+    pub base_url: String,
+    /// The API token.
+    pub token: SecretString,
+}
+
+/// Configuration of the Coolify server.
+#[derive(Debug, Clone)]
+pub struct CoolifyServerConfig {
+    /// Where Coolify is; `None` makes every tool say what to set.
+    pub coolify: Option<CoolifyCredentials>,
+    /// Applications that may not be deployed or changed.
+    pub protected_apps: ProtectedList,
+    /// Workspace pinning and the keystore.
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+    /// How often `deploy_app{wait}` polls.
+    pub poll_interval: std::time::Duration,
+    /// How long `deploy_app{wait}` waits before handing back the deployment uuid.
+    pub wait_budget: std::time::Duration,
+}
+
+impl CoolifyServerConfig {
+    /// Resolve the Coolify server's flags and environment.
+    pub fn resolve(args: &CoolifyArgs) -> Result<Self, ConfigError> {
+        let url = args.coolify_url.clone().filter(|u| !u.trim().is_empty());
+        let token = read_env(env_names::COOLIFY_API_TOKEN).filter(|t| !t.trim().is_empty());
+        let coolify = match (url, token) {
+            (None, None) => None,
+            (Some(url), Some(token)) => {
+                if crate::policy::git_remote::http_host(&url).is_none() {
+                    return Err(ConfigError::Coolify(format!(
+                        "COOLIFY_API_URL {url:?} is not an http(s) URL"
+                    )));
+                }
+                Some(CoolifyCredentials {
+                    base_url: url.trim().to_string(),
+                    token: SecretString::from(token.trim().to_string()),
+                })
+            }
+            _ => {
+                return Err(ConfigError::Coolify(
+                    "Coolify settings are incomplete: set COOLIFY_API_URL and COOLIFY_API_TOKEN together".into(),
+                ));
+            }
+        };
+        let spec = args.protected_apps.as_deref().unwrap_or_default();
+        Ok(CoolifyServerConfig {
+            coolify,
+            protected_apps: ProtectedList::parse(env_names::VIBN_PROTECTED_APPS, spec)?,
+            pin: PinConfig::resolve(&args.common)?,
+            http: HttpConfig::default(),
+            poll_interval: std::time::Duration::from_secs(2),
+            wait_budget: std::time::Duration::from_secs(50),
         })
     }
 }

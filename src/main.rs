@@ -3,9 +3,11 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use vibn::api::coolify_api::CoolifyApi;
 use vibn::api::gitea_api::GiteaApi;
 use vibn::api::workspace_api::WorkspaceApi;
 use vibn::cli::args::{Cli, Command, McpServer};
+use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::mcp::gitea_server::GiteaServer;
 use vibn::mcp::workspace_server::WorkspaceServer;
 use vibn::{cli, config, logging, mcp};
@@ -14,6 +16,7 @@ use vibn::{cli, config, logging, mcp};
 enum Built {
     Workspace(WorkspaceServer),
     Gitea(GiteaServer),
+    Coolify(CoolifyServer),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +53,12 @@ fn run_mcp(server: McpServer) -> ExitCode {
             .and_then(|cfg| WorkspaceApi::open(cfg).map_err(|e| e.to_string()))
             .and_then(|api| WorkspaceServer::new(api, &filter).map_err(|e| e.to_string()))
             .map(Built::Workspace),
+        McpServer::Coolify(args) => config::CoolifyServerConfig::resolve(args)
+            .map_err(|e| e.to_string())
+            .and_then(|cfg| {
+                CoolifyServer::new(CoolifyApi::new(cfg), &filter).map_err(|e| e.to_string())
+            })
+            .map(Built::Coolify),
         McpServer::Gitea(args) => config::GiteaServerConfig::resolve(args)
             .map_err(|e| e.to_string())
             .and_then(|cfg| {
@@ -58,7 +67,7 @@ fn run_mcp(server: McpServer) -> ExitCode {
             .map(Built::Gitea),
         other => {
             return fail(&format!(
-                "vibn mcp {} is not built yet; available: vibn mcp workspace, vibn mcp gitea",
+                "vibn mcp {} is not built yet; available: vibn mcp workspace, gitea, coolify",
                 other.name()
             ));
         }
@@ -78,6 +87,7 @@ fn run_mcp(server: McpServer) -> ExitCode {
         match server {
             Built::Workspace(s) => mcp::common::serve_stdio(s).await,
             Built::Gitea(s) => mcp::common::serve_stdio(s).await,
+            Built::Coolify(s) => mcp::common::serve_stdio(s).await,
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

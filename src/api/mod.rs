@@ -3,8 +3,13 @@
 //! May import `policy`, `config`, `error`, `redact` and (later) `clients`, `keystore`;
 //! never `mcp`.
 
+pub mod coolify_api;
 pub mod de;
 pub mod gitea_api;
 pub mod pin;
 pub mod text;
 pub mod workspace_api;
+
+/// Reports progress of a long call: a step number and a message. The MCP layer turns it
+/// into progress notifications when the request carried a progress token.
+pub type Progress = std::sync::Arc<dyn Fn(u32, String) + Send + Sync>;

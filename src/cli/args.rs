@@ -64,7 +64,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum McpServer {
     /// Coolify: projects, applications, deployments and logs.
-    Coolify(CommonArgs),
+    Coolify(CoolifyArgs),
     /// Gitea: repositories, issues and files.
     Gitea(GiteaArgs),
     /// A local workspace folder: files, search, commands and git.
@@ -95,10 +95,8 @@ impl McpServer {
         match self {
             McpServer::Workspace(w) => &w.common,
             McpServer::Gitea(g) => &g.common,
-            McpServer::Coolify(c)
-            | McpServer::Platform(c)
-            | McpServer::Agent(c)
-            | McpServer::ControlPlane(c) => c,
+            McpServer::Coolify(c) => &c.common,
+            McpServer::Platform(c) | McpServer::Agent(c) | McpServer::ControlPlane(c) => c,
         }
     }
 }
@@ -161,6 +159,20 @@ pub struct GiteaFlags {
     /// Gitea user the token belongs to.
     #[arg(long, env = env::GITEA_USERNAME, value_name = "USER")]
     pub gitea_username: Option<String>,
+}
+
+/// Flags of the Coolify server (the token comes only from COOLIFY_API_TOKEN).
+#[derive(Debug, Clone, Args)]
+pub struct CoolifyArgs {
+    /// Coolify base URL, with or without /api/v1 (e.g. https://coolify.example.com).
+    #[arg(long, env = env::COOLIFY_API_URL, value_name = "URL")]
+    pub coolify_url: Option<String>,
+    /// Applications agents may not change: comma-separated uuids or names (globs allowed).
+    #[arg(long, env = env::VIBN_PROTECTED_APPS, value_name = "APPS")]
+    pub protected_apps: Option<String>,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Flags of the Gitea server.

@@ -109,8 +109,12 @@ impl Auth {
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    /// The upstream answered with an error status.
-    Status { status: u16, message: String },
+    /// The upstream answered with an error status; `body` is its JSON, when it sent some.
+    Status {
+        status: u16,
+        message: String,
+        body: Option<Box<serde_json::Value>>,
+    },
     /// The upstream answered a write with a redirect.
     Redirect { status: u16, location: String },
     /// No answer in time.
@@ -149,10 +153,14 @@ impl ClientError {
 
 fn describe(failure: &Failure, upstream: &str) -> String {
     match failure {
-        Failure::Status { status, message } if message.is_empty() => {
+        Failure::Status {
+            status, message, ..
+        } if message.is_empty() => {
             format!("{upstream} answered {status}")
         }
-        Failure::Status { status, message } => format!("{upstream} answered {status}: {message}"),
+        Failure::Status {
+            status, message, ..
+        } => format!("{upstream} answered {status}: {message}"),
         Failure::Redirect { status, location } => {
             format!(
                 "{upstream} answered {status} redirecting to {location}; writes are not redirected"
@@ -354,7 +362,9 @@ impl Http {
                 tracing::debug!(upstream = self.upstream, path = %shown_path, attempt, ?wait, "retrying");
                 tokio::time::sleep(wait).await;
             }
-            let mut request = client.request(call.method.clone(), url.clone());
+            let mut request = client
+                .request(call.method.clone(), url.clone())
+                .header(reqwest::header::ACCEPT, "application/json");
             if let Some(value) = auth.header() {
                 request = request.header(AUTHORIZATION, value);
             }
@@ -407,6 +417,7 @@ impl Http {
             last = Failure::Status {
                 status: status.as_u16(),
                 message: self.clean(&error_message(&body), auth),
+                body: serde_json::from_slice(&body).ok().map(Box::new),
             };
             if !retryable_status(status) {
                 break;

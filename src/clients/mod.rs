@@ -4,6 +4,7 @@
 //! handling, error parsing, redaction — lives once in `http`.
 //! May import `error` and `redact`; never `api`, `mcp` or `policy`.
 
+pub mod coolify;
 pub mod gitea;
 pub mod http;
 

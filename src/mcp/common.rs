@@ -6,12 +6,14 @@
 
 use std::sync::{Arc, OnceLock};
 
+use rmcp::RoleServer;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::model::ProgressNotificationParam;
 use rmcp::model::{
     CallToolResponse, CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig,
 };
-use rmcp::service::ServerInitializeError;
+use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
@@ -199,6 +201,21 @@ impl<S: Send + Sync + 'static> LazyRouter<S> {
             router
         })
     }
+}
+
+/// A progress reporter for a request: progress notifications when the request carried
+/// a progress token, nothing otherwise.
+pub fn progress_reporter(ctx: &RequestContext<RoleServer>) -> Option<crate::api::Progress> {
+    let token = ctx.meta.get_progress_token()?;
+    let peer = ctx.peer.clone();
+    Some(Arc::new(move |step: u32, message: String| {
+        let param =
+            ProgressNotificationParam::new(token.clone(), f64::from(step)).with_message(message);
+        let peer = peer.clone();
+        tokio::spawn(async move {
+            let _ = peer.notify_progress(param).await;
+        });
+    }))
 }
 
 /// The one conversion of an `ApiError` into a tool result: `isError: true` with

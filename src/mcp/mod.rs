@@ -3,5 +3,6 @@
 //! stdio serving, tool filtering, error conversion — lives in `common`.
 
 pub mod common;
+pub mod coolify_server;
 pub mod gitea_server;
 pub mod workspace_server;

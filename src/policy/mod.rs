@@ -11,6 +11,7 @@ pub mod naming;
 pub mod paths;
 pub mod protected;
 pub mod repo_ref;
+pub mod tenant;
 
 use crate::error::ApiError;
 

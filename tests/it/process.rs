@@ -281,7 +281,7 @@ fn bad_root_exits_two_with_a_message() {
 /// Every server name parses; the ones not built yet exit 2 and never answer.
 #[test]
 fn unbuilt_servers_exit_two_with_one_line() {
-    for server in ["coolify", "platform", "agent", "control-plane"] {
+    for server in ["platform", "agent", "control-plane"] {
         let (code, stdout, stderr) = exit_of(&["mcp", server], &[]);
         assert_eq!(code, 2, "{server}");
         assert!(stdout.is_empty(), "{server} printed on stdout");

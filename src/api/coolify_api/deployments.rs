@@ -1,0 +1,253 @@
+//! `list_deployments` (newest first, paged) and `get_deployment` (status and build log,
+//! paged by lines, parsed from Coolify's JSON-in-a-string field).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{CoolifyApi, Scope};
+use crate::api::de;
+use crate::clients::coolify::Deployment;
+use crate::error::ApiError;
+
+/// Deployments per page by default.
+pub const DEFAULT_PAGE: u64 = 10;
+/// Log lines per page by default.
+pub const DEFAULT_LOG_PAGE: u64 = 200;
+/// Deployments of an application searched to prove a deployment is in scope.
+const SCOPE_SEARCH: u32 = 100;
+
+/// Parameters of `list_deployments`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListDeploymentsParams {
+    /// The application's uuid.
+    pub uuid: String,
+    /// Deployments to skip, newest first (default 0).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub offset: Option<u64>,
+    /// Deployments to return (default 10, max 50).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub limit: Option<u64>,
+}
+
+/// A deployment, trimmed.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct DeploymentSummary {
+    /// Deployment uuid.
+    pub deployment_uuid: String,
+    /// Status.
+    pub status: String,
+    /// Commit sha.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Creation time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+impl From<&Deployment> for DeploymentSummary {
+    fn from(d: &Deployment) -> Self {
+        DeploymentSummary {
+            deployment_uuid: d.deployment_uuid.clone(),
+            status: d.status.clone(),
+            commit: d.commit.clone(),
+            created_at: d.created_at.clone(),
+        }
+    }
+}
+
+/// One page of an application's deployments.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListDeploymentsOut {
+    /// The application's uuid.
+    pub uuid: String,
+    /// Deployments, newest first.
+    pub deployments: Vec<DeploymentSummary>,
+    /// All deployments of the application.
+    pub total: u64,
+    /// The offset to ask for next; absent at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u64>,
+}
+
+/// Parameters of `get_deployment`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct GetDeploymentParams {
+    /// The deployment's uuid.
+    pub deployment_uuid: String,
+    /// First log line to return, 0-based (default 0).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub offset: Option<u64>,
+    /// Log lines to return (default 200).
+    #[serde(default, deserialize_with = "de::opt_u64")]
+    #[schemars(schema_with = "de::integer_schema")]
+    pub limit: Option<u64>,
+}
+
+/// A deployment with a page of its build log.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GetDeploymentOut {
+    /// Deployment uuid.
+    pub deployment_uuid: String,
+    /// The application's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_name: Option<String>,
+    /// Status.
+    pub status: String,
+    /// True once it can no longer change.
+    pub finished: bool,
+    /// Commit sha.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// Log lines `offset..offset+limit`.
+    pub log: Vec<String>,
+    /// Log lines in all (internal lines excluded).
+    pub total_lines: u64,
+    /// The offset to read on from; absent at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_offset: Option<u64>,
+    /// Why the log is empty, when Coolify sent none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl CoolifyApi {
+    /// One page of an application's deployments.
+    pub async fn list_deployments(
+        &self,
+        p: ListDeploymentsParams,
+    ) -> Result<ListDeploymentsOut, ApiError> {
+        let who = self.who()?;
+        let scope = self.scope(&who).await?;
+        let app = self.app_in_scope(&scope, &p.uuid).await?;
+        let offset = p.offset.unwrap_or(0).min(u64::from(u32::MAX)) as u32;
+        let limit = p.limit.unwrap_or(DEFAULT_PAGE).clamp(1, 50) as u32;
+        let page = self
+            .client()?
+            .list_app_deployments(&app.uuid, offset, limit)
+            .await?;
+        for d in &page.deployments {
+            self.remember_deployment(&d.deployment_uuid, &app.uuid);
+        }
+        let end = u64::from(offset) + page.deployments.len() as u64;
+        Ok(ListDeploymentsOut {
+            uuid: app.uuid,
+            next_offset: (end < page.count).then_some(end),
+            total: page.count,
+            deployments: page
+                .deployments
+                .iter()
+                .map(DeploymentSummary::from)
+                .collect(),
+        })
+    }
+
+    /// A deployment's status and a page of its build log.
+    pub async fn get_deployment(
+        &self,
+        p: GetDeploymentParams,
+    ) -> Result<GetDeploymentOut, ApiError> {
+        let who = self.who()?;
+        let scope = self.scope(&who).await?;
+        let uuid = p.deployment_uuid.trim();
+        if uuid.is_empty()
+            || !uuid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ApiError::bad_request(format!(
+                "{uuid:?} is not a deployment uuid"
+            )));
+        }
+        let outside = || {
+            ApiError::forbidden(format!(
+                "deployment {uuid} is not in this workspace's Coolify project"
+            ))
+            .with_hint("call list_deployments on one of your applications")
+        };
+        let deployment = match self.client()?.get_deployment(uuid).await {
+            Ok(d) => d,
+            Err(e) if e.status() == Some(404) && matches!(scope, Scope::Project(_)) => {
+                return Err(outside());
+            }
+            Err(e) if e.status() == Some(404) => {
+                return Err(ApiError::not_found(format!("no deployment {uuid}"))
+                    .with_hint("call list_deployments to see an application's deployments"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Scope::Project(_) = scope
+            && !self.deployment_in_scope(&scope, &deployment).await?
+        {
+            return Err(outside());
+        }
+        let lines: Vec<String> = deployment
+            .log_lines()
+            .into_iter()
+            .map(|l| match l.stream.as_deref() {
+                Some("stderr") => format!("[stderr] {}", l.output),
+                _ => l.output,
+            })
+            .collect();
+        let total = lines.len() as u64;
+        let offset = p.offset.unwrap_or(0).min(total);
+        let limit = p.limit.unwrap_or(DEFAULT_LOG_PAGE).max(1);
+        let log: Vec<String> = lines
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        let end = offset + log.len() as u64;
+        let note = (deployment.logs.is_none())
+            .then(|| "Coolify sent no log: the token lacks the read:sensitive ability".to_string());
+        Ok(GetDeploymentOut {
+            finished: deployment.is_final(),
+            deployment_uuid: deployment.deployment_uuid,
+            application_name: deployment.application_name,
+            status: deployment.status,
+            commit: deployment.commit,
+            log,
+            total_lines: total,
+            next_offset: (end < total).then_some(end),
+            note,
+        })
+    }
+
+    /// Whether a deployment belongs to an application in scope: known from an earlier
+    /// call, or found among the recent deployments of the in-scope apps with its name.
+    async fn deployment_in_scope(
+        &self,
+        scope: &Scope,
+        deployment: &Deployment,
+    ) -> Result<bool, ApiError> {
+        if let Some(app) = self.known_app_of(&deployment.deployment_uuid) {
+            return Ok(self.app_in_scope(scope, &app).await.is_ok());
+        }
+        let Some(name) = deployment.application_name.as_deref() else {
+            return Ok(false);
+        };
+        let candidates: Vec<_> = self
+            .apps_in_scope(scope)
+            .await?
+            .into_iter()
+            .filter(|a| a.name == name)
+            .collect();
+        for app in candidates {
+            let page = self
+                .client()?
+                .list_app_deployments(&app.uuid, 0, SCOPE_SEARCH)
+                .await?;
+            if page
+                .deployments
+                .iter()
+                .any(|d| d.deployment_uuid == deployment.deployment_uuid)
+            {
+                self.remember_deployment(&deployment.deployment_uuid, &app.uuid);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
