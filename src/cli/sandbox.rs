@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::cli::args::{GitHttpArgs, SandboxCommand};
+use crate::cli::args::{GitHttpArgs, GiteaSandboxArgs, SandboxCommand};
 use crate::cli::output;
 use crate::sandbox::git_http::{self, GitHttpState};
+use crate::sandbox::gitea::GiteaSandbox;
 
 /// Run a sandbox subcommand until interrupted.
 pub fn run(which: SandboxCommand) -> ExitCode {
@@ -20,7 +21,7 @@ pub fn run(which: SandboxCommand) -> ExitCode {
     };
     match which {
         SandboxCommand::GitHttp(args) => runtime.block_on(git_http_main(args)),
-        SandboxCommand::Gitea(_) => fail("vibn sandbox gitea is not built yet"),
+        SandboxCommand::Gitea(args) => runtime.block_on(gitea_main(args)),
     }
 }
 
@@ -46,6 +47,95 @@ async fn git_http_main(args: GitHttpArgs) -> ExitCode {
     ]);
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
+}
+
+/// `vibn sandbox gitea`: the Gitea stand-in in the foreground until Ctrl-C. Repositories
+/// go under `--data` (default: a fresh temporary folder, removed on exit); `--create
+/// owner/name` makes each repository with a README commit on `main`, creating the owner
+/// as an org of the seeded admin when missing.
+async fn gitea_main(args: GiteaSandboxArgs) -> ExitCode {
+    let (data, temporary) = match &args.data {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            let name = Alphanumeric
+                .sample_string(&mut rand::rng(), 12)
+                .to_ascii_lowercase();
+            (
+                std::env::temp_dir().join(format!("vibn-gitea-{name}")),
+                true,
+            )
+        }
+    };
+    let cleanup = || {
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+    };
+    let sandbox = match GiteaSandbox::start(&data, args.port).await {
+        Ok(s) => s,
+        Err(e) => {
+            cleanup();
+            return fail(&format!(
+                "cannot start the Gitea sandbox on 127.0.0.1:{} with data in {}: {e}",
+                args.port,
+                data.display()
+            ));
+        }
+    };
+    let state = sandbox.state();
+    for full_name in &args.create {
+        let parts = full_name
+            .split_once('/')
+            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'));
+        let Some((owner, name)) = parts else {
+            drop(sandbox);
+            cleanup();
+            return fail(&format!("--create expects owner/name, got {full_name:?}"));
+        };
+        let made = match state.find_account(owner) {
+            Some(_) => Ok(()),
+            None => state
+                .try_create_org(owner, &sandbox.admin_login())
+                .map(|_| ()),
+        }
+        .and_then(|()| {
+            state
+                .create_repo(owner, name, true)
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = made {
+            drop(sandbox);
+            cleanup();
+            return fail(&format!("cannot create repository {full_name}: {e}"));
+        }
+    }
+    print_env(&[
+        ("GITEA_API_URL", sandbox.api_url()),
+        ("GITEA_USERNAME", sandbox.admin_login()),
+        ("GITEA_API_TOKEN", sandbox.admin_token()),
+        ("GITEA_ADMIN_PASSWORD", sandbox.admin_password()),
+    ]);
+    interrupted().await;
+    drop(sandbox);
+    cleanup();
+    ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM (what `kill` and most scripts send), so the temporary data folder
+/// is removed either way.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The sandbox's one output: `KEY=value` lines on stdout, flushed at once.

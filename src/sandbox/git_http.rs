@@ -149,8 +149,36 @@ async fn run_backend(
     headers: &HeaderMap,
     body: Bytes,
 ) -> std::io::Result<Response<Body>> {
+    let request = CgiRequest {
+        method,
+        path_info: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        headers,
+        remote_user: &state.username,
+    };
+    cgi(&state.repos, &request, body).await
+}
+
+/// One request for `git http-backend`: what it needs besides the body.
+pub(crate) struct CgiRequest<'a> {
+    pub method: &'a Method,
+    /// `/owner/name.git/info/refs`, relative to the project root.
+    pub path_info: &'a str,
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    /// The authenticated user (`REMOTE_USER`; receive-pack needs one).
+    pub remote_user: &'a str,
+}
+
+/// Run `git http-backend` (CGI) over the bare repositories under `project_root` with a
+/// cleared environment, feeding `body` on stdin while reading its output.
+pub(crate) async fn cgi(
+    project_root: &Path,
+    req: &CgiRequest<'_>,
+    body: Bytes,
+) -> std::io::Result<Response<Body>> {
     let header_str = |name: header::HeaderName| {
-        headers
+        req.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
@@ -160,13 +188,15 @@ async fn run_backend(
         .arg("http-backend")
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("GIT_PROJECT_ROOT", &state.repos)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_PROJECT_ROOT", project_root)
         .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REMOTE_USER", &state.username)
+        .env("REMOTE_USER", req.remote_user)
         .env("REMOTE_ADDR", "127.0.0.1")
-        .env("REQUEST_METHOD", method.as_str())
-        .env("PATH_INFO", uri.path())
-        .env("QUERY_STRING", uri.query().unwrap_or_default())
+        .env("REQUEST_METHOD", req.method.as_str())
+        .env("PATH_INFO", req.path_info)
+        .env("QUERY_STRING", req.query)
         .env("CONTENT_TYPE", header_str(header::CONTENT_TYPE))
         .env("CONTENT_LENGTH", body.len().to_string())
         .env(
@@ -175,7 +205,7 @@ async fn run_backend(
         )
         .env(
             "GIT_PROTOCOL",
-            headers
+            req.headers
                 .get("git-protocol")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default(),
@@ -185,10 +215,16 @@ async fn run_backend(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(&body).await?;
-    }
+    // Feed stdin concurrently so a large response cannot stall a large request.
+    let writer = child.stdin.take().map(|mut stdin| {
+        tokio::spawn(async move {
+            let _ = stdin.write_all(&body).await;
+        })
+    });
     let output = child.wait_with_output().await?;
+    if let Some(w) = writer {
+        let _ = w.await;
+    }
     Ok(cgi_response(&output.stdout))
 }
 

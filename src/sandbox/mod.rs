@@ -3,3 +3,4 @@
 //! behaviour.
 
 pub mod git_http;
+pub mod gitea;

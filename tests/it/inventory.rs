@@ -3,12 +3,15 @@
 
 use rmcp::model::Tool;
 use vibn::config::ToolFilter;
+use vibn::mcp::gitea_server::GiteaServer;
 use vibn::mcp::workspace_server::WorkspaceServer;
 
 use crate::support::{Workspace, serve_workspace};
 
 fn all_tools() -> Vec<Tool> {
-    WorkspaceServer::all_tools()
+    let mut tools = WorkspaceServer::all_tools();
+    tools.extend(GiteaServer::all_tools());
+    tools
 }
 
 /// Every tool has a title, a one-line description and all four hints set explicitly.
@@ -103,6 +106,9 @@ fn tool_name_lists_match_the_routers() {
     let mut names = WorkspaceServer::router_tool_names();
     names.sort();
     assert_eq!(names, vibn::mcp::workspace_server::TOOL_NAMES);
+    let mut names = GiteaServer::router_tool_names();
+    names.sort();
+    assert_eq!(names, vibn::mcp::gitea_server::TOOL_NAMES);
 }
 
 /// Schemas carry no `$schema` (old validators trip on it); output schemas keep their
@@ -124,7 +130,10 @@ fn served_schemas_are_compact() {
 /// The workspace server has the eight tools of DESIGN §6.
 #[test]
 fn workspace_server_has_the_eight_tools() {
-    let mut names: Vec<String> = all_tools().iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> = WorkspaceServer::all_tools()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
     names.sort();
     assert_eq!(
         names,

@@ -8,8 +8,13 @@
     clippy::disallowed_methods
 )]
 
+mod contract;
+mod gitea_support;
 mod support;
 
+mod gitea_client;
+mod gitea_pinning;
+mod gitea_tools;
 mod inventory;
 mod keystore_cli;
 mod pinning;

@@ -187,9 +187,10 @@ pub struct BranchCommit {
 pub struct Organization {
     /// Numeric id.
     pub id: i64,
-    /// Org name (`username` in older releases).
-    #[serde(alias = "username")]
+    /// Org name.
     pub name: String,
+    /// Org name as older releases send it (newer ones send both).
+    pub username: String,
     /// Display name.
     pub full_name: String,
     /// `public`, `limited` or `private`.
@@ -212,6 +213,17 @@ pub struct Team {
     pub includes_all_repositories: bool,
     /// May create repositories in the org.
     pub can_create_org_repo: bool,
+}
+
+impl Organization {
+    /// The org's name, whichever field the server filled.
+    pub fn login(&self) -> &str {
+        if self.name.is_empty() {
+            &self.username
+        } else {
+            &self.name
+        }
+    }
 }
 
 /// An access token as returned at creation (`sha1` is the token, shown once).
