@@ -21,7 +21,7 @@ use crate::policy::repo_ref::{self, RepoRef};
 
 pub use files::{ReadRepoFileOut, ReadRepoFileParams};
 pub use issues::{
-    CloseIssueOut, CloseIssueParams, CreateIssueOut, CreateIssueParams, IssueStateParam,
+    CloseIssueOut, CloseIssueParams, CreateIssueOut, CreateIssueParams, FAN_OUT, IssueStateParam,
     IssueSummary, ListAllIssuesOut, ListAllIssuesParams, ListIssuesOut, ListIssuesParams,
     RepoFailure, RepoIssue,
 };
