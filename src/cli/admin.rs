@@ -107,6 +107,21 @@ pub fn workspace(action: WorkspaceAction) -> anyhow::Result<ExitCode> {
                 show_workspace(&ws);
             }
         }
+        WorkspaceAction::LinkCoolify {
+            slug,
+            project,
+            environment,
+            store,
+        } => {
+            let ws = open(&store)?.set_coolify_project(&slug, &project, &environment)?;
+            if store.json {
+                output::json(&ws);
+            } else {
+                output::line(&format!(
+                    "linked {slug} to Coolify project {project} ({environment})"
+                ));
+            }
+        }
         WorkspaceAction::SetBotToken {
             slug,
             username,

@@ -267,6 +267,20 @@ pub enum WorkspaceAction {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Link the workspace to its Coolify project (until provisioning does it).
+    LinkCoolify {
+        /// The workspace's slug.
+        slug: String,
+        /// The Coolify project's uuid.
+        #[arg(long, value_name = "UUID")]
+        project: String,
+        /// The environment new resources go in.
+        #[arg(long, default_value = "production")]
+        environment: String,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Store the workspace's Gitea bot user and token (token read from stdin, sealed
     /// with VIBN_SECRETS_KEY).
     SetBotToken {

@@ -178,6 +178,42 @@ impl Keystore {
             })
     }
 
+    /// Link the workspace to its Coolify project (and the environment apps go in).
+    pub fn set_coolify_project(
+        &self,
+        slug: &str,
+        project_uuid: &str,
+        environment: &str,
+    ) -> Result<Workspace, KeystoreError> {
+        let uuid = project_uuid.trim();
+        let environment = environment.trim();
+        if uuid.is_empty()
+            || !uuid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(KeystoreError::Invalid(format!(
+                "{project_uuid:?} is not a Coolify project uuid"
+            )));
+        }
+        if environment.is_empty() {
+            return Err(KeystoreError::Invalid(
+                "the environment name must not be empty".into(),
+            ));
+        }
+        let workspace = self.require_workspace(slug)?;
+        let path = self.path().to_path_buf();
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE workspaces SET coolify_project_uuid = ?1, coolify_environment_name = ?2, \
+                 updated_at = ?3 WHERE id = ?4",
+                params![uuid, environment, now_ms(), workspace.id],
+            )
+            .map_err(sql(&path))
+        })?;
+        self.require_workspace(slug)
+    }
+
     fn workspace_by_id(&self, id: &str) -> Result<Option<Workspace>, KeystoreError> {
         self.read(|c| {
             c.prepare_cached(&format!(
@@ -242,6 +278,27 @@ mod tests {
             ws.slug
         );
         assert!(crate::policy::naming::is_valid_slug(&ws.slug));
+    }
+
+    #[test]
+    fn a_workspace_is_linked_to_its_coolify_project() {
+        let (_dir, store) = testutil::store();
+        let ws = store.create_workspace("a@x.io", None).unwrap();
+        assert_eq!(ws.coolify_project_uuid, None);
+        let linked = store
+            .set_coolify_project(&ws.slug, "p1abc", "production")
+            .unwrap();
+        assert_eq!(linked.coolify_project_uuid.as_deref(), Some("p1abc"));
+        assert!(
+            store
+                .set_coolify_project(&ws.slug, "bad uuid!", "production")
+                .is_err()
+        );
+        assert!(
+            store
+                .set_coolify_project("ghost", "p1", "production")
+                .is_err()
+        );
     }
 
     #[test]
