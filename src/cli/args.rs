@@ -193,6 +193,16 @@ pub enum SandboxCommand {
     GitHttp(GitHttpArgs),
     /// An in-memory Gitea stand-in (REST API and git over HTTP); prints GITEA_* lines.
     Gitea(GiteaSandboxArgs),
+    /// An in-memory Coolify stand-in; prints COOLIFY_* lines.
+    Coolify(CoolifySandboxArgs),
+}
+
+/// Flags of `vibn sandbox coolify`.
+#[derive(Debug, Clone, Args)]
+pub struct CoolifySandboxArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
 }
 
 /// Flags of `vibn sandbox gitea`.

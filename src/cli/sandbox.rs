@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::cli::args::{GitHttpArgs, GiteaSandboxArgs, SandboxCommand};
+use crate::cli::args::{CoolifySandboxArgs, GitHttpArgs, GiteaSandboxArgs, SandboxCommand};
 use crate::cli::output;
+use crate::sandbox::coolify::CoolifySandbox;
 use crate::sandbox::git_http::{self, GitHttpState};
 use crate::sandbox::gitea::GiteaSandbox;
 
@@ -22,6 +23,7 @@ pub fn run(which: SandboxCommand) -> ExitCode {
     match which {
         SandboxCommand::GitHttp(args) => runtime.block_on(git_http_main(args)),
         SandboxCommand::Gitea(args) => runtime.block_on(gitea_main(args)),
+        SandboxCommand::Coolify(args) => runtime.block_on(coolify_main(args)),
     }
 }
 
@@ -118,6 +120,24 @@ async fn gitea_main(args: GiteaSandboxArgs) -> ExitCode {
     interrupted().await;
     drop(sandbox);
     cleanup();
+    ExitCode::SUCCESS
+}
+
+async fn coolify_main(args: CoolifySandboxArgs) -> ExitCode {
+    let sandbox = match CoolifySandbox::start(args.port).await {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(&format!(
+                "cannot start the Coolify sandbox on 127.0.0.1:{}: {e}",
+                args.port
+            ));
+        }
+    };
+    print_env(&[
+        ("COOLIFY_API_URL", sandbox.api_url()),
+        ("COOLIFY_API_TOKEN", sandbox.root_token()),
+    ]);
+    interrupted().await;
     ExitCode::SUCCESS
 }
 

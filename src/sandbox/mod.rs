@@ -2,5 +2,6 @@
 //! `vibn sandbox`. They bind to 127.0.0.1 only and follow the real servers' documented
 //! behaviour.
 
+pub mod coolify;
 pub mod git_http;
 pub mod gitea;

@@ -38,7 +38,6 @@ pub fn gitea_base(sandbox_api: &str) -> String {
 }
 
 /// The Coolify API base clients use for a sandbox whose API is at `sandbox_api`.
-#[allow(dead_code)]
 pub fn coolify_base(sandbox_api: &str) -> String {
     via_proxy("CONTRACT_COOLIFY_URL", sandbox_api)
 }

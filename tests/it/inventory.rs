@@ -3,6 +3,7 @@
 
 use rmcp::model::Tool;
 use vibn::config::ToolFilter;
+use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::mcp::gitea_server::GiteaServer;
 use vibn::mcp::workspace_server::WorkspaceServer;
 
@@ -11,6 +12,7 @@ use crate::support::{Workspace, serve_workspace};
 fn all_tools() -> Vec<Tool> {
     let mut tools = WorkspaceServer::all_tools();
     tools.extend(GiteaServer::all_tools());
+    tools.extend(CoolifyServer::all_tools());
     tools
 }
 
@@ -109,6 +111,9 @@ fn tool_name_lists_match_the_routers() {
     let mut names = GiteaServer::router_tool_names();
     names.sort();
     assert_eq!(names, vibn::mcp::gitea_server::TOOL_NAMES);
+    let mut names = CoolifyServer::router_tool_names();
+    names.sort();
+    assert_eq!(names, vibn::mcp::coolify_server::TOOL_NAMES);
 }
 
 /// Schemas carry no `$schema` (old validators trip on it); output schemas keep their

@@ -9,9 +9,13 @@
 )]
 
 mod contract;
+mod coolify_support;
 mod gitea_support;
 mod support;
 
+mod coolify_client;
+mod coolify_pinning;
+mod coolify_tools;
 mod gitea_client;
 mod gitea_pinning;
 mod gitea_tools;
