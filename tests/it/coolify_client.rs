@@ -85,6 +85,13 @@ async fn applications_create_patch_logs_lifecycle() {
     assert!(err.to_string().contains("not allowed"), "{err}");
     let started = client.lifecycle(&app.uuid, Lifecycle::Start).await.unwrap();
     assert!(started.deployment_uuid.is_some());
+    let restarted = client
+        .lifecycle(&app.uuid, Lifecycle::Restart)
+        .await
+        .unwrap();
+    assert!(restarted.deployment_uuid.is_some());
+    let stopped = client.lifecycle(&app.uuid, Lifecycle::Stop).await.unwrap();
+    assert!(stopped.message.is_some());
     c.state().set_app_status(&app.uuid, "running:healthy");
     c.state()
         .set_app_logs(&app.uuid, "line 1\nline 2\nline 3\n");

@@ -76,6 +76,36 @@ async fn list_repos_pages_an_orgs_repositories() {
     );
 }
 
+/// Without an owner, the operator sees the repositories they can use; a user's name
+/// (not an org) lists that user's repositories.
+#[tokio::test]
+async fn list_repos_of_the_operator_and_of_a_user() {
+    let g = Gitea::seeded().await;
+    let admin = g.sandbox.admin_login();
+    g.state().create_repo(&admin, "notes", true).unwrap();
+    let client = g.mcp("", Pin::operator()).await;
+    let r = call(&client, "list_repos", json!({})).await;
+    let names: Vec<String> = ok(&r)["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["full_name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(names.contains(&format!("{admin}/notes")), "{names:?}");
+    assert!(
+        names.contains(&"acme/site".to_string()),
+        "member repositories too: {names:?}"
+    );
+    let r = call(&client, "list_repos", json!({"owner": admin})).await;
+    let names: Vec<String> = ok(&r)["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["full_name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, [format!("{admin}/notes")]);
+}
+
 /// An unknown owner is a 404 with a hint, not a crash.
 #[tokio::test]
 async fn list_repos_of_an_unknown_owner_is_not_found() {
