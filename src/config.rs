@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use crate::cli::args::{CommonArgs, CoolifyArgs, GiteaArgs, GiteaFlags, WorkspaceArgs};
+use crate::cli::args::{
+    AgentArgs, CommonArgs, CoolifyArgs, GiteaArgs, GiteaFlags, PlatformArgs, WorkspaceArgs,
+};
 use crate::clients::http::HttpConfig;
 use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
@@ -35,6 +37,22 @@ pub mod env_names {
     pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
     /// Comma-separated uuids or names (globs) of applications agents may not change.
     pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
+    /// A SearXNG instance for web_search (JSON API enabled).
+    pub const VIBN_SEARXNG_URL: &str = "VIBN_SEARXNG_URL";
+    /// A Brave Search API key for web_search (used when no SearXNG is set).
+    pub const BRAVE_API_KEY: &str = "BRAVE_API_KEY";
+    /// Where the Brave Search API lives (default https://api.search.brave.com).
+    pub const BRAVE_API_URL: &str = "BRAVE_API_URL";
+    /// The Gitea repository of skills, `owner/name` (default `<org>/skills`).
+    pub const VIBN_SKILLS_REPO: &str = "VIBN_SKILLS_REPO";
+    /// A local folder of skills (used instead of Gitea when set).
+    pub const VIBN_SKILLS_DIR: &str = "VIBN_SKILLS_DIR";
+    /// Scopes memory to one agent session as well as the workspace.
+    pub const SESSION_KEY: &str = "SESSION_KEY";
+    /// The agent runner (default http://localhost:3333).
+    pub const AGENT_RUNNER_URL: &str = "AGENT_RUNNER_URL";
+    /// Bearer token for the agent runner, if it wants one.
+    pub const AGENT_RUNNER_TOKEN: &str = "AGENT_RUNNER_TOKEN";
     /// Log filter when `--log-level` is not given.
     pub const RUST_LOG: &str = "RUST_LOG";
     /// A workspace key (`vibn_sk_…`): the server then acts only for that workspace.
@@ -346,6 +364,119 @@ impl CoolifyServerConfig {
             poll_interval: std::time::Duration::from_secs(2),
             wait_budget: std::time::Duration::from_secs(50),
         })
+    }
+}
+
+/// The web search provider to use.
+#[derive(Debug, Clone)]
+pub enum SearchProvider {
+    /// A SearXNG instance.
+    Searxng {
+        /// Its base URL.
+        url: String,
+    },
+    /// The Brave Search API.
+    Brave {
+        /// Its base URL.
+        url: String,
+        /// The subscription key.
+        key: SecretString,
+    },
+}
+
+/// Configuration of the platform server.
+#[derive(Debug, Clone)]
+pub struct PlatformServerConfig {
+    /// Gitea, for skills kept in a repository.
+    pub gitea: Option<GiteaCredentials>,
+    /// The skills repository (`owner/name`), when not the default `<org>/skills`.
+    pub skills_repo: Option<String>,
+    /// A local skills folder, used instead of Gitea.
+    pub skills_dir: Option<PathBuf>,
+    /// The search provider; `None` makes web_search say what to set.
+    pub search: Option<SearchProvider>,
+    /// The session memory is scoped to ("" = none).
+    pub session_key: String,
+    /// Workspace pinning; the keystore is always set (memory and PRDs live there).
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+}
+
+impl PlatformServerConfig {
+    /// Resolve the platform server's flags and environment.
+    pub fn resolve(args: &PlatformArgs) -> Result<Self, ConfigError> {
+        let non_empty =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let search = match (
+            non_empty(args.searxng_url.clone()),
+            non_empty(read_env(env_names::BRAVE_API_KEY)),
+        ) {
+            (Some(url), _) => Some(SearchProvider::Searxng { url }),
+            (None, Some(key)) => Some(SearchProvider::Brave {
+                url: non_empty(read_env(env_names::BRAVE_API_URL))
+                    .unwrap_or_else(|| crate::clients::search::BRAVE_API_URL.to_string()),
+                key: SecretString::from(key),
+            }),
+            (None, None) => None,
+        };
+        Ok(PlatformServerConfig {
+            gitea: GiteaCredentials::resolve(&args.gitea)?,
+            skills_repo: non_empty(args.skills_repo.clone()),
+            skills_dir: args.skills_dir.clone(),
+            search,
+            session_key: non_empty(read_env(env_names::SESSION_KEY)).unwrap_or_default(),
+            pin: PinConfig::resolve(&args.common)?.with_keystore()?,
+            http: HttpConfig::default(),
+        })
+    }
+}
+
+/// Configuration of the agent server.
+#[derive(Debug, Clone)]
+pub struct AgentServerConfig {
+    /// The runner's base URL.
+    pub runner_url: String,
+    /// The runner's bearer token, if any.
+    pub runner_token: Option<SecretString>,
+    /// Workspace pinning; the keystore is always set (the job journal lives there).
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+    /// How often get_job_status polls while waiting.
+    pub poll_interval: std::time::Duration,
+}
+
+impl AgentServerConfig {
+    /// Resolve the agent server's flags and environment.
+    pub fn resolve(args: &AgentArgs) -> Result<Self, ConfigError> {
+        let url = args.runner_url.trim().trim_end_matches('/').to_string();
+        if crate::policy::git_remote::http_host(&url).is_none() {
+            return Err(ConfigError::Pin(format!(
+                "AGENT_RUNNER_URL {url:?} is not an http(s) URL"
+            )));
+        }
+        Ok(AgentServerConfig {
+            runner_url: url,
+            runner_token: read_env(env_names::AGENT_RUNNER_TOKEN)
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .map(SecretString::from),
+            pin: PinConfig::resolve(&args.common)?.with_keystore()?,
+            http: HttpConfig::default(),
+            poll_interval: std::time::Duration::from_secs(2),
+        })
+    }
+}
+
+impl PinConfig {
+    /// The same pin, with the default keystore when none was configured (servers that
+    /// keep their own state there need it even unpinned).
+    pub fn with_keystore(mut self) -> Result<Self, ConfigError> {
+        if self.keystore.is_none() {
+            self.keystore = Some(default_keystore_path()?);
+        }
+        Ok(self)
     }
 }
 

@@ -3,12 +3,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use vibn::api::agent_api::AgentApi;
 use vibn::api::coolify_api::CoolifyApi;
 use vibn::api::gitea_api::GiteaApi;
+use vibn::api::platform_api::PlatformApi;
 use vibn::api::workspace_api::WorkspaceApi;
 use vibn::cli::args::{Cli, Command, McpServer};
+use vibn::mcp::agent_server::AgentServer;
 use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::mcp::gitea_server::GiteaServer;
+use vibn::mcp::platform_server::PlatformServer;
 use vibn::mcp::workspace_server::WorkspaceServer;
 use vibn::{cli, config, logging, mcp};
 
@@ -17,6 +21,8 @@ enum Built {
     Workspace(WorkspaceServer),
     Gitea(GiteaServer),
     Coolify(CoolifyServer),
+    Platform(PlatformServer),
+    Agent(AgentServer),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +65,18 @@ fn run_mcp(server: McpServer) -> ExitCode {
                 CoolifyServer::new(CoolifyApi::new(cfg), &filter).map_err(|e| e.to_string())
             })
             .map(Built::Coolify),
+        McpServer::Platform(args) => config::PlatformServerConfig::resolve(args)
+            .map_err(|e| e.to_string())
+            .and_then(|cfg| {
+                PlatformServer::new(PlatformApi::new(cfg), &filter).map_err(|e| e.to_string())
+            })
+            .map(Built::Platform),
+        McpServer::Agent(args) => config::AgentServerConfig::resolve(args)
+            .map_err(|e| e.to_string())
+            .and_then(|cfg| {
+                AgentServer::new(AgentApi::new(cfg), &filter).map_err(|e| e.to_string())
+            })
+            .map(Built::Agent),
         McpServer::Gitea(args) => config::GiteaServerConfig::resolve(args)
             .map_err(|e| e.to_string())
             .and_then(|cfg| {
@@ -67,7 +85,7 @@ fn run_mcp(server: McpServer) -> ExitCode {
             .map(Built::Gitea),
         other => {
             return fail(&format!(
-                "vibn mcp {} is not built yet; available: vibn mcp workspace, gitea, coolify",
+                "vibn mcp {} is not built yet; available: workspace, gitea, coolify, platform, agent",
                 other.name()
             ));
         }
@@ -88,6 +106,8 @@ fn run_mcp(server: McpServer) -> ExitCode {
             Built::Workspace(s) => mcp::common::serve_stdio(s).await,
             Built::Gitea(s) => mcp::common::serve_stdio(s).await,
             Built::Coolify(s) => mcp::common::serve_stdio(s).await,
+            Built::Platform(s) => mcp::common::serve_stdio(s).await,
+            Built::Agent(s) => mcp::common::serve_stdio(s).await,
         }
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));

@@ -3,10 +3,12 @@
 //! May import `policy`, `config`, `error`, `redact` and (later) `clients`, `keystore`;
 //! never `mcp`.
 
+pub mod agent_api;
 pub mod coolify_api;
 pub mod de;
 pub mod gitea_api;
 pub mod pin;
+pub mod platform_api;
 pub mod text;
 pub mod workspace_api;
 

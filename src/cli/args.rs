@@ -18,6 +18,8 @@ pub struct Cli {
 }
 
 /// Top-level subcommands.
+// Parsed once per process; the size difference between variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start one stdio MCP server (for an MCP client's config).
@@ -70,9 +72,9 @@ pub enum McpServer {
     /// A local workspace folder: files, search, commands and git.
     Workspace(WorkspaceArgs),
     /// Platform: memory, skills, PRDs and web search.
-    Platform(CommonArgs),
+    Platform(PlatformArgs),
     /// Agent jobs on a runner: spawn, status, list and cancel.
-    Agent(CommonArgs),
+    Agent(AgentArgs),
     /// The tenant-safe control plane of one workspace (requires a workspace key).
     ControlPlane(CommonArgs),
 }
@@ -96,7 +98,9 @@ impl McpServer {
             McpServer::Workspace(w) => &w.common,
             McpServer::Gitea(g) => &g.common,
             McpServer::Coolify(c) => &c.common,
-            McpServer::Platform(c) | McpServer::Agent(c) | McpServer::ControlPlane(c) => c,
+            McpServer::Platform(p) => &p.common,
+            McpServer::Agent(a) => &a.common,
+            McpServer::ControlPlane(c) => c,
         }
     }
 }
@@ -175,6 +179,38 @@ pub struct CoolifyArgs {
     pub common: CommonArgs,
 }
 
+/// Flags of the platform server (BRAVE_API_KEY and SESSION_KEY come only from the
+/// environment).
+#[derive(Debug, Clone, Args)]
+pub struct PlatformArgs {
+    /// Gitea, for skills kept in a repository.
+    #[command(flatten)]
+    pub gitea: GiteaFlags,
+    /// The skills repository, `owner/name` (default: `<workspace org>/skills`).
+    #[arg(long, env = env::VIBN_SKILLS_REPO, value_name = "OWNER/NAME")]
+    pub skills_repo: Option<String>,
+    /// A local folder of skills, used instead of Gitea.
+    #[arg(long, env = env::VIBN_SKILLS_DIR, value_name = "DIR")]
+    pub skills_dir: Option<PathBuf>,
+    /// A SearXNG instance for web_search.
+    #[arg(long, env = env::VIBN_SEARXNG_URL, value_name = "URL")]
+    pub searxng_url: Option<String>,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Flags of the agent server (AGENT_RUNNER_TOKEN comes only from the environment).
+#[derive(Debug, Clone, Args)]
+pub struct AgentArgs {
+    /// The agent runner.
+    #[arg(long, env = env::AGENT_RUNNER_URL, value_name = "URL", default_value = "http://localhost:3333")]
+    pub runner_url: String,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// Flags of the Gitea server.
 #[derive(Debug, Clone, Args)]
 pub struct GiteaArgs {
@@ -195,6 +231,18 @@ pub enum SandboxCommand {
     Gitea(GiteaSandboxArgs),
     /// An in-memory Coolify stand-in; prints COOLIFY_* lines.
     Coolify(CoolifySandboxArgs),
+    /// A SearXNG-style search stand-in (also Brave's API shape); prints VIBN_SEARXNG_URL.
+    Search(PortArgs),
+    /// An agent runner stand-in; prints AGENT_RUNNER_URL.
+    Runner(PortArgs),
+}
+
+/// A port on 127.0.0.1.
+#[derive(Debug, Clone, Args)]
+pub struct PortArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
 }
 
 /// Flags of `vibn sandbox coolify`.

@@ -5,11 +5,15 @@ use std::process::ExitCode;
 
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::cli::args::{CoolifySandboxArgs, GitHttpArgs, GiteaSandboxArgs, SandboxCommand};
+use crate::cli::args::{
+    CoolifySandboxArgs, GitHttpArgs, GiteaSandboxArgs, PortArgs, SandboxCommand,
+};
 use crate::cli::output;
 use crate::sandbox::coolify::CoolifySandbox;
 use crate::sandbox::git_http::{self, GitHttpState};
 use crate::sandbox::gitea::GiteaSandbox;
+use crate::sandbox::runner::RunnerSandbox;
+use crate::sandbox::search::SearchSandbox;
 
 /// Run a sandbox subcommand until interrupted.
 pub fn run(which: SandboxCommand) -> ExitCode {
@@ -24,6 +28,8 @@ pub fn run(which: SandboxCommand) -> ExitCode {
         SandboxCommand::GitHttp(args) => runtime.block_on(git_http_main(args)),
         SandboxCommand::Gitea(args) => runtime.block_on(gitea_main(args)),
         SandboxCommand::Coolify(args) => runtime.block_on(coolify_main(args)),
+        SandboxCommand::Search(args) => runtime.block_on(search_main(args)),
+        SandboxCommand::Runner(args) => runtime.block_on(runner_main(args)),
     }
 }
 
@@ -137,6 +143,40 @@ async fn coolify_main(args: CoolifySandboxArgs) -> ExitCode {
         ("COOLIFY_API_URL", sandbox.api_url()),
         ("COOLIFY_API_TOKEN", sandbox.root_token()),
     ]);
+    interrupted().await;
+    ExitCode::SUCCESS
+}
+
+async fn search_main(args: PortArgs) -> ExitCode {
+    let sandbox = match SearchSandbox::start(args.port).await {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(&format!(
+                "cannot start the search sandbox on 127.0.0.1:{}: {e}",
+                args.port
+            ));
+        }
+    };
+    print_env(&[
+        ("VIBN_SEARXNG_URL", sandbox.base_url()),
+        ("BRAVE_API_URL", sandbox.base_url()),
+        ("BRAVE_API_KEY", sandbox.brave_key()),
+    ]);
+    interrupted().await;
+    ExitCode::SUCCESS
+}
+
+async fn runner_main(args: PortArgs) -> ExitCode {
+    let sandbox = match RunnerSandbox::start(args.port).await {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(&format!(
+                "cannot start the runner sandbox on 127.0.0.1:{}: {e}",
+                args.port
+            ));
+        }
+    };
+    print_env(&[("AGENT_RUNNER_URL", sandbox.base_url())]);
     interrupted().await;
     ExitCode::SUCCESS
 }

@@ -229,6 +229,8 @@ pub struct Call {
     pub body: Option<serde_json::Value>,
     /// Credentials other than the client's own, for this call only.
     pub auth: Option<Auth>,
+    /// Extra headers (values never logged).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Call {
@@ -240,7 +242,14 @@ impl Call {
             query: Vec::new(),
             body: None,
             auth: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// Add a header (its value is marked sensitive and never logged).
+    pub fn header(mut self, name: &str, value: &str) -> Call {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
     }
 
     /// Add a query pair.
@@ -368,6 +377,12 @@ impl Http {
             if let Some(value) = auth.header() {
                 request = request.header(AUTHORIZATION, value);
             }
+            for (name, value) in &call.headers {
+                if let Ok(mut value) = HeaderValue::from_str(value) {
+                    value.set_sensitive(true);
+                    request = request.header(name.as_str(), value);
+                }
+            }
             if let Some(body) = &call.body {
                 request = request.json(body);
             }
@@ -375,7 +390,7 @@ impl Http {
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last = self.transport_failure(&e, auth);
+                    last = self.transport_failure(&e, auth, &call.headers);
                     continue;
                 }
             };
@@ -384,7 +399,7 @@ impl Http {
             let body = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    last = self.transport_failure(&e, auth);
+                    last = self.transport_failure(&e, auth, &call.headers);
                     continue;
                 }
             };
@@ -416,7 +431,7 @@ impl Http {
             }
             last = Failure::Status {
                 status: status.as_u16(),
-                message: self.clean(&error_message(&body), auth),
+                message: self.clean(&error_message(&body), auth, &call.headers),
                 body: serde_json::from_slice(&body).ok().map(Box::new),
             };
             if !retryable_status(status) {
@@ -440,18 +455,29 @@ impl Http {
         })
     }
 
-    fn transport_failure(&self, e: &reqwest::Error, auth: &Auth) -> Failure {
+    fn transport_failure(
+        &self,
+        e: &reqwest::Error,
+        auth: &Auth,
+        headers: &[(String, String)],
+    ) -> Failure {
         if e.is_timeout() {
             Failure::Timeout
         } else {
-            Failure::Connect(self.clean(&root_cause(e), auth))
+            Failure::Connect(self.clean(&root_cause(e), auth, headers))
         }
     }
 
-    /// Remove credentials from text that may come back from the upstream.
-    fn clean(&self, text: &str, auth: &Auth) -> String {
+    /// Remove credentials (tokens, header values) from text that may come back from the
+    /// upstream.
+    fn clean(&self, text: &str, auth: &Auth, headers: &[(String, String)]) -> String {
         let mut text = redact::urls(text);
-        for secret in [self.auth.secret(), auth.secret()].into_iter().flatten() {
+        let header_values = headers.iter().map(|(_, v)| v.as_str());
+        for secret in [self.auth.secret(), auth.secret()]
+            .into_iter()
+            .flatten()
+            .chain(header_values)
+        {
             text = redact::secret(&text, secret);
         }
         text

@@ -7,6 +7,8 @@
 pub mod coolify;
 pub mod gitea;
 pub mod http;
+pub mod runner;
+pub mod search;
 
 use crate::error::ApiError;
 use http::{ClientError, Failure};

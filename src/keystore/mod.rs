@@ -10,7 +10,9 @@
 //! May import `policy`, `error`; never `api`, `mcp` or `clients`.
 
 mod audit;
+mod jobs;
 mod keys;
+mod memory;
 mod schema;
 pub mod secret_box;
 mod secrets;
@@ -31,7 +33,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::ApiError;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
+pub use memory::{MAX_MEMORY_BYTES, MAX_PRD_BYTES, Memory, PrdVersion};
 pub use secret_box::{Keyring, SecretError, SecretKey};
 pub use secrets::RewrapReport;
 pub use workspaces::Workspace;

@@ -5,9 +5,10 @@
 use super::{Keystore, KeystoreError, now_ms, sql};
 
 /// Additive steps; never edit a released one, append a new one.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -125,7 +126,21 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 CREATE INDEX IF NOT EXISTS audit_by_workspace ON audit_events (workspace_id, id);
 "#,
-)];
+    ),
+    (
+        2,
+        r#"
+CREATE TRIGGER IF NOT EXISTS prd_versions_are_immutable BEFORE UPDATE ON projects
+BEGIN
+    SELECT RAISE(ABORT, 'finalized PRD versions are immutable; finalize a new version');
+END;
+CREATE TRIGGER IF NOT EXISTS prd_versions_are_not_deleted BEFORE DELETE ON projects
+BEGIN
+    SELECT RAISE(ABORT, 'finalized PRD versions are immutable');
+END;
+"#,
+    ),
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {

@@ -5,3 +5,5 @@
 pub mod coolify;
 pub mod git_http;
 pub mod gitea;
+pub mod runner;
+pub mod search;

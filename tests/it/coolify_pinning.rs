@@ -179,3 +179,59 @@ async fn unprovisioned_workspace_is_503() {
     let r = call_tool(&client, "list_all_apps", json!({}), false).await;
     assert_eq!(err_status(&r), 503);
 }
+
+/// The real binary: `vibn mcp coolify` configured by COOLIFY_* env and pinned by
+/// VIBN_API_KEY lists only its project's apps.
+#[tokio::test]
+async fn coolify_binary_serves_a_pinned_workspace() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::TokioChildProcess;
+    let c = Coolify::start().await;
+    let (project, _) = c.state().create_project("vibn-ws-acme");
+    let (other, _) = c.state().create_project("else");
+    c.state()
+        .create_application(&project, "production", "site", "https://g/acme/site");
+    c.state()
+        .create_application(&other, "production", "blog", "https://g/x/blog");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ks.db");
+    let store = Keystore::open(&path).unwrap();
+    let ws = store.create_workspace("acme@x.io", None).unwrap();
+    store
+        .set_coolify_project(&ws.slug, &project, "production")
+        .unwrap();
+    let key = store
+        .mint_workspace_key(&ws.slug, "t", None, "cli")
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_string();
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("COOLIFY_API_URL", c.sandbox.api_url())
+        .env("COOLIFY_API_TOKEN", c.sandbox.root_token())
+        .env("VIBN_API_KEY", key)
+        .env("VIBN_KEYSTORE", &path)
+        .args(["mcp", "coolify"]);
+    let transport = TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+        .0;
+    let client = ().serve(transport).await.unwrap();
+    assert_eq!(
+        client
+            .peer_info()
+            .unwrap()
+            .server_info
+            .as_ref()
+            .unwrap()
+            .name,
+        "vibn-coolify"
+    );
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 9);
+    let r = crate::support::call(&client, "list_all_apps", json!({})).await;
+    assert_eq!(ok(&r)["total"], 1);
+    client.cancel().await.unwrap();
+}

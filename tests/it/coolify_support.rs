@@ -106,6 +106,17 @@ impl Coolify {
     }
 }
 
+/// Serve any server in-process to a client that records progress.
+pub async fn serve_with_progress<S: rmcp::ServerHandler>(server: S) -> ProgressClient {
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    ProgressLog::default().serve(client_io).await.unwrap()
+}
+
 /// Call a tool (optionally asking for progress).
 pub async fn call_tool(
     client: &ProgressClient,

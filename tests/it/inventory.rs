@@ -3,8 +3,10 @@
 
 use rmcp::model::Tool;
 use vibn::config::ToolFilter;
+use vibn::mcp::agent_server::AgentServer;
 use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::mcp::gitea_server::GiteaServer;
+use vibn::mcp::platform_server::PlatformServer;
 use vibn::mcp::workspace_server::WorkspaceServer;
 
 use crate::support::{Workspace, serve_workspace};
@@ -13,6 +15,8 @@ fn all_tools() -> Vec<Tool> {
     let mut tools = WorkspaceServer::all_tools();
     tools.extend(GiteaServer::all_tools());
     tools.extend(CoolifyServer::all_tools());
+    tools.extend(PlatformServer::all_tools());
+    tools.extend(AgentServer::all_tools());
     tools
 }
 
@@ -114,6 +118,12 @@ fn tool_name_lists_match_the_routers() {
     let mut names = CoolifyServer::router_tool_names();
     names.sort();
     assert_eq!(names, vibn::mcp::coolify_server::TOOL_NAMES);
+    let mut names = PlatformServer::router_tool_names();
+    names.sort();
+    assert_eq!(names, vibn::mcp::platform_server::TOOL_NAMES);
+    let mut names = AgentServer::router_tool_names();
+    names.sort();
+    assert_eq!(names, vibn::mcp::agent_server::TOOL_NAMES);
 }
 
 /// Schemas carry no `$schema` (old validators trip on it); output schemas keep their

@@ -13,6 +13,7 @@ mod coolify_support;
 mod gitea_support;
 mod support;
 
+mod agent_tools;
 mod coolify_client;
 mod coolify_pinning;
 mod coolify_tools;
@@ -22,6 +23,7 @@ mod gitea_tools;
 mod inventory;
 mod keystore_cli;
 mod pinning;
+mod platform_tools;
 mod process;
 mod workspace_exec;
 mod workspace_git;

@@ -1,0 +1,138 @@
+//! The platform server's logic: memory, skills, PRDs and web search.
+//!
+//! Scope: pinned, everything belongs to the workspace (memory and PRDs under its id,
+//! skills from its org's repository); unpinned, to the local operator scope. Memory is
+//! further scoped to `SESSION_KEY` when set. Writes are audited.
+
+mod memory;
+mod prd;
+mod search;
+mod skills;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::api::pin::{Pin, Principal};
+use crate::clients::gitea::GiteaClient;
+use crate::clients::search::SearchClient;
+use crate::config::{PlatformServerConfig, SearchProvider};
+use crate::error::ApiError;
+
+pub use memory::{ListMemoryOut, ListMemoryParams, MemoryOut, SaveMemoryOut, SaveMemoryParams};
+pub use prd::{FinalizePrdOut, FinalizePrdParams, GetPrdOut, GetPrdParams};
+pub use search::{WebSearchOut, WebSearchParams};
+pub use skills::{
+    GetSkillOut, GetSkillParams, ListSkillsOut, ListSkillsParams, MalformedSkill, SkillSummary,
+};
+
+/// The scope name of the unpinned operator.
+pub const LOCAL_SCOPE: &str = "local";
+
+/// The platform API: cheap to clone, shared by every request of one server.
+#[derive(Clone)]
+pub struct PlatformApi {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pin: Pin,
+    gitea: Option<GiteaClient>,
+    gitea_user: Option<String>,
+    skills_repo: Option<String>,
+    skills_dir: Option<PathBuf>,
+    search: Option<SearchClient>,
+    session: String,
+}
+
+/// Where the platform server's parts come from.
+pub struct PlatformParts {
+    /// Gitea, for skills kept in a repository.
+    pub gitea: Option<GiteaClient>,
+    /// The Gitea user (its `<user>/skills` is the operator's default).
+    pub gitea_user: Option<String>,
+    /// An explicit skills repository.
+    pub skills_repo: Option<String>,
+    /// A local skills folder.
+    pub skills_dir: Option<PathBuf>,
+    /// The search provider.
+    pub search: Option<SearchClient>,
+    /// The session memory is scoped to.
+    pub session: String,
+    /// The pin (with a keystore).
+    pub pin: Pin,
+}
+
+impl PlatformApi {
+    /// An API from the server's configuration (nothing is contacted yet).
+    pub fn new(config: PlatformServerConfig) -> Self {
+        let search = config.search.as_ref().map(|p| match p {
+            SearchProvider::Searxng { url } => SearchClient::searxng(url, config.http.clone()),
+            SearchProvider::Brave { url, key } => {
+                SearchClient::brave(url, key.clone(), config.http.clone())
+            }
+        });
+        Self::from_parts(PlatformParts {
+            gitea: config
+                .gitea
+                .as_ref()
+                .map(|g| GiteaClient::new(&g.base_url, g.token.clone(), config.http.clone())),
+            gitea_user: config.gitea.map(|g| g.username),
+            skills_repo: config.skills_repo,
+            skills_dir: config.skills_dir,
+            search,
+            session: config.session_key,
+            pin: Pin::from_config(&config.pin),
+        })
+    }
+
+    /// An API from explicit parts (tests).
+    pub fn from_parts(parts: PlatformParts) -> Self {
+        PlatformApi {
+            inner: Arc::new(Inner {
+                pin: parts.pin,
+                gitea: parts.gitea,
+                gitea_user: parts.gitea_user,
+                skills_repo: parts.skills_repo,
+                skills_dir: parts.skills_dir,
+                search: parts.search,
+                session: parts.session,
+            }),
+        }
+    }
+
+    fn who(&self) -> Result<Principal, ApiError> {
+        self.inner.pin.resolve()
+    }
+
+    /// The scope name and workspace id of `who`.
+    fn scope(who: &Principal) -> (String, Option<String>) {
+        match who.workspace() {
+            Some(ws) => (ws.id.clone(), Some(ws.id.clone())),
+            None => (LOCAL_SCOPE.to_string(), None),
+        }
+    }
+
+    /// The keystore (memory and PRDs live there).
+    fn store(&self) -> Result<Arc<crate::keystore::Keystore>, ApiError> {
+        self.inner.pin.store()
+    }
+
+    /// The display hint of the key in use, if pinned (recorded as PRD author).
+    fn author(who: &Principal) -> String {
+        match who {
+            Principal::Operator => "operator".to_string(),
+            Principal::Workspace(k) => k.hint.clone(),
+        }
+    }
+
+    fn audited<T>(
+        &self,
+        who: &Principal,
+        tool: &str,
+        target: &str,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.inner.pin.audit(who, "platform", tool, target, &result);
+        result
+    }
+}

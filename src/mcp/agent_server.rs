@@ -1,0 +1,132 @@
+//! `vibn mcp agent`: agent jobs on a runner as thin wrappers over `api::agent_api`.
+
+use rmcp::handler::server::wrapper::{Json, Parameters};
+use rmcp::model::ServerConfig;
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
+
+use super::common::{LazyRouter, UnknownTool, progress_reporter, server_config};
+use crate::api::agent_api::*;
+use crate::config::ToolFilter;
+use crate::error::ApiError;
+
+const INSTRUCTIONS: &str = "Run agents (coder, pm, …) on tasks through the agent runner. \
+spawn_agent returns a job_id; follow it with get_job_status (wait_s up to 50 waits with \
+progress), see past jobs with list_jobs, stop one with cancel_job.";
+
+/// The names of this server's tools (checked against the router by a test).
+pub const TOOL_NAMES: [&str; 4] = ["cancel_job", "get_job_status", "list_jobs", "spawn_agent"];
+
+/// The agent MCP server.
+#[derive(Clone)]
+pub struct AgentServer {
+    api: AgentApi,
+    router: LazyRouter<Self>,
+}
+
+impl AgentServer {
+    /// A server over `api` exposing the tools `filter` allows.
+    pub fn new(api: AgentApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+        let router = LazyRouter::new("agent", &TOOL_NAMES, Self::agent_router, filter)?;
+        Ok(AgentServer { api, router })
+    }
+
+    /// Every tool of this server as served without filters.
+    pub fn all_tools() -> Vec<rmcp::model::Tool> {
+        let mut router = Self::agent_router();
+        super::common::prepare_router(&mut router, &ToolFilter::default());
+        router.list_all()
+    }
+
+    /// The tool names the router really has (to check `TOOL_NAMES`).
+    pub fn router_tool_names() -> Vec<String> {
+        Self::agent_router()
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.into_owned())
+            .collect()
+    }
+}
+
+#[tool_router(router = agent_router)]
+impl AgentServer {
+    /// Start an agent on a task; returns the job id to follow.
+    #[tool(
+        title = "Spawn agent",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn spawn_agent(
+        &self,
+        Parameters(p): Parameters<SpawnAgentParams>,
+    ) -> Result<Json<SpawnAgentOut>, ApiError> {
+        Ok(Json(self.api.spawn_agent(p).await?))
+    }
+
+    /// Read a job's status; with wait_s, wait for it to finish while reporting progress.
+    #[tool(
+        title = "Get job status",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn get_job_status(
+        &self,
+        Parameters(p): Parameters<GetJobStatusParams>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<JobOut>, ApiError> {
+        Ok(Json(
+            self.api
+                .get_job_status(p, progress_reporter(&ctx), ctx.ct.clone())
+                .await?,
+        ))
+    }
+
+    /// List the jobs spawned from this workspace, newest first.
+    #[tool(
+        title = "List jobs",
+        annotations(
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn list_jobs(
+        &self,
+        Parameters(p): Parameters<ListJobsParams>,
+    ) -> Result<Json<ListJobsOut>, ApiError> {
+        Ok(Json(self.api.list_jobs(p).await?))
+    }
+
+    /// Cancel a job that has not finished.
+    #[tool(
+        title = "Cancel job",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn cancel_job(
+        &self,
+        Parameters(p): Parameters<CancelJobParams>,
+    ) -> Result<Json<JobOut>, ApiError> {
+        Ok(Json(self.api.cancel_job(p).await?))
+    }
+}
+
+#[tool_handler(router = self.router.get())]
+impl ServerHandler for AgentServer {
+    fn get_info(&self) -> ServerConfig {
+        server_config("agent", INSTRUCTIONS)
+    }
+}
