@@ -102,6 +102,28 @@ fn check_name(name: &str) -> Result<String, KeystoreError> {
     Ok(name.to_string())
 }
 
+/// A fresh token of `kind` and the record that will describe it.
+fn new_key(
+    kind: TokenKind,
+    id_prefix: &str,
+    name: String,
+    expires_at: Option<i64>,
+    created_by: &str,
+) -> (KeyRecord, tokens::Minted) {
+    let minted = tokens::mint(kind);
+    let record = KeyRecord {
+        id: new_id(id_prefix),
+        name,
+        hint: minted.hint.clone(),
+        created_by: created_by.to_string(),
+        created_at: now_ms(),
+        last_used_at: None,
+        expires_at,
+        revoked_at: None,
+    };
+    (record, minted)
+}
+
 fn live(expires_at: Option<i64>, revoked_at: Option<i64>, now: i64) -> bool {
     revoked_at.is_none() && expires_at.is_none_or(|at| at > now)
 }
@@ -117,17 +139,8 @@ impl Keystore {
     ) -> Result<MintedKey, KeystoreError> {
         let name = check_name(name)?;
         let workspace = self.require_workspace(slug)?;
-        let minted = tokens::mint(TokenKind::WorkspaceKey);
-        let record = KeyRecord {
-            id: new_id("key"),
-            name,
-            hint: minted.hint.clone(),
-            created_by: created_by.to_string(),
-            created_at: now_ms(),
-            last_used_at: None,
-            expires_at,
-            revoked_at: None,
-        };
+        let (record, minted) =
+            new_key(TokenKind::WorkspaceKey, "key", name, expires_at, created_by);
         let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
@@ -168,31 +181,12 @@ impl Keystore {
     /// Revoke key `key_id` of `slug`; a key of another workspace is "not found".
     pub fn revoke_workspace_key(&self, slug: &str, key_id: &str) -> Result<Revoked, KeystoreError> {
         let workspace = self.require_workspace(slug)?;
-        let path = self.path().to_path_buf();
-        self.write(|tx| {
-            let revoked_at: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT revoked_at FROM api_keys WHERE id = ?1 AND workspace_id = ?2",
-                    [key_id, &workspace.id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql(&path))?;
-            match revoked_at {
-                None => Err(KeystoreError::NotFound {
-                    what: format!("key {key_id:?} in workspace {slug:?}"),
-                }),
-                Some(Some(_)) => Ok(Revoked::Already),
-                Some(None) => {
-                    tx.execute(
-                        "UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                        params![now_ms(), key_id],
-                    )
-                    .map_err(sql(&path))?;
-                    Ok(Revoked::Now)
-                }
-            }
-        })
+        self.revoke_row(
+            "api_keys",
+            key_id,
+            Some(&workspace.id),
+            format!("key {key_id:?} in workspace {slug:?}"),
+        )
     }
 
     /// Validate a workspace key, optionally requiring it to belong to `expected_slug`.
@@ -249,17 +243,7 @@ impl Keystore {
         created_by: &str,
     ) -> Result<MintedKey, KeystoreError> {
         let name = check_name(name)?;
-        let minted = tokens::mint(TokenKind::AdminToken);
-        let record = KeyRecord {
-            id: new_id("at"),
-            name,
-            hint: minted.hint.clone(),
-            created_by: created_by.to_string(),
-            created_at: now_ms(),
-            last_used_at: None,
-            expires_at,
-            revoked_at: None,
-        };
+        let (record, minted) = new_key(TokenKind::AdminToken, "at", name, expires_at, created_by);
         let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
@@ -296,25 +280,7 @@ impl Keystore {
 
     /// Revoke admin token `id` (idempotent).
     pub fn revoke_admin_token(&self, id: &str) -> Result<Revoked, KeystoreError> {
-        let path = self.path().to_path_buf();
-        self.write(|tx| {
-            let revoked_at: Option<Option<i64>> = tx
-                .query_row("SELECT revoked_at FROM org_tokens WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map_err(sql(&path))?;
-            match revoked_at {
-                None => Err(KeystoreError::NotFound { what: format!("org token {id:?}") }),
-                Some(Some(_)) => Ok(Revoked::Already),
-                Some(None) => {
-                    tx.execute(
-                        "UPDATE org_tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
-                        params![now_ms(), id],
-                    )
-                    .map_err(sql(&path))?;
-                    Ok(Revoked::Now)
-                }
-            }
-        })
+        self.revoke_row("org_tokens", id, None, format!("org token {id:?}"))
     }
 
     /// Validate an admin org token.
@@ -351,6 +317,42 @@ impl Keystore {
         }
         self.touch("org_tokens", &token_id, last_used, now);
         Ok(Some(ValidAdminToken { token_id, hint }))
+    }
+
+    /// Revoke row `id` of `table` (`api_keys` restricted to `workspace_id`, or
+    /// `org_tokens`), idempotently; a row outside the restriction is `what` not found.
+    fn revoke_row(
+        &self,
+        table: &'static str,
+        id: &str,
+        workspace_id: Option<&str>,
+        what: String,
+    ) -> Result<Revoked, KeystoreError> {
+        let path = self.path().to_path_buf();
+        self.write(|tx| {
+            // org_tokens has no workspace column: restrict only when asked to.
+            let restriction = if workspace_id.is_some() { "workspace_id = ?2" } else { "?2 IS NULL" };
+            let revoked_at: Option<Option<i64>> = tx
+                .query_row(
+                    &format!("SELECT revoked_at FROM {table} WHERE id = ?1 AND {restriction}"),
+                    params![id, workspace_id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql(&path))?;
+            match revoked_at {
+                None => Err(KeystoreError::NotFound { what }),
+                Some(Some(_)) => Ok(Revoked::Already),
+                Some(None) => {
+                    tx.execute(
+                        &format!("UPDATE {table} SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL"),
+                        params![now_ms(), id],
+                    )
+                    .map_err(sql(&path))?;
+                    Ok(Revoked::Now)
+                }
+            }
+        })
     }
 
     /// Record a use, at most once per interval; a failure never fails the caller.
