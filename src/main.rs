@@ -35,6 +35,9 @@ fn main() -> ExitCode {
         Command::OrgTokens { action } => report(cli::admin::org_tokens(action)),
         Command::Secrets { action } => report(cli::admin::secrets(action)),
         Command::Audit(args) => report(cli::admin::audit(args)),
+        Command::Schemas {
+            action: cli::args::SchemasAction::Export { dir, check },
+        } => report(cli::schemas::export(&dir, check)),
     }
 }
 

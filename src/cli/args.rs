@@ -54,6 +54,12 @@ pub enum Command {
     },
     /// Show the audit trail of write tool calls.
     Audit(AuditArgs),
+    /// JSON Schemas of every tool's input and output.
+    Schemas {
+        /// What to do.
+        #[command(subcommand)]
+        action: SchemasAction,
+    },
     /// Start a local stand-in for an upstream service (for tests and demos).
     Sandbox {
         /// Which stand-in.
@@ -456,4 +462,18 @@ pub struct AuditArgs {
     /// Keystore and output.
     #[command(flatten)]
     pub store: StoreArgs,
+}
+
+/// `vibn schemas …`
+#[derive(Debug, Subcommand)]
+pub enum SchemasAction {
+    /// Write `<server>.tools.json` for every server (or check they are current).
+    Export {
+        /// Folder to write to.
+        #[arg(long, default_value = "schemas")]
+        dir: PathBuf,
+        /// Compare instead of writing; exit 1 when a file is stale.
+        #[arg(long)]
+        check: bool,
+    },
 }

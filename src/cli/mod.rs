@@ -6,3 +6,4 @@ pub mod admin;
 pub mod args;
 pub mod output;
 pub mod sandbox;
+pub mod schemas;

@@ -12,12 +12,24 @@ use vibn::mcp::workspace_server::WorkspaceServer;
 use crate::support::{Workspace, serve_workspace};
 
 fn all_tools() -> Vec<Tool> {
-    let mut tools = WorkspaceServer::all_tools();
-    tools.extend(GiteaServer::all_tools());
-    tools.extend(CoolifyServer::all_tools());
-    tools.extend(PlatformServer::all_tools());
-    tools.extend(AgentServer::all_tools());
-    tools
+    vibn::mcp::inventory()
+        .into_iter()
+        .flat_map(|(_, tools)| tools)
+        .collect()
+}
+
+/// The checked-in `schemas/` match what the servers serve (regenerate with
+/// `vibn schemas export` after changing a tool on purpose).
+#[test]
+fn checked_in_schemas_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    for (name, text) in vibn::cli::schemas::documents() {
+        let current = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        assert!(
+            current == text,
+            "schemas/{name} is stale: run `cargo run -- schemas export`"
+        );
+    }
 }
 
 /// Every tool has a title, a one-line description and all four hints set explicitly.
