@@ -52,8 +52,10 @@ pub fn export(dir: &Path, check: bool) -> anyhow::Result<ExitCode> {
         if check {
             stale.push(name);
         } else {
-            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             output::line(&format!("wrote {}", path.display()));
         }
     }
