@@ -1,0 +1,215 @@
+"""What every flow shares: the PASS/FAIL transcript, a `vibn sandbox …` child process, tool
+calls through `mcp.Client`, and one MCP session per protocol era."""
+import json
+import os
+import select
+import subprocess
+import time
+from contextlib import AsyncExitStack
+
+from mcp import Client
+
+MODERN = "2026-07-28"
+DEADLINE_S = 50  # one server's whole run; a wedged server must not hang CI
+CALL_TIMEOUT_S = 20
+LEGACY_LABEL = "era 1: legacy (initialize handshake)"
+MODERN_LABEL = f"era 2: modern (mode='auto' must negotiate {MODERN})"
+
+
+class StepFailed(Exception):
+    pass
+
+
+def expect(cond, message):
+    if not cond:
+        raise StepFailed(message)
+
+
+def short(value, n=72):
+    s = value if isinstance(value, str) else json.dumps(value)
+    s = s.replace("\n", "\\n")
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+class Transcript:
+    """Numbered PASS/FAIL lines on stdout; every line is checked for the sandbox secrets."""
+
+    def __init__(self):
+        self.secrets, self.passed, self.failed, self.n = [], 0, [], 0
+
+    def begin(self):
+        """A new server's run: numbering and counts restart (the secrets stay masked)."""
+        self.passed, self.failed, self.n = 0, [], 0
+
+    def say(self, text=""):
+        for s in self.secrets:
+            text = text.replace(s, "********")
+        print(text, flush=True)
+
+    def leaked(self, text):
+        return any(s in text for s in self.secrets)
+
+    async def step(self, title, fn):
+        """Run one step; a failure is recorded and the run goes on, so the transcript is whole."""
+        self.n += 1
+        t = time.perf_counter()
+        try:
+            summary = await fn()
+        except Exception as e:  # every kind of failure is a FAIL line, not a traceback
+            msg = str(e) if isinstance(e, StepFailed) else f"{type(e).__name__}: {e}"
+            self.failed.append(f"{self.n}. {title}")
+            self.say(f"  FAIL {self.n:2d}. {title:<40} {msg}")
+            return False
+        ms = (time.perf_counter() - t) * 1e3
+        self.passed += 1
+        self.say(f"  PASS {self.n:2d}. {title:<40} {summary}  ({ms:.0f} ms)")
+        return True
+
+    async def steps(self, steps):
+        for title, fn in steps:
+            await self.step(title, fn)
+
+
+T = Transcript()
+
+
+def git(*args, cwd=None, env=None, check=True):
+    r = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=30)
+    if check and r.returncode != 0:
+        raise StepFailed(f"git {args[0]} failed: {short(r.stderr.strip(), 200)}")
+    return r
+
+
+class Sandbox:
+    """`vibn sandbox <kind> ARGS` in the background until stop(): it prints `KEY=value` lines
+    (read into `env` until every one of `keys` came) and serves until SIGTERM. Its pid goes to
+    `<tmp>/<kind>.pid` for the shell's trap, in case this driver dies first."""
+
+    def __init__(self, binary, tmp, kind, args, keys, wait_s=15):
+        self.kind = kind
+        self.pidfile = tmp / f"{kind}.pid"
+        self.logpath = tmp / f"{kind}.log"
+        self.log = open(self.logpath, "wb")
+        self.p = subprocess.Popen([binary, "sandbox", kind, *args],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log)
+        self.pidfile.write_text(str(self.p.pid))
+        try:
+            self.env = self._read_env(keys, wait_s)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _read_env(self, keys, wait_s):
+        deadline = time.monotonic() + wait_s
+        buf, fd, env = b"", self.p.stdout.fileno(), {}
+        while not set(keys) <= env.keys():
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise StepFailed(f"the {self.kind} sandbox printed no environment within {wait_s} s")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                self.p.wait(timeout=5)
+                tail = self.logpath.read_text(errors="replace")[-500:]
+                raise StepFailed(f"the {self.kind} sandbox exited ({self.p.poll()}): {tail}")
+            *lines, buf = (buf + chunk).split(b"\n")
+            for line in lines:
+                key, sep, value = line.decode().partition("=")
+                if sep:
+                    env[key] = value
+        return env
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.pidfile.unlink(missing_ok=True)
+        self.p.stdout.close()
+        self.log.close()
+
+
+def server_env(scratch, **variables):
+    """A clean environment for a server process: PATH, a scratch HOME, and `variables`.
+    (The SDK adds its own short list — LOGNAME, SHELL, TERM, USER — nothing secret.)"""
+    home = scratch / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)} | variables
+
+
+class Progress:
+    """A progress callback that keeps what arrived. Only counted, not required: the SDK drops a
+    notification that comes after its request's result, and vibn sends them detached, so the
+    last one (for a short wait, the only one) often comes too late."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def __call__(self, progress, total, message):
+        self.messages.append((progress, total, message))
+
+    def summary(self):
+        said = [m for _, _, m in self.messages if m]
+        n = len(self.messages)
+        return (f"{n} progress message{'' if n == 1 else 's'} before the result"
+                + (f" ({', '.join(said)})" if said else ""))
+
+
+async def call(c, name, args, error=False, progress=None):
+    """tools/call → structuredContent; isError must be `error`; no result may hold a secret."""
+    r = await c.call_tool(name, args, read_timeout_seconds=CALL_TIMEOUT_S, progress_callback=progress)
+    sc = r.structured_content
+    if sc is None:  # fall back to the text copy of the structured result
+        text = "".join(getattr(b, "text", "") for b in r.content)
+        try:
+            sc = json.loads(text)
+        except ValueError:
+            sc = {"text": text}
+    expect(not T.leaked(json.dumps(sc) + json.dumps([b.model_dump() for b in r.content])),
+           f"{name} result contains a sandbox secret")
+    if r.is_error and not error:
+        raise StepFailed(f"{name} returned isError: {short(sc, 200)}")
+    expect(bool(r.is_error) == error, f"{name} succeeded but an isError result was expected: {short(sc, 120)}")
+    return sc
+
+
+async def refused(c, name, args, status):
+    """The call must be an isError result with this HTTP-style status."""
+    err = await call(c, name, args, error=True)
+    expect(err.get("status") == status, f"expected status {status}, got {short(err)}")
+    return f"isError, status {status}: {short(err.get('error', ''), 60)}"
+
+
+def tools_list(c, expected, verbose=True):
+    """A tools/list step: exactly `expected` tools."""
+
+    async def run():
+        names = [t.name for t in (await c.list_tools()).tools]
+        expect(set(names) == expected, f"tools differ: {sorted(set(names) ^ expected)}")
+        return f"{len(names)} tools: {', '.join(names)}" if verbose else f"{len(names)} tools"
+
+    return run
+
+
+async def session(params, mode, label, body, want_version=None):
+    T.say(f"\n== {label} ==")
+    info = {}
+
+    async def connect():
+        info["client"] = await stack.enter_async_context(Client(params, mode=mode))
+        c = info["client"]
+        if want_version:
+            expect(c.protocol_version == want_version, f"negotiated {c.protocol_version}, want {want_version}")
+        si = c.server_info
+        who = f"{si.name} {si.version}" if si else "(no serverInfo)"
+        return f"protocol {c.protocol_version}, server {who}"
+
+    try:
+        async with AsyncExitStack() as stack:
+            if await T.step(f"connect (mode={mode!r})", connect):
+                await body(info["client"])
+    except Exception as e:  # e.g. the server died: anyio reports it when the client closes
+        T.failed.append(f"{label}: closing the session")
+        T.say(f"  FAIL closing the session: {type(e).__name__}: {e}")
