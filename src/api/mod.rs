@@ -13,5 +13,8 @@ pub mod text;
 pub mod workspace_api;
 
 /// Reports progress of a long call: a step number and a message. The MCP layer turns it
-/// into progress notifications when the request carried a progress token.
-pub type Progress = std::sync::Arc<dyn Fn(u32, String) + Send + Sync>;
+/// into progress notifications when the request carried a progress token. The report is
+/// awaited so each notification is sent before the call's result (a client drops
+/// progress for a request that has already finished).
+pub type Progress =
+    std::sync::Arc<dyn Fn(u32, String) -> futures::future::BoxFuture<'static, ()> + Send + Sync>;

@@ -212,9 +212,10 @@ pub fn progress_reporter(ctx: &RequestContext<RoleServer>) -> Option<crate::api:
         let param =
             ProgressNotificationParam::new(token.clone(), f64::from(step)).with_message(message);
         let peer = peer.clone();
-        tokio::spawn(async move {
+        Box::pin(async move {
+            // A client that went away cannot be told; the call itself goes on.
             let _ = peer.notify_progress(param).await;
-        });
+        })
     }))
 }
 

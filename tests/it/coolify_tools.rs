@@ -134,7 +134,11 @@ async fn deploy_and_deploy_app_with_wait_and_progress() {
     assert_eq!(out["succeeded"], true);
     let progress = client.service().0.lock().unwrap().clone();
     assert!(!progress.is_empty(), "progress notifications were sent");
-    assert!(progress.iter().any(|m| m == "finished"), "{progress:?}");
+    assert_eq!(
+        progress.last().map(String::as_str),
+        Some("finished"),
+        "the last progress arrives before the result: {progress:?}"
+    );
     let r = call_tool(&client, "list_deployments", json!({"uuid": w.api}), false).await;
     assert_eq!(ok(&r)["deployments"][0]["deployment_uuid"], deployment);
     let r = call_tool(

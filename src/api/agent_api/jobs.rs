@@ -280,7 +280,8 @@ impl AgentApi {
                 report(
                     step,
                     job.progress.clone().unwrap_or_else(|| job.status.clone()),
-                );
+                )
+                .await;
             }
             if job.is_final() || started.elapsed() + self.inner.poll_interval > wait {
                 return Ok(job_out(&record));

@@ -206,7 +206,7 @@ impl CoolifyApi {
     }
 
     /// Poll a deployment until it is final, the wait budget is spent, or the call is
-    /// cancelled.
+    /// cancelled. The first look is immediate, so a quick deployment costs no interval.
     async fn follow(
         &self,
         deployment_uuid: &str,
@@ -216,13 +216,6 @@ impl CoolifyApi {
         let started = Instant::now();
         let mut step = 0;
         loop {
-            tokio::select! {
-                () = cancel.cancelled() => {
-                    return Err(ApiError::bad_request("stopped waiting: the call was cancelled; the deployment goes on")
-                        .with_hint(format!("poll get_deployment {deployment_uuid}")));
-                }
-                () = tokio::time::sleep(self.inner.poll_interval) => {}
-            }
             let current = self.client()?.get_deployment(deployment_uuid).await.map_err(|e| {
                 let e: ApiError = e.into();
                 if e.status() == 404 {
@@ -236,12 +229,19 @@ impl CoolifyApi {
             })?;
             step += 1;
             if let Some(report) = &progress {
-                report(step, current.status.clone());
+                report(step, current.status.clone()).await;
             }
             if current.is_final()
                 || started.elapsed() + self.inner.poll_interval >= self.inner.wait_budget
             {
                 return Ok(current);
+            }
+            tokio::select! {
+                () = cancel.cancelled() => {
+                    return Err(ApiError::bad_request("stopped waiting: the call was cancelled; the deployment goes on")
+                        .with_hint(format!("poll get_deployment {deployment_uuid}")));
+                }
+                () = tokio::time::sleep(self.inner.poll_interval) => {}
             }
         }
     }
