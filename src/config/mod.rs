@@ -1,0 +1,354 @@
+//! Typed configuration per server, resolved from the parsed flags and the environment.
+//!
+//! This is the one place that reads environment variables (`env_names` lists them all)
+//! and the one place secrets enter the process, as `SecretString`. Resolution does no
+//! network I/O and opens nothing but what it validates (the workspace root).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use crate::cli::args::{CommonArgs, GiteaFlags};
+use crate::keystore::{Keyring, SecretError, SecretKey};
+use crate::policy::PolicyError;
+use crate::policy::protected::ProtectedList;
+
+mod servers;
+
+pub use servers::{
+    AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GiteaServerConfig,
+    PlatformServerConfig, SearchProvider, WorkspaceConfig,
+};
+
+/// Every environment variable vibn reads, declared once.
+pub mod env_names {
+    /// `1`/`true`: serve only read-only tools (same as `--read-only`).
+    pub const VIBN_READ_ONLY: &str = "VIBN_READ_ONLY";
+    /// Comma-separated `owner/name` globs of repositories agents may not change.
+    pub const VIBN_PROTECTED_REPOS: &str = "VIBN_PROTECTED_REPOS";
+    /// The folder the workspace server works in (same as `--root`).
+    pub const WORKSPACE_ROOT: &str = "WORKSPACE_ROOT";
+    /// Gitea base URL (the API lives under `/api/v1`).
+    pub const GITEA_API_URL: &str = "GITEA_API_URL";
+    /// Gitea access token (never accepted as a flag: flags show in `ps`).
+    pub const GITEA_API_TOKEN: &str = "GITEA_API_TOKEN";
+    /// Gitea user name that goes with the token.
+    pub const GITEA_USERNAME: &str = "GITEA_USERNAME";
+    /// Coolify base URL (the API lives under `/api/v1`).
+    pub const COOLIFY_API_URL: &str = "COOLIFY_API_URL";
+    /// Coolify API token (never accepted as a flag).
+    pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
+    /// Comma-separated uuids or names (globs) of applications agents may not change.
+    pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
+    /// A SearXNG instance for web_search (JSON API enabled).
+    pub const VIBN_SEARXNG_URL: &str = "VIBN_SEARXNG_URL";
+    /// A Brave Search API key for web_search (used when no SearXNG is set).
+    pub const BRAVE_API_KEY: &str = "BRAVE_API_KEY";
+    /// Where the Brave Search API lives (default https://api.search.brave.com).
+    pub const BRAVE_API_URL: &str = "BRAVE_API_URL";
+    /// The Gitea repository of skills, `owner/name` (default `<org>/skills`).
+    pub const VIBN_SKILLS_REPO: &str = "VIBN_SKILLS_REPO";
+    /// A local folder of skills (used instead of Gitea when set).
+    pub const VIBN_SKILLS_DIR: &str = "VIBN_SKILLS_DIR";
+    /// Scopes memory to one agent session as well as the workspace.
+    pub const SESSION_KEY: &str = "SESSION_KEY";
+    /// The agent runner (default http://localhost:3333).
+    pub const AGENT_RUNNER_URL: &str = "AGENT_RUNNER_URL";
+    /// Bearer token for the agent runner, if it wants one.
+    pub const AGENT_RUNNER_TOKEN: &str = "AGENT_RUNNER_TOKEN";
+    /// Log filter when `--log-level` is not given.
+    pub const RUST_LOG: &str = "RUST_LOG";
+    /// A workspace key (`vibn_sk_…`): the server then acts only for that workspace.
+    pub const VIBN_API_KEY: &str = "VIBN_API_KEY";
+    /// Optional: the slug the key must belong to (any other key is refused).
+    pub const VIBN_WORKSPACE: &str = "VIBN_WORKSPACE";
+    /// Path of the keystore file.
+    pub const VIBN_KEYSTORE: &str = "VIBN_KEYSTORE";
+    /// Where the keystore lives when VIBN_KEYSTORE is unset (`$XDG_DATA_HOME/vibn/`).
+    pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+    /// Home folder, for the default data directory (`~/.local/share/vibn/`).
+    pub const HOME: &str = "HOME";
+    /// Base64 of 32 bytes: the key secrets at rest are sealed with.
+    pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
+    /// The previous secrets key, during rotation (opens only).
+    pub const VIBN_SECRETS_KEY_PREVIOUS: &str = "VIBN_SECRETS_KEY_PREVIOUS";
+    /// An admin org token (`vibn_at_…`) the CLI acts as; recorded as `org-token:<hint>`.
+    pub const VIBN_ADMIN_TOKEN: &str = "VIBN_ADMIN_TOKEN";
+}
+
+/// A configuration that cannot be used; `main` prints it and exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// No workspace root was given.
+    #[error("no workspace root: pass --root DIR or set WORKSPACE_ROOT")]
+    MissingRoot,
+    /// The workspace root does not exist or is not a directory.
+    #[error("workspace root {path} is not a directory: {reason}")]
+    BadRoot { path: PathBuf, reason: String },
+    /// A policy setting could not be parsed.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A Gitea setting is incomplete or malformed.
+    #[error("{0}")]
+    Gitea(String),
+    /// A Coolify setting is incomplete or malformed.
+    #[error("{0}")]
+    Coolify(String),
+    /// No keystore location could be determined.
+    #[error("no keystore location: set VIBN_KEYSTORE (or XDG_DATA_HOME / HOME)")]
+    NoKeystorePath,
+    /// A secrets key is malformed.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The workspace key or slug given is unusable as configuration.
+    #[error("{0}")]
+    Pin(String),
+}
+
+/// Which tools a server exposes (applied once, before serving).
+#[derive(Debug, Clone, Default)]
+pub struct ToolFilter {
+    /// Remove every tool that is not annotated read-only.
+    pub read_only: bool,
+    /// When non-empty, keep only these tools.
+    pub only: Vec<String>,
+    /// Remove these tools.
+    pub exclude: Vec<String>,
+}
+
+impl ToolFilter {
+    /// The filter the shared flags ask for.
+    pub fn from_args(args: &CommonArgs) -> Self {
+        ToolFilter {
+            read_only: args.read_only,
+            only: clean_names(&args.tools),
+            exclude: clean_names(&args.exclude_tools),
+        }
+    }
+}
+
+fn clean_names(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect()
+}
+
+/// Credentials for Gitea: base URL, user and token.
+#[derive(Debug, Clone)]
+pub struct GiteaCredentials {
+    /// Base URL as configured, without a trailing slash.
+    pub base_url: String,
+    /// The user the token belongs to.
+    pub username: String,
+    /// The access token.
+    pub token: SecretString,
+}
+
+impl GiteaCredentials {
+    /// Build credentials from their three parts; all or none must be set.
+    pub fn from_parts(
+        url: Option<String>,
+        username: Option<String>,
+        token: Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        match (present(&url), present(&username), present(&token)) {
+            (false, false, false) => Ok(None),
+            (true, true, true) => {
+                let base_url = url
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_end_matches('/')
+                    .to_string();
+                if crate::policy::git_remote::http_host(&base_url).is_none() {
+                    return Err(ConfigError::Gitea(format!(
+                        "GITEA_API_URL {base_url:?} is not an http(s) URL"
+                    )));
+                }
+                Ok(Some(GiteaCredentials {
+                    base_url,
+                    username: username.unwrap_or_default().trim().to_string(),
+                    token: SecretString::from(token.unwrap_or_default().trim().to_string()),
+                }))
+            }
+            _ => Err(ConfigError::Gitea(
+                "Gitea credentials are incomplete: set GITEA_API_URL, GITEA_USERNAME and \
+                 GITEA_API_TOKEN together (or none of them)"
+                    .to_string(),
+            )),
+        }
+    }
+}
+
+/// How a server is pinned to a workspace, and where the keystore is.
+#[derive(Debug, Clone, Default)]
+pub struct PinConfig {
+    /// The workspace key; `None` = operator mode.
+    pub api_key: Option<SecretString>,
+    /// The slug the key must belong to, if given.
+    pub expected_workspace: Option<String>,
+    /// The keystore file: set when pinned or when configured explicitly.
+    pub keystore: Option<PathBuf>,
+}
+
+impl PinConfig {
+    /// Resolve `--api-key`/`VIBN_API_KEY`, `--workspace`, `--keystore`.
+    pub fn resolve(args: &CommonArgs) -> Result<Self, ConfigError> {
+        let api_key = args
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| SecretString::from(k.to_string()));
+        let expected_workspace = args
+            .workspace
+            .as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(String::from);
+        if let Some(slug) = &expected_workspace
+            && !crate::policy::naming::is_valid_slug(slug)
+        {
+            return Err(ConfigError::Pin(format!(
+                "--workspace {slug:?} is not a workspace slug"
+            )));
+        }
+        let keystore = match (&args.keystore, &api_key) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(_)) => Some(default_keystore_path()?),
+            (None, None) => None,
+        };
+        Ok(PinConfig {
+            api_key,
+            expected_workspace,
+            keystore,
+        })
+    }
+}
+
+/// `--keystore`, else `$VIBN_KEYSTORE` (clap reads it), else the default data path.
+pub fn keystore_path(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    match explicit {
+        Some(path) => Ok(path.to_path_buf()),
+        None => default_keystore_path(),
+    }
+}
+
+/// `$XDG_DATA_HOME/vibn/keystore.db`, else `~/.local/share/vibn/keystore.db`.
+pub fn default_keystore_path() -> Result<PathBuf, ConfigError> {
+    let non_empty = |v: Option<String>| v.filter(|s| !s.trim().is_empty()).map(PathBuf::from);
+    if let Some(data) = non_empty(read_env(env_names::XDG_DATA_HOME)) {
+        return Ok(data.join("vibn/keystore.db"));
+    }
+    non_empty(read_env(env_names::HOME))
+        .map(|home| home.join(".local/share/vibn/keystore.db"))
+        .ok_or(ConfigError::NoKeystorePath)
+}
+
+/// The keyring from `VIBN_SECRETS_KEY` (+ `VIBN_SECRETS_KEY_PREVIOUS`); `None` if unset.
+pub fn keyring() -> Result<Option<Keyring>, ConfigError> {
+    let get = |name| read_env(name).filter(|v: &String| !v.trim().is_empty());
+    let Some(current) = get(env_names::VIBN_SECRETS_KEY) else {
+        if get(env_names::VIBN_SECRETS_KEY_PREVIOUS).is_some() {
+            return Err(SecretError::MissingKey.into());
+        }
+        return Ok(None);
+    };
+    let current = SecretKey::parse(env_names::VIBN_SECRETS_KEY, &current)?;
+    let previous = get(env_names::VIBN_SECRETS_KEY_PREVIOUS)
+        .map(|p| SecretKey::parse(env_names::VIBN_SECRETS_KEY_PREVIOUS, &p))
+        .transpose()?;
+    Ok(Some(Keyring::new(current, previous)))
+}
+
+/// The admin token the CLI should act as (`VIBN_ADMIN_TOKEN`), if set.
+pub fn admin_token() -> Option<SecretString> {
+    read_env(env_names::VIBN_ADMIN_TOKEN)
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .map(SecretString::from)
+}
+
+impl GiteaCredentials {
+    /// The credentials from `--gitea-url`/`GITEA_API_URL`, `--gitea-username`/
+    /// `GITEA_USERNAME` and `GITEA_API_TOKEN`.
+    pub fn resolve(flags: &GiteaFlags) -> Result<Option<Self>, ConfigError> {
+        Self::from_parts(
+            flags.gitea_url.clone(),
+            flags.gitea_username.clone(),
+            read_env(env_names::GITEA_API_TOKEN),
+        )
+    }
+}
+
+impl PinConfig {
+    /// The same pin, with the default keystore when none was configured (servers that
+    /// keep their own state there need it even unpinned).
+    pub fn with_keystore(mut self) -> Result<Self, ConfigError> {
+        if self.keystore.is_none() {
+            self.keystore = Some(default_keystore_path()?);
+        }
+        Ok(self)
+    }
+}
+
+/// Read a variable, treating unset and non-Unicode alike.
+#[allow(clippy::disallowed_methods)]
+fn read_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// The server's environment without what `policy::child_env` withholds.
+pub fn inherited_child_env() -> Vec<(OsString, OsString)> {
+    std::env::vars_os()
+        .filter(|(name, _)| !crate::policy::child_env::is_withheld(&name.to_string_lossy()))
+        .collect()
+}
+
+/// The protected-repository list from `--protected-repos` / `VIBN_PROTECTED_REPOS`.
+pub fn protected_repos(args: &CommonArgs) -> Result<ProtectedList, ConfigError> {
+    let spec = args.protected_repos.as_deref().unwrap_or_default();
+    Ok(ProtectedList::parse(env_names::VIBN_PROTECTED_REPOS, spec)?)
+}
+
+/// The log filter: `--log-level`, else `RUST_LOG`, else warnings and errors only.
+pub fn log_filter(args: &CommonArgs) -> String {
+    args.log_level
+        .clone()
+        .or_else(|| read_env(env_names::RUST_LOG))
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| "warn".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitea_credentials_are_all_or_nothing() {
+        let s = |v: &str| Some(v.to_string());
+        assert!(
+            GiteaCredentials::from_parts(None, None, None)
+                .unwrap()
+                .is_none()
+        );
+        let full = GiteaCredentials::from_parts(s("https://g.x/"), s("bot"), s("t0k3n"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(full.base_url, "https://g.x");
+        assert!(GiteaCredentials::from_parts(s("https://g.x"), None, s("t")).is_err());
+        assert!(GiteaCredentials::from_parts(s("g.x"), s("bot"), s("t")).is_err());
+    }
+
+    #[test]
+    fn credentials_debug_output_hides_the_token() {
+        let s = |v: &str| Some(v.to_string());
+        let creds = GiteaCredentials::from_parts(s("https://g.x"), s("bot"), s("sekrit-value"))
+            .unwrap()
+            .unwrap();
+        assert!(!format!("{creds:?}").contains("sekrit-value"));
+    }
+}

@@ -1,0 +1,282 @@
+//! The per-server configurations, each resolved from its flags and the environment.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+
+use super::{
+    ConfigError, GiteaCredentials, PinConfig, env_names, inherited_child_env, protected_repos,
+    read_env,
+};
+use crate::cli::args::{AgentArgs, CoolifyArgs, GiteaArgs, PlatformArgs, WorkspaceArgs};
+use crate::clients::http::HttpConfig;
+use crate::policy::protected::ProtectedList;
+
+/// Configuration of the Gitea server.
+#[derive(Debug, Clone)]
+pub struct GiteaServerConfig {
+    /// Where Gitea is and the token; `None` makes every tool say what to set.
+    pub gitea: Option<GiteaCredentials>,
+    /// Repositories agents may read but not change.
+    pub protected_repos: ProtectedList,
+    /// Workspace pinning and the keystore.
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+}
+
+impl GiteaServerConfig {
+    /// Resolve the Gitea server's flags and environment.
+    pub fn resolve(args: &GiteaArgs) -> Result<Self, ConfigError> {
+        Ok(GiteaServerConfig {
+            gitea: GiteaCredentials::resolve(&args.gitea)?,
+            protected_repos: protected_repos(&args.common)?,
+            pin: PinConfig::resolve(&args.common)?,
+            http: HttpConfig::default(),
+        })
+    }
+}
+
+/// Where Coolify is and the token vibn uses there.
+#[derive(Debug, Clone)]
+pub struct CoolifyCredentials {
+    /// Base URL as configured.
+    pub base_url: String,
+    /// The API token.
+    pub token: SecretString,
+}
+
+/// Configuration of the Coolify server.
+#[derive(Debug, Clone)]
+pub struct CoolifyServerConfig {
+    /// Where Coolify is; `None` makes every tool say what to set.
+    pub coolify: Option<CoolifyCredentials>,
+    /// Applications that may not be deployed or changed.
+    pub protected_apps: ProtectedList,
+    /// Workspace pinning and the keystore.
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+    /// How often `deploy_app{wait}` polls.
+    pub poll_interval: std::time::Duration,
+    /// How long `deploy_app{wait}` waits before handing back the deployment uuid.
+    pub wait_budget: std::time::Duration,
+}
+
+impl CoolifyServerConfig {
+    /// Resolve the Coolify server's flags and environment.
+    pub fn resolve(args: &CoolifyArgs) -> Result<Self, ConfigError> {
+        let url = args.coolify_url.clone().filter(|u| !u.trim().is_empty());
+        let token = read_env(env_names::COOLIFY_API_TOKEN).filter(|t| !t.trim().is_empty());
+        let coolify = match (url, token) {
+            (None, None) => None,
+            (Some(url), Some(token)) => {
+                if crate::policy::git_remote::http_host(&url).is_none() {
+                    return Err(ConfigError::Coolify(format!(
+                        "COOLIFY_API_URL {url:?} is not an http(s) URL"
+                    )));
+                }
+                Some(CoolifyCredentials {
+                    base_url: url.trim().to_string(),
+                    token: SecretString::from(token.trim().to_string()),
+                })
+            }
+            _ => {
+                return Err(ConfigError::Coolify(
+                    "Coolify settings are incomplete: set COOLIFY_API_URL and COOLIFY_API_TOKEN together".into(),
+                ));
+            }
+        };
+        let spec = args.protected_apps.as_deref().unwrap_or_default();
+        Ok(CoolifyServerConfig {
+            coolify,
+            protected_apps: ProtectedList::parse(env_names::VIBN_PROTECTED_APPS, spec)?,
+            pin: PinConfig::resolve(&args.common)?,
+            http: HttpConfig::default(),
+            poll_interval: std::time::Duration::from_secs(2),
+            wait_budget: std::time::Duration::from_secs(50),
+        })
+    }
+}
+
+/// The web search provider to use.
+#[derive(Debug, Clone)]
+pub enum SearchProvider {
+    /// A SearXNG instance.
+    Searxng {
+        /// Its base URL.
+        url: String,
+    },
+    /// The Brave Search API.
+    Brave {
+        /// Its base URL.
+        url: String,
+        /// The subscription key.
+        key: SecretString,
+    },
+}
+
+/// Configuration of the platform server.
+#[derive(Debug, Clone)]
+pub struct PlatformServerConfig {
+    /// Gitea, for skills kept in a repository.
+    pub gitea: Option<GiteaCredentials>,
+    /// The skills repository (`owner/name`), when not the default `<org>/skills`.
+    pub skills_repo: Option<String>,
+    /// A local skills folder, used instead of Gitea.
+    pub skills_dir: Option<PathBuf>,
+    /// The search provider; `None` makes web_search say what to set.
+    pub search: Option<SearchProvider>,
+    /// The session memory is scoped to ("" = none).
+    pub session_key: String,
+    /// Workspace pinning; the keystore is always set (memory and PRDs live there).
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+}
+
+impl PlatformServerConfig {
+    /// Resolve the platform server's flags and environment.
+    pub fn resolve(args: &PlatformArgs) -> Result<Self, ConfigError> {
+        let non_empty =
+            |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let search = match (
+            non_empty(args.searxng_url.clone()),
+            non_empty(read_env(env_names::BRAVE_API_KEY)),
+        ) {
+            (Some(url), _) => Some(SearchProvider::Searxng { url }),
+            (None, Some(key)) => Some(SearchProvider::Brave {
+                url: non_empty(read_env(env_names::BRAVE_API_URL))
+                    .unwrap_or_else(|| crate::clients::search::BRAVE_API_URL.to_string()),
+                key: SecretString::from(key),
+            }),
+            (None, None) => None,
+        };
+        Ok(PlatformServerConfig {
+            gitea: GiteaCredentials::resolve(&args.gitea)?,
+            skills_repo: non_empty(args.skills_repo.clone()),
+            skills_dir: args.skills_dir.clone(),
+            search,
+            session_key: non_empty(read_env(env_names::SESSION_KEY)).unwrap_or_default(),
+            pin: PinConfig::resolve(&args.common)?.with_keystore()?,
+            http: HttpConfig::default(),
+        })
+    }
+}
+
+/// Configuration of the agent server.
+#[derive(Debug, Clone)]
+pub struct AgentServerConfig {
+    /// The runner's base URL.
+    pub runner_url: String,
+    /// The runner's bearer token, if any.
+    pub runner_token: Option<SecretString>,
+    /// Workspace pinning; the keystore is always set (the job journal lives there).
+    pub pin: PinConfig,
+    /// Timeouts and retries.
+    pub http: HttpConfig,
+    /// How often get_job_status polls while waiting.
+    pub poll_interval: std::time::Duration,
+}
+
+impl AgentServerConfig {
+    /// Resolve the agent server's flags and environment.
+    pub fn resolve(args: &AgentArgs) -> Result<Self, ConfigError> {
+        let url = args.runner_url.trim().trim_end_matches('/').to_string();
+        if crate::policy::git_remote::http_host(&url).is_none() {
+            return Err(ConfigError::Pin(format!(
+                "AGENT_RUNNER_URL {url:?} is not an http(s) URL"
+            )));
+        }
+        Ok(AgentServerConfig {
+            runner_url: url,
+            runner_token: read_env(env_names::AGENT_RUNNER_TOKEN)
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .map(SecretString::from),
+            pin: PinConfig::resolve(&args.common)?.with_keystore()?,
+            http: HttpConfig::default(),
+            poll_interval: std::time::Duration::from_secs(2),
+        })
+    }
+}
+/// Configuration of the workspace server.
+#[derive(Debug, Clone)]
+pub struct WorkspaceConfig {
+    /// The root as configured (absolute).
+    pub root: PathBuf,
+    /// The root with symlinks resolved.
+    pub canonical_root: PathBuf,
+    /// Credentials used to push; `None` disables pushing with a clear error.
+    pub gitea: Option<GiteaCredentials>,
+    /// Repositories that may not be committed to or pushed.
+    pub protected_repos: ProtectedList,
+    /// The environment commands run with: the server's, minus every credential.
+    pub child_env: Vec<(OsString, OsString)>,
+    /// Workspace pinning and the keystore.
+    pub pin: PinConfig,
+}
+
+impl WorkspaceConfig {
+    /// Resolve the workspace server's flags and environment.
+    pub fn resolve(args: &WorkspaceArgs) -> Result<Self, ConfigError> {
+        let root = args.root.clone().ok_or(ConfigError::MissingRoot)?;
+        let gitea = GiteaCredentials::resolve(&args.gitea)?;
+        let protected = protected_repos(&args.common)?;
+        let mut config = Self::new(&root, gitea, protected)?;
+        config.pin = PinConfig::resolve(&args.common)?;
+        Ok(config)
+    }
+
+    /// Build a configuration for `root` (which must be a directory).
+    pub fn new(
+        root: &Path,
+        gitea: Option<GiteaCredentials>,
+        protected_repos: ProtectedList,
+    ) -> Result<Self, ConfigError> {
+        let bad = |reason: String| ConfigError::BadRoot {
+            path: root.to_path_buf(),
+            reason,
+        };
+        let canonical_root = root.canonicalize().map_err(|e| bad(e.to_string()))?;
+        if !canonical_root.is_dir() {
+            return Err(bad("not a directory".to_string()));
+        }
+        let root = if root.is_absolute() {
+            root.to_path_buf()
+        } else {
+            canonical_root.clone()
+        };
+        Ok(WorkspaceConfig {
+            root,
+            canonical_root,
+            gitea,
+            protected_repos,
+            child_env: inherited_child_env(),
+            pin: PinConfig::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_or_file_root_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "x").unwrap();
+        let none = ProtectedList::empty;
+        assert!(matches!(
+            WorkspaceConfig::new(&dir.path().join("nope"), None, none()),
+            Err(ConfigError::BadRoot { .. })
+        ));
+        assert!(matches!(
+            WorkspaceConfig::new(&file, None, none()),
+            Err(ConfigError::BadRoot { .. })
+        ));
+        assert!(WorkspaceConfig::new(dir.path(), None, none()).is_ok());
+    }
+}
