@@ -273,6 +273,7 @@ async fn reads_are_retried_on_transient_errors() {
         path_prefix: "/api/v1/repos/acme/site".into(),
         status: 502,
         times: 2,
+        retry_after: None,
     });
     g.state().clear_requests();
     let c = g.admin_client();
@@ -283,6 +284,7 @@ async fn reads_are_retried_on_transient_errors() {
         path_prefix: "/api/v1/repos/acme/api".into(),
         status: 503,
         times: 100,
+        retry_after: None,
     });
     g.state().clear_requests();
     let err = c.get_repo("acme", "api").await.unwrap_err();
@@ -295,10 +297,11 @@ async fn reads_are_retried_on_transient_errors() {
 async fn writes_are_not_retried() {
     let g = Gitea::seeded().await;
     g.state().inject_fault(Fault::Status {
-        method: Some(vibn::sandbox::gitea::Method::POST),
+        method: Some("POST".into()),
         path_prefix: "/api/v1/repos/acme/site/issues".into(),
         status: 502,
         times: 5,
+        retry_after: None,
     });
     g.state().clear_requests();
     let err = g

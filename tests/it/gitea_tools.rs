@@ -186,6 +186,7 @@ async fn list_all_issues_reports_failing_repositories() {
         path_prefix: "/api/v1/repos/acme/api/issues".into(),
         status: 500,
         times: 10,
+        retry_after: None,
     });
     let client = g.mcp("", Pin::operator()).await;
     let r = call(&client, "list_all_issues", json!({})).await;

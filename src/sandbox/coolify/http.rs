@@ -6,12 +6,11 @@
 
 use std::time::SystemTime;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Response, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value, json};
 
-/// An HTTP answer.
-pub(crate) type Reply = Response<Body>;
+pub(crate) use crate::sandbox::plumbing::{Reply, json_reply, percent_decode};
+use crate::sandbox::plumbing::{query_pairs, reply};
 
 /// What a handler answers.
 pub(crate) type ApiResult = Result<Reply, ApiErr>;
@@ -83,26 +82,9 @@ impl ApiErr {
     }
 }
 
-fn status_code(status: u16) -> StatusCode {
-    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
-/// A JSON answer with `status`.
-pub(crate) fn json_reply(status: u16, body: &Value) -> Reply {
-    Response::builder()
-        .status(status_code(status))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
-}
-
 /// A plain-text answer (`response('OK')`: Laravel labels it text/html).
 pub(crate) fn text_reply(status: u16, text: &str) -> Reply {
-    Response::builder()
-        .status(status_code(status))
-        .header(header::CONTENT_TYPE, "text/html; charset=UTF-8")
-        .body(Body::from(text.to_string()))
-        .unwrap_or_default()
+    reply(status, "text/html; charset=UTF-8", text.to_string())
 }
 
 /// `Ok` JSON answer.
@@ -125,16 +107,8 @@ pub(crate) struct Query {
 impl Query {
     /// Parse a raw query string (`a=1&b=x`).
     pub(crate) fn parse(raw: &str) -> Query {
-        let decode = |s: &str| percent_decode(&s.replace('+', " "));
         Query {
-            pairs: raw
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (decode(k), decode(v)),
-                    None => (decode(p), String::new()),
-                })
-                .collect(),
+            pairs: query_pairs(raw),
         }
     }
 
@@ -331,26 +305,6 @@ pub(crate) fn validated_input(
         return Err(invalid("Empty JSON."));
     }
     Ok(request_input(headers, query, body))
-}
-
-/// Percent-decode one path segment or query part (invalid escapes kept as they are).
-pub(crate) fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Laravel's JSON date format (`2026-08-22T10:00:00.000000Z`).

@@ -48,12 +48,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
-use serde_json::{Value, json};
+use axum::http::{HeaderMap, Method, Response, Uri};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use observe::{Fault, RecordedRequest};
+use crate::sandbox::faults;
+use crate::sandbox::plumbing::reason;
+
+pub use crate::sandbox::faults::Fault;
+pub use observe::RecordedRequest;
 pub use state::{CoolifyState, DeployOutcome};
 
 /// What `GET /api/v1/version` answers (plain text).
@@ -115,33 +119,15 @@ impl Drop for CoolifySandbox {
     }
 }
 
-/// The body of a write as recorded: JSON, or the raw text as a JSON string.
-fn recorded_body(method: &Method, body: &[u8]) -> Option<Value> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || body.is_empty() {
-        return None;
-    }
-    Some(
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
-    )
-}
-
-/// A Laravel-style body for an injected status.
+/// A Laravel-style body for an injected status (429 always with `Retry-After`).
 fn fault_reply(status: u16, retry_after: Option<u64>) -> Response<Body> {
     let message = match status {
-        429 => "Too Many Attempts.".to_string(),
-        500 => "Server Error".to_string(),
-        s => StatusCode::from_u16(s)
-            .ok()
-            .and_then(|c| c.canonical_reason())
-            .unwrap_or("Error")
-            .to_string(),
+        429 => "Too Many Attempts.",
+        500 => "Server Error",
+        s => reason(s),
     };
-    let mut err = http::ApiErr::with(status, json!({ "message": message }));
-    if let Some(secs) = retry_after.or((status == 429).then_some(60)) {
-        err = err.header("retry-after", secs.to_string());
-    }
-    err.into_reply()
+    let reply = http::ApiErr::with(status, json!({ "message": message })).into_reply();
+    faults::with_retry_after(reply, retry_after.or((status == 429).then_some(60)))
 }
 
 /// Every request: log it, apply an injected fault, then serve the API.
@@ -154,25 +140,18 @@ async fn entry(
 ) -> Response<Body> {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
-    let slot = state.start_request(
-        method.as_str(),
-        &path,
-        &query,
-        recorded_body(&method, &body),
-    );
-    let reply = match state.take_fault(&method, &path) {
-        observe::FaultAction::Status {
-            status,
-            retry_after,
-        } => fault_reply(status, retry_after),
-        observe::FaultAction::Delay(delay) => {
-            tokio::time::sleep(delay).await;
-            serve(&state, &method, &path, &query, &headers, &body)
-        }
-        observe::FaultAction::None => serve(&state, &method, &path, &query, &headers, &body),
+    let record = RecordedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        status: 0,
+        body: faults::recorded_body(&method, &body),
     };
-    state.finish_request(slot, reply.status().as_u16());
-    reply
+    let served = async { serve(&state, &method, &path, &query, &headers, &body) };
+    state
+        .observer
+        .answer(record, &method, &path, fault_reply, served)
+        .await
 }
 
 fn serve(

@@ -13,7 +13,9 @@ use serde_json::{Map, Value};
 
 use super::databases::DbKind;
 use super::deployment::Deployment;
-use super::observe::{Fault, RecordedRequest};
+use super::observe::RecordedRequest;
+use crate::sandbox::faults::Observer;
+use crate::sandbox::relock;
 
 /// The instance-admin team (id 0) that owns the seeded localhost server.
 pub(crate) const ROOT_TEAM: i64 = 0;
@@ -438,12 +440,8 @@ fn default_runtime_logs(name: &str) -> String {
 pub struct CoolifyState {
     pub(crate) base_url: String,
     data: Mutex<Data>,
-    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
-    pub(crate) faults: Mutex<Vec<Fault>>,
-}
-
-pub(crate) fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The request log and injected faults.
+    pub(crate) observer: Observer<RecordedRequest>,
 }
 
 impl CoolifyState {
@@ -451,8 +449,8 @@ impl CoolifyState {
         CoolifyState {
             base_url,
             data: Mutex::new(Data::default()),
-            requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(Vec::new()),
+            // Fault prefixes match below `/api/v1` too.
+            observer: Observer::below("/api/v1"),
         }
     }
 

@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-/// An HTTP answer.
-pub(crate) type Reply = Response<Body>;
+pub(crate) use crate::sandbox::plumbing::{Reply, percent_decode};
+use crate::sandbox::plumbing::{query_pairs, reply, status_code};
 
 /// What a handler answers.
 pub(crate) type ApiResult = Result<Reply, ApiErr>;
@@ -115,17 +115,9 @@ impl From<std::io::Error> for ApiErr {
     }
 }
 
-fn status_code(status: u16) -> StatusCode {
-    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 /// A JSON answer with `status`.
 pub(crate) fn json_reply(status: u16, body: &Value) -> Reply {
-    Response::builder()
-        .status(status_code(status))
-        .header(header::CONTENT_TYPE, "application/json;charset=utf-8")
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
+    reply(status, "application/json;charset=utf-8", body.to_string())
 }
 
 /// `Ok` JSON answer.
@@ -151,16 +143,8 @@ pub(crate) struct Query {
 impl Query {
     /// Parse a raw query string (`a=1&b=x`).
     pub(crate) fn parse(raw: &str) -> Query {
-        let decode = |s: &str| percent_decode(&s.replace('+', " "));
         Query {
-            pairs: raw
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| match p.split_once('=') {
-                    Some((k, v)) => (decode(k), decode(v)),
-                    None => (decode(p), String::new()),
-                })
-                .collect(),
+            pairs: query_pairs(raw),
         }
     }
 
@@ -320,26 +304,6 @@ pub(crate) fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(ApiErr::required(field)),
     }
-}
-
-/// Percent-decode one path segment (invalid escapes are kept as they are).
-pub(crate) fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encode one path segment (everything but unreserved characters).

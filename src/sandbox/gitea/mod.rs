@@ -49,13 +49,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, Response, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use axum::http::Method;
-pub use observe::{Fault, RecordedRequest};
+use crate::sandbox::faults;
+
+pub use crate::sandbox::faults::Fault;
+pub use observe::RecordedRequest;
 pub use state::GiteaState;
 
 /// What `GET /api/v1/version` answers.
@@ -168,21 +170,23 @@ async fn entry(
 ) -> Response<Body> {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
-    let kind = auth::credentials(&headers).kind();
-    let slot = state.start_request(method.as_str(), &path, &query, kind.as_str());
-    let reply = match state.take_fault(&method, &path) {
-        observe::FaultAction::Status(code) => {
-            http::ApiErr::new(code, format!("injected fault: status {code}"))
-                .into_reply(&state.base_url)
-        }
-        observe::FaultAction::Delay(delay) => {
-            tokio::time::sleep(delay).await;
-            serve(&state, method, &path, &query, &headers, body).await
-        }
-        observe::FaultAction::None => serve(&state, method, &path, &query, &headers, body).await,
+    let record = RecordedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        auth: auth::credentials(&headers).kind().as_str().to_string(),
+        status: 0,
     };
-    state.finish_request(slot, reply.status().as_u16());
-    reply
+    let fault_reply = |code: u16, retry_after| {
+        let reply = http::ApiErr::new(code, format!("injected fault: status {code}"))
+            .into_reply(&state.base_url);
+        faults::with_retry_after(reply, retry_after)
+    };
+    let served = serve(&state, method.clone(), &path, &query, &headers, body);
+    state
+        .observer
+        .answer(record, &method, &path, fault_reply, served)
+        .await
 }
 
 async fn serve(

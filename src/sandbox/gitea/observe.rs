@@ -1,12 +1,10 @@
 //! What tests observe and steer on a running sandbox: the request log (every request,
 //! its auth kind and the status answered) and injected faults (a status instead of the
-//! answer, or a delay before it). No HTTP handling here.
+//! answer, or a delay before it), kept by the shared [`faults::Observer`]. No HTTP
+//! handling here.
 
-use std::time::Duration;
-
-use axum::http::Method;
-
-use super::state::{GiteaState, relock};
+use super::state::GiteaState;
+use crate::sandbox::faults::{self, Fault};
 
 /// One API or git request the sandbox answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,120 +22,10 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
-/// A failure to inject into upcoming requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer `status` (with a Gitea error body) instead of handling the request.
-    Status {
-        /// Only this method (`None` = any).
-        method: Option<Method>,
-        /// Requests whose path starts with this, either as sent (`/api/v1/repos/…`)
-        /// or relative to `/api/v1` (`/repos/…`).
-        path_prefix: String,
-        status: u16,
-        /// How many matching requests get it.
-        times: u32,
-    },
-    /// Wait `delay` before handling the request (a hung upstream).
-    Delay {
-        /// Same matching as for `Status`.
-        path_prefix: String,
-        delay: Duration,
-        /// How many matching requests get it.
-        times: u32,
-    },
-}
-
-/// What to do with a request after the fault table was consulted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FaultAction {
-    None,
-    Status(u16),
-    Delay(Duration),
-}
-
-impl GiteaState {
-    /// Every request seen so far, oldest first.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        relock(&self.requests).clone()
-    }
-
-    /// Forget the request log.
-    pub fn clear_requests(&self) {
-        relock(&self.requests).clear();
-    }
-
-    /// Log a request as it arrives; returns its slot for [`Self::finish_request`].
-    pub(crate) fn start_request(&self, method: &str, path: &str, query: &str, auth: &str) -> usize {
-        let mut log = relock(&self.requests);
-        log.push(RecordedRequest {
-            method: method.to_string(),
-            path: path.to_string(),
-            query: query.to_string(),
-            auth: auth.to_string(),
-            status: 0,
-        });
-        log.len() - 1
-    }
-
-    /// Record the status answered to request `slot`.
-    pub(crate) fn finish_request(&self, slot: usize, status: u16) {
-        // clear_requests may have run meanwhile: then the slot is gone or reused.
-        if let Some(r) = relock(&self.requests)
-            .get_mut(slot)
-            .filter(|r| r.status == 0)
-        {
-            r.status = status;
-        }
-    }
-
-    /// Inject a fault into upcoming requests (consulted in insertion order).
-    pub fn inject_fault(&self, fault: Fault) {
-        relock(&self.faults).push(fault);
-    }
-
-    /// Remove every pending fault.
-    pub fn clear_faults(&self) {
-        relock(&self.faults).clear();
-    }
-
-    /// Consume the first fault matching this request, if any.
-    pub(crate) fn take_fault(&self, method: &Method, path: &str) -> FaultAction {
-        let api_rel = path.strip_prefix("/api/v1").filter(|p| p.starts_with('/'));
-        let matches = |prefix: &str| {
-            path.starts_with(prefix) || api_rel.is_some_and(|rel| rel.starts_with(prefix))
-        };
-        let mut faults = relock(&self.faults);
-        let mut action = FaultAction::None;
-        for fault in faults.iter_mut() {
-            match fault {
-                Fault::Status {
-                    method: m,
-                    path_prefix,
-                    status,
-                    times,
-                } if *times > 0
-                    && m.as_ref().is_none_or(|m| m == method)
-                    && matches(path_prefix) =>
-                {
-                    *times -= 1;
-                    action = FaultAction::Status(*status);
-                }
-                Fault::Delay {
-                    path_prefix,
-                    delay,
-                    times,
-                } if *times > 0 && matches(path_prefix) => {
-                    *times -= 1;
-                    action = FaultAction::Delay(*delay);
-                }
-                _ => continue,
-            }
-            break;
-        }
-        faults.retain(|f| match f {
-            Fault::Status { times, .. } | Fault::Delay { times, .. } => *times > 0,
-        });
-        action
-    }
-}
+faults::observer_controls!(
+    GiteaState,
+    RecordedRequest,
+    Fault,
+    "A `Status` fault answers Gitea's `{\"message\": \"injected fault: status N\", \"url\": …}`; \
+    prefixes match as sent (`/api/v1/repos/…`) or relative to `/api/v1` (`/repos/…`)."
+);

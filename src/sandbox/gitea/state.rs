@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use super::observe::{Fault, RecordedRequest};
+use super::observe::RecordedRequest;
+use crate::sandbox::faults::Observer;
+use crate::sandbox::relock;
 
 /// Access level, as Gitea's `perm.AccessMode` (ordered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -461,14 +463,10 @@ pub struct GiteaState {
     pub(crate) base_url: String,
     pub(crate) data_dir: PathBuf,
     data: Mutex<Data>,
-    pub(crate) requests: Mutex<Vec<RecordedRequest>>,
-    pub(crate) faults: Mutex<Vec<Fault>>,
+    /// The request log and injected faults.
+    pub(crate) observer: Observer<RecordedRequest>,
     /// Serialises commits made through the API (git's own ref locking backs it up).
     pub(crate) git_lock: Mutex<()>,
-}
-
-pub(crate) fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl GiteaState {
@@ -477,8 +475,8 @@ impl GiteaState {
             base_url,
             data_dir: data_dir.to_path_buf(),
             data: Mutex::new(Data::default()),
-            requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(Vec::new()),
+            // Fault prefixes match below `/api/v1` too.
+            observer: Observer::below("/api/v1"),
             git_lock: Mutex::new(()),
         }
     }

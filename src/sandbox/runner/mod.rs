@@ -29,25 +29,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, Method, Response, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Uri, header};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use crate::sandbox::faults::Fault;
 pub use jobs::PROGRESS_STEPS;
-pub use state::{DEFAULT_AGENTS, Fault, RecordedRequest, RunnerState};
+pub use state::{DEFAULT_AGENTS, RecordedRequest, RunnerState};
 
+use crate::sandbox::faults;
+use crate::sandbox::plumbing::{Reply, json_reply, reason};
 use jobs::RunRequest;
-use state::FaultAction;
 
 /// The header that carries the workspace slug when vibn is pinned.
 pub const WORKSPACE_HEADER: &str = "x-vibn-workspace";
-
-/// An HTTP answer.
-type Reply = Response<Body>;
 
 /// A running sandbox. Dropping it stops the server.
 #[derive(Debug)]
@@ -97,15 +96,6 @@ impl Drop for RunnerSandbox {
     }
 }
 
-/// A JSON answer.
-fn json_reply(status: u16, body: &Value) -> Reply {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
-}
-
 /// `{"error": text}` with `status`.
 fn error_reply(status: u16, text: &str) -> Reply {
     json_reply(status, &json!({ "error": text }))
@@ -135,28 +125,9 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-/// The body of a write as recorded: JSON, or the raw text as a JSON string.
-fn recorded_body(method: &Method, body: &[u8]) -> Option<Value> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || body.is_empty() {
-        return None;
-    }
-    Some(
-        serde_json::from_slice(body)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
-    )
-}
-
 /// The answer to an injected status: `{"error": "<reason phrase>"}`.
 fn fault_reply(status: u16, retry_after: Option<u64>) -> Reply {
-    let reason = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|c| c.canonical_reason())
-        .unwrap_or("Error");
-    let reply = error_reply(status, reason);
-    match retry_after {
-        Some(secs) => with_header(reply, header::RETRY_AFTER, &secs.to_string()),
-        None => reply,
-    }
+    faults::with_retry_after(error_reply(status, reason(status)), retry_after)
 }
 
 /// Every request: log it, apply an injected fault, check the token, then route it.
@@ -170,36 +141,29 @@ async fn entry(
     let path = uri.path().to_string();
     let workspace_header = header_text(&headers, WORKSPACE_HEADER);
     let presented = bearer(&headers);
-    let slot = state.start_request(RecordedRequest {
+    let record = RecordedRequest {
         method: method.to_string(),
         path: path.clone(),
         query: uri.query().unwrap_or_default().to_string(),
-        body: recorded_body(&method, &body),
+        body: faults::recorded_body(&method, &body),
         workspace_header: workspace_header.clone(),
         bearer: presented.clone(),
         status: 0,
-    });
-    let reply = match state.take_fault(&method, &path) {
-        FaultAction::Status {
-            status,
-            retry_after,
-        } => fault_reply(status, retry_after),
-        action => {
-            if let FaultAction::Delay(delay) = action {
-                tokio::time::sleep(delay).await;
-            }
-            match state.token() {
-                Some(expected) if presented.as_deref() != Some(expected.as_str()) => with_header(
-                    error_reply(401, "unauthorized"),
-                    header::WWW_AUTHENTICATE,
-                    "Bearer",
-                ),
-                _ => route(&state, &method, &uri, workspace_header.as_deref(), &body),
-            }
+    };
+    let served = async {
+        match state.token() {
+            Some(expected) if presented.as_deref() != Some(expected.as_str()) => with_header(
+                error_reply(401, "unauthorized"),
+                header::WWW_AUTHENTICATE,
+                "Bearer",
+            ),
+            _ => route(&state, &method, &uri, workspace_header.as_deref(), &body),
         }
     };
-    state.finish_request(slot, reply.status().as_u16());
-    reply
+    state
+        .observer
+        .answer(record, &method, &path, fault_reply, served)
+        .await
 }
 
 /// The routes of the runner contract.

@@ -2,14 +2,15 @@
 //! failure rules, the optional bearer token, the request log and injected faults, plus
 //! the job operations the routes call (spawn, get, cancel, list). No HTTP here.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
-use axum::http::Method;
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::Value;
 
 use super::jobs::{Job, RunRequest};
+use crate::sandbox::faults::{self, Fault, Observer};
+use crate::sandbox::relock;
 
 /// The agents a fresh sandbox runs.
 pub const DEFAULT_AGENTS: &[&str] = &["coder", "pm", "marketing", "reviewer"];
@@ -34,44 +35,6 @@ pub struct RecordedRequest {
     pub status: u16,
 }
 
-/// A failure to inject into upcoming requests.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Fault {
-    /// Answer `status` with `{"error": "<reason phrase>"}` instead of handling the
-    /// request (before the token check). A `Retry-After` header is sent when
-    /// `retry_after` is set.
-    Status {
-        /// Only this method, e.g. `"POST"` (`None` = any; case-insensitive).
-        method: Option<String>,
-        /// Requests whose path starts with this (e.g. `/api/agent/run`, `/api/jobs`).
-        path_prefix: String,
-        status: u16,
-        /// How many matching requests get it.
-        times: u32,
-        /// Seconds for a `Retry-After` header.
-        retry_after: Option<u64>,
-    },
-    /// Wait `delay` before handling the request (a slow or hung runner).
-    Delay {
-        /// Same matching as for `Status`.
-        path_prefix: String,
-        delay: Duration,
-        /// How many matching requests get it.
-        times: u32,
-    },
-}
-
-/// What to do with a request after the fault table was consulted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum FaultAction {
-    None,
-    Status {
-        status: u16,
-        retry_after: Option<u64>,
-    },
-    Delay(Duration),
-}
-
 /// Why a job operation was refused: the status and the text of `error`.
 pub(crate) type Refusal = (u16, String);
 
@@ -91,12 +54,8 @@ struct Data {
 pub struct RunnerState {
     token: Option<String>,
     data: Mutex<Data>,
-    requests: Mutex<Vec<RecordedRequest>>,
-    faults: Mutex<Vec<Fault>>,
-}
-
-fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The request log and injected faults.
+    pub(crate) observer: Observer<RecordedRequest>,
 }
 
 impl RunnerState {
@@ -112,8 +71,7 @@ impl RunnerState {
                 fail_next: None,
                 fail_containing: Vec::new(),
             }),
-            requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(Vec::new()),
+            observer: Observer::new(),
         }
     }
 
@@ -169,26 +127,6 @@ impl RunnerState {
             .iter()
             .map(|j| j.view(now))
             .collect()
-    }
-
-    /// Every request seen so far, oldest first.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        relock(&self.requests).clone()
-    }
-
-    /// Forget the request log.
-    pub fn clear_requests(&self) {
-        relock(&self.requests).clear();
-    }
-
-    /// Inject a fault into upcoming requests (consulted in insertion order).
-    pub fn inject_fault(&self, fault: Fault) {
-        relock(&self.faults).push(fault);
-    }
-
-    /// Remove every pending fault.
-    pub fn clear_faults(&self) {
-        relock(&self.faults).clear();
     }
 
     // ----- job operations (the routes) -----
@@ -282,69 +220,16 @@ impl RunnerState {
             .map(|j| j.view(now))
             .collect()
     }
-
-    // ----- request log and faults (the entry point) -----
-
-    /// Log a request as it arrives; returns its slot for [`Self::finish_request`].
-    pub(crate) fn start_request(&self, request: RecordedRequest) -> usize {
-        let mut log = relock(&self.requests);
-        log.push(request);
-        log.len() - 1
-    }
-
-    /// Record the status answered to request `slot`.
-    pub(crate) fn finish_request(&self, slot: usize, status: u16) {
-        // clear_requests may have run meanwhile: then the slot is gone or reused.
-        if let Some(r) = relock(&self.requests)
-            .get_mut(slot)
-            .filter(|r| r.status == 0)
-        {
-            r.status = status;
-        }
-    }
-
-    /// Consume the first fault matching this request, if any.
-    pub(crate) fn take_fault(&self, method: &Method, path: &str) -> FaultAction {
-        let mut faults = relock(&self.faults);
-        let mut action = FaultAction::None;
-        for fault in faults.iter_mut() {
-            match fault {
-                Fault::Status {
-                    method: m,
-                    path_prefix,
-                    status,
-                    times,
-                    retry_after,
-                } if *times > 0
-                    && m.as_deref()
-                        .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
-                    && path.starts_with(path_prefix.as_str()) =>
-                {
-                    *times -= 1;
-                    action = FaultAction::Status {
-                        status: *status,
-                        retry_after: *retry_after,
-                    };
-                }
-                Fault::Delay {
-                    path_prefix,
-                    delay,
-                    times,
-                } if *times > 0 && path.starts_with(path_prefix.as_str()) => {
-                    *times -= 1;
-                    action = FaultAction::Delay(*delay);
-                }
-                _ => continue,
-            }
-            break;
-        }
-        faults.retain(|f| match f {
-            Fault::Status { times, .. } | Fault::Delay { times, .. } => *times > 0,
-        });
-        action
-    }
 }
 
 fn not_found() -> Refusal {
     (404, "job not found".to_string())
 }
+
+faults::observer_controls!(
+    RunnerState,
+    RecordedRequest,
+    Fault,
+    "A `Status` fault answers `{\"error\": \"<reason phrase>\"}` before the token check; \
+    prefixes match the path as sent (e.g. `/api/agent/run`, `/api/jobs`)."
+);

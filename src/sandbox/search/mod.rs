@@ -32,23 +32,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, Response, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, Uri};
 use rand::distr::{Alphanumeric, SampleString};
-use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use state::{Fault, RecordedRequest, SearchState};
+pub use crate::sandbox::faults::Fault;
+pub use state::{RecordedRequest, SearchState};
 
-use state::FaultAction;
+pub(crate) use crate::sandbox::plumbing::{Reply, json_reply, reason};
+use crate::sandbox::{faults, plumbing};
 
 /// The Brave route.
 const BRAVE_PATH: &str = "/res/v1/web/search";
-
-/// An HTTP answer.
-type Reply = Response<Body>;
 
 /// A running sandbox. Dropping it stops the server.
 #[derive(Debug)]
@@ -157,30 +155,9 @@ fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A JSON answer.
-pub(crate) fn json_reply(status: u16, body: &Value) -> Reply {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap_or_default()
-}
-
 /// A plain-text answer.
 pub(crate) fn text_reply(status: u16, text: &str) -> Reply {
-    Response::builder()
-        .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Body::from(text.to_string()))
-        .unwrap_or_default()
-}
-
-/// The reason phrase of `status` (`"Error"` when it has none).
-pub(crate) fn reason(status: u16) -> &'static str {
-    StatusCode::from_u16(status)
-        .ok()
-        .and_then(|c| c.canonical_reason())
-        .unwrap_or("Error")
+    plumbing::reply(status, "text/plain; charset=utf-8", text.to_string())
 }
 
 /// `scheme`, `netloc` and `path` of an absolute URL (empty parts when it is not one).
@@ -196,15 +173,12 @@ pub(crate) fn url_parts(url: &str) -> (String, String, String) {
 
 /// The answer to an injected status.
 fn fault_reply(path: &str, status: u16, retry_after: Option<u64>) -> Reply {
-    let mut reply = if path.starts_with("/res/") {
+    let reply = if path.starts_with("/res/") {
         brave::error_reply(status)
     } else {
         text_reply(status, reason(status))
     };
-    if let Some(v) = retry_after.and_then(|s| s.to_string().parse().ok()) {
-        reply.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    reply
+    faults::with_retry_after(reply, retry_after)
 }
 
 /// Every request: log it, apply an injected fault, then serve it.
@@ -220,27 +194,20 @@ async fn entry(
     let token = headers
         .get("x-subscription-token")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    let slot = state.start_request(RecordedRequest {
+    let record = RecordedRequest {
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),
         body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
         subscription_token: token.clone(),
         status: 0,
-    });
-    let reply = match state.take_fault(&method, &path) {
-        FaultAction::Status {
-            status,
-            retry_after,
-        } => fault_reply(&path, status, retry_after),
-        FaultAction::Delay(delay) => {
-            tokio::time::sleep(delay).await;
-            serve(&state, &method, &path, &query, token.as_deref(), &body)
-        }
-        FaultAction::None => serve(&state, &method, &path, &query, token.as_deref(), &body),
     };
-    state.finish_request(slot, reply.status().as_u16());
-    reply
+    let injected = |status, retry_after| fault_reply(&path, status, retry_after);
+    let served = async { serve(&state, &method, &path, &query, token.as_deref(), &body) };
+    state
+        .observer
+        .answer(record, &method, &path, injected, served)
+        .await
 }
 
 fn serve(

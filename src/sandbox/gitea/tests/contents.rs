@@ -7,7 +7,7 @@ use base64::Engine as _;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::super::{Fault, Method as SbMethod};
+use super::super::Fault;
 use super::{As, Env};
 
 fn b64(bytes: &[u8]) -> String {
@@ -275,10 +275,11 @@ async fn branches_and_commits_on_new_branches() {
 async fn injected_faults_apply_a_bounded_number_of_times() {
     let env = with_repo(true).await;
     env.state().inject_fault(Fault::Status {
-        method: Some(SbMethod::GET),
+        method: Some("GET".into()),
         path_prefix: "/repos/acme/site/issues".into(),
         status: 503,
         times: 2,
+        retry_after: None,
     });
     let a = env.get("/repos/acme/site/issues").await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);

@@ -1,0 +1,263 @@
+//! What tests observe and steer on a running sandbox, the same for every sandbox: the
+//! request log (each request as it arrived, with the status answered) and injected
+//! faults (a status instead of the answer, or a delay before it), and the step of the
+//! entry point that applies them. Each sandbox keeps its own `RecordedRequest` (what it
+//! logs besides the status) and renders an injected status in its own error shape.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::http::{Method, header};
+use serde_json::Value;
+
+use super::plumbing::Reply;
+use super::relock;
+
+/// A failure to inject into upcoming requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer `status` instead of handling the request, in the sandbox's own error
+    /// shape (see its `inject_fault`), with a `Retry-After` header when `retry_after`
+    /// is set.
+    Status {
+        /// Only this method, e.g. `"POST"` (`None` = any; case-insensitive).
+        method: Option<String>,
+        /// Requests whose path starts with this, as sent (`/api/v1/repos/…`); on the
+        /// Gitea and Coolify sandboxes also relative to `/api/v1` (`/repos/…`).
+        path_prefix: String,
+        status: u16,
+        /// How many matching requests get it.
+        times: u32,
+        /// Seconds for a `Retry-After` header.
+        retry_after: Option<u64>,
+    },
+    /// Wait `delay` before handling the request (a slow or hung upstream).
+    Delay {
+        /// Same matching as for `Status`.
+        path_prefix: String,
+        delay: Duration,
+        /// How many matching requests get it.
+        times: u32,
+    },
+}
+
+/// What to do with a request after the fault table was consulted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FaultAction {
+    None,
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
+    Delay(Duration),
+}
+
+/// A sandbox's `RecordedRequest`: logged with status 0, which is filled in once
+/// answered.
+pub(crate) trait Recorded: Clone {
+    /// The status answered (0 while still running).
+    fn status_mut(&mut self) -> &mut u16;
+}
+
+/// One sandbox's request log and pending faults.
+#[derive(Debug)]
+pub(crate) struct Observer<R> {
+    requests: Mutex<Vec<R>>,
+    faults: Mutex<Vec<Fault>>,
+    /// The API root (`/api/v1`) below which prefixes match too, if any.
+    api_root: Option<&'static str>,
+}
+
+impl<R: Recorded> Observer<R> {
+    /// Fault prefixes match the path as sent.
+    pub(crate) fn new() -> Observer<R> {
+        Observer {
+            requests: Mutex::new(Vec::new()),
+            faults: Mutex::new(Vec::new()),
+            api_root: None,
+        }
+    }
+
+    /// Fault prefixes match the path as sent or relative to `api_root`.
+    pub(crate) fn below(api_root: &'static str) -> Observer<R> {
+        Observer {
+            api_root: Some(api_root),
+            ..Observer::new()
+        }
+    }
+
+    /// Every request seen so far, oldest first.
+    pub(crate) fn requests(&self) -> Vec<R> {
+        relock(&self.requests).clone()
+    }
+
+    /// Forget the request log.
+    pub(crate) fn clear_requests(&self) {
+        relock(&self.requests).clear();
+    }
+
+    /// Inject a fault into upcoming requests (consulted in insertion order).
+    pub(crate) fn inject_fault(&self, fault: impl Into<Fault>) {
+        relock(&self.faults).push(fault.into());
+    }
+
+    /// Remove every pending fault.
+    pub(crate) fn clear_faults(&self) {
+        relock(&self.faults).clear();
+    }
+
+    /// The entry step of every request: log `request`, then answer the first pending
+    /// fault matching `method` and `path` (`fault_reply` renders an injected status;
+    /// a delay is waited out before `serve`), else `serve`; record the status answered.
+    pub(crate) async fn answer(
+        &self,
+        request: R,
+        method: &Method,
+        path: &str,
+        fault_reply: impl FnOnce(u16, Option<u64>) -> Reply,
+        serve: impl Future<Output = Reply>,
+    ) -> Reply {
+        let slot = self.start_request(request);
+        let reply = match self.take_fault(method, path) {
+            FaultAction::Status {
+                status,
+                retry_after,
+            } => fault_reply(status, retry_after),
+            FaultAction::Delay(delay) => {
+                tokio::time::sleep(delay).await;
+                serve.await
+            }
+            FaultAction::None => serve.await,
+        };
+        self.finish_request(slot, reply.status().as_u16());
+        reply
+    }
+
+    /// Log a request as it arrives; returns its slot for [`Self::finish_request`].
+    fn start_request(&self, request: R) -> usize {
+        let mut log = relock(&self.requests);
+        log.push(request);
+        log.len() - 1
+    }
+
+    /// Record the status answered to request `slot`.
+    fn finish_request(&self, slot: usize, status: u16) {
+        // clear_requests may have run meanwhile: then the slot is gone or reused.
+        if let Some(s) = relock(&self.requests)
+            .get_mut(slot)
+            .map(R::status_mut)
+            .filter(|s| **s == 0)
+        {
+            *s = status;
+        }
+    }
+
+    /// Consume the first fault matching this request, if any.
+    fn take_fault(&self, method: &Method, path: &str) -> FaultAction {
+        let below_root = self
+            .api_root
+            .and_then(|root| path.strip_prefix(root))
+            .filter(|p| p.starts_with('/'));
+        let matches = |prefix: &str| {
+            path.starts_with(prefix) || below_root.is_some_and(|rel| rel.starts_with(prefix))
+        };
+        let mut faults = relock(&self.faults);
+        let mut action = FaultAction::None;
+        for fault in faults.iter_mut() {
+            match fault {
+                Fault::Status {
+                    method: m,
+                    path_prefix,
+                    status,
+                    times,
+                    retry_after,
+                } if *times > 0
+                    && m.as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+                    && matches(path_prefix) =>
+                {
+                    *times -= 1;
+                    action = FaultAction::Status {
+                        status: *status,
+                        retry_after: *retry_after,
+                    };
+                }
+                Fault::Delay {
+                    path_prefix,
+                    delay,
+                    times,
+                } if *times > 0 && matches(path_prefix) => {
+                    *times -= 1;
+                    action = FaultAction::Delay(*delay);
+                }
+                _ => continue,
+            }
+            break;
+        }
+        faults.retain(|f| match f {
+            Fault::Status { times, .. } | Fault::Delay { times, .. } => *times > 0,
+        });
+        action
+    }
+}
+
+/// The test controls of a sandbox state whose `observer` field is an
+/// `Observer<$record>`: `requests`, `clear_requests`, `inject_fault` (taking `$fault`,
+/// anything `Into<Fault>`; `$answers` tells how the sandbox answers a `Status` fault
+/// and how prefixes match) and `clear_faults`; and `$record` as [`Recorded`] (its
+/// `status` field).
+macro_rules! observer_controls {
+    ($state:ty, $record:ty, $fault:ty, $answers:literal) => {
+        impl $crate::sandbox::faults::Recorded for $record {
+            fn status_mut(&mut self) -> &mut u16 {
+                &mut self.status
+            }
+        }
+
+        impl $state {
+            /// Every request seen so far, oldest first.
+            pub fn requests(&self) -> Vec<$record> {
+                self.observer.requests()
+            }
+
+            /// Forget the request log.
+            pub fn clear_requests(&self) {
+                self.observer.clear_requests();
+            }
+
+            /// Inject a fault into upcoming requests (consulted in insertion order).
+            #[doc = $answers]
+            pub fn inject_fault(&self, fault: $fault) {
+                self.observer.inject_fault(fault);
+            }
+
+            /// Remove every pending fault.
+            pub fn clear_faults(&self) {
+                self.observer.clear_faults();
+            }
+        }
+    };
+}
+
+pub(crate) use observer_controls;
+
+/// `reply` with `Retry-After: <secs>` when `secs` is set.
+pub(crate) fn with_retry_after(mut reply: Reply, secs: Option<u64>) -> Reply {
+    if let Some(v) = secs.and_then(|s| s.to_string().parse().ok()) {
+        reply.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    reply
+}
+
+/// The body of a write as recorded: the JSON sent, or the raw text as a JSON string
+/// when it was not JSON; `None` for reads (`GET`/`HEAD`/`OPTIONS`) and empty bodies.
+pub(crate) fn recorded_body(method: &Method, body: &[u8]) -> Option<Value> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || body.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
+    )
+}
