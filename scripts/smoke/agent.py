@@ -22,6 +22,7 @@ async def legacy_era(c, jobs):
         progress = Progress()
         r = await call(c, "get_job_status", {"job_id": jobs["first"], "wait_s": 10}, progress=progress)
         expect(r.get("status") == "completed" and r.get("finished") is True, f"got {short(r, 200)}")
+        progress.expect_final("completed")
         return f"{r['status']}: {short(r.get('result', ''), 30)}; {progress.summary()}"
 
     async def listing():

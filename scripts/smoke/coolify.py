@@ -66,6 +66,7 @@ async def legacy_era(c, ids):
         if r.get("deployment_uuid"):
             ids["deployment"] = r["deployment_uuid"]
         expect(r.get("finished") and r.get("succeeded") and r.get("deployment_uuid"), f"got {short(r, 200)}")
+        progress.expect_final("finished")
         return f"{r['deployment_uuid'][:12]} {r['status']}; {progress.summary()}"
 
     async def deployments():

@@ -140,15 +140,20 @@ def server_env(scratch, **variables):
 
 
 class Progress:
-    """A progress callback that keeps what arrived. Only counted, not required: the SDK drops a
-    notification that comes after its request's result, and vibn sends them detached, so the
-    last one (for a short wait, the only one) often comes too late."""
+    """A progress callback that keeps what arrived. The SDK drops a notification that comes after
+    its request's result, so `expect_final` checks that vibn sent the last one in time."""
 
     def __init__(self):
         self.messages = []
 
     async def __call__(self, progress, total, message):
         self.messages.append((progress, total, message))
+
+    def expect_final(self, status):
+        """The last progress message arrived before the result and says `status`."""
+        said = [m for _, _, m in self.messages if m]
+        expect(said and said[-1] == status,
+               f"the last progress message before the result should be {status!r}, got {said}")
 
     def summary(self):
         said = [m for _, _, m in self.messages if m]
