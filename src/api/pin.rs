@@ -127,8 +127,21 @@ impl Pin {
         }
     }
 
-    /// Record a write tool call: in the keystore when there is one, always in the log.
-    pub fn audit<T>(
+    /// Record a write tool call (in the keystore when there is one, always in the log)
+    /// and pass its result through.
+    pub fn audited<T>(
+        &self,
+        who: &Principal,
+        server: &str,
+        tool: &str,
+        target: &str,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.audit(who, server, tool, target, &result);
+        result
+    }
+
+    fn audit<T>(
         &self,
         who: &Principal,
         server: &str,

@@ -12,6 +12,7 @@ use rmcp::handler::server::tool::IntoCallToolResult;
 use rmcp::model::ProgressNotificationParam;
 use rmcp::model::{
     CallToolResponse, CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig,
+    Tool,
 };
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ServerHandler, ServiceExt};
@@ -156,6 +157,22 @@ fn strip_keys(object: &mut JsonObject, keys: &[&str]) {
             _ => {}
         }
     }
+}
+
+/// Every tool `build` makes, prepared as served without filters (for the inventory).
+pub fn served_tools<S: Send + Sync + 'static>(build: fn() -> ToolRouter<S>) -> Vec<Tool> {
+    let mut router = build();
+    prepare_router(&mut router, &ToolFilter::default());
+    router.list_all()
+}
+
+/// The names of the tools `build` makes, unprepared (to check a server's `TOOL_NAMES`).
+pub fn built_tool_names<S: Send + Sync + 'static>(build: fn() -> ToolRouter<S>) -> Vec<String> {
+    build()
+        .list_all()
+        .into_iter()
+        .map(|t| t.name.into_owned())
+        .collect()
 }
 
 /// A server's tool router, built on first use (schema generation is the bulk of a

@@ -42,18 +42,12 @@ impl PlatformServer {
 
     /// Every tool of this server as served without filters.
     pub fn all_tools() -> Vec<rmcp::model::Tool> {
-        let mut router = Self::platform_router();
-        super::common::prepare_router(&mut router, &ToolFilter::default());
-        router.list_all()
+        super::common::served_tools(Self::platform_router)
     }
 
     /// The tool names the router really has (to check `TOOL_NAMES`).
     pub fn router_tool_names() -> Vec<String> {
-        Self::platform_router()
-            .list_all()
-            .into_iter()
-            .map(|t| t.name.into_owned())
-            .collect()
+        super::common::built_tool_names(Self::platform_router)
     }
 }
 

@@ -14,7 +14,7 @@ use crate::api::de;
 use crate::api::pin::Principal;
 use crate::clients::runner::{RunRequest, RunnerJob};
 use crate::error::ApiError;
-use crate::keystore::{JobRecord, JobUpdate, now_ms};
+use crate::keystore::{JobRecord, JobUpdate, Keystore, now_ms};
 use crate::policy::{protected, repo_ref};
 
 /// Longest task sent to a runner.
@@ -137,6 +137,14 @@ fn job_out(r: &JobRecord) -> JobOut {
     }
 }
 
+/// The journal entry of job `id` in `scope`; 404 when this workspace did not spawn it.
+fn journaled(store: &Keystore, scope: &str, id: &str) -> Result<JobRecord, ApiError> {
+    store.job(scope, id)?.ok_or_else(|| {
+        ApiError::not_found(format!("no job {id} here"))
+            .with_hint("call list_jobs to see the jobs spawned from this workspace")
+    })
+}
+
 fn update_of(job: &RunnerJob) -> JobUpdate {
     JobUpdate {
         status: job.status.clone(),
@@ -165,7 +173,9 @@ impl AgentApi {
         let who = self.who()?;
         let target = p.agent.clone();
         let result = self.spawn_now(&who, p).await;
-        self.audited(&who, "spawn_agent", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "agent", "spawn_agent", &target, result)
     }
 
     async fn spawn_now(
@@ -248,6 +258,24 @@ impl AgentApi {
         })
     }
 
+    /// The runner's view of job `id`, written into the journal.
+    async fn refresh(
+        &self,
+        store: &Keystore,
+        scope: &str,
+        id: &str,
+        workspace: Option<&str>,
+    ) -> Result<RunnerJob, ApiError> {
+        let job = self
+            .inner
+            .runner
+            .job(id, workspace)
+            .await
+            .map_err(|e| self.runner_error(e))?;
+        store.update_job(scope, id, &update_of(&job))?;
+        Ok(job)
+    }
+
     /// A job's state; with `wait_s`, wait for it to finish (progress, cancellable).
     pub async fn get_job_status(
         &self,
@@ -259,21 +287,14 @@ impl AgentApi {
         let (scope, workspace) = Self::scope(&who);
         let id = check_job_id(&p.job_id)?;
         let store = self.inner.pin.store()?;
-        let Some(mut record) = store.job(&scope, id)? else {
-            return Err(ApiError::not_found(format!("no job {id} here"))
-                .with_hint("call list_jobs to see the jobs spawned from this workspace"));
-        };
+        let mut record = journaled(&store, &scope, id)?;
         let wait = Duration::from_secs(p.wait_s.unwrap_or(0).min(MAX_WAIT_S));
         let started = Instant::now();
         let mut step = 0;
         loop {
             let job = self
-                .inner
-                .runner
-                .job(id, workspace.as_deref())
-                .await
-                .map_err(|e| self.runner_error(e))?;
-            store.update_job(&scope, id, &update_of(&job))?;
+                .refresh(&store, &scope, id, workspace.as_deref())
+                .await?;
             record = store.job(&scope, id)?.unwrap_or(record);
             step += 1;
             if let Some(report) = &progress {
@@ -338,27 +359,22 @@ impl AgentApi {
         let who = self.who()?;
         let target = p.job_id.clone();
         let result = self.cancel_now(&who, p).await;
-        self.audited(&who, "cancel_job", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "agent", "cancel_job", &target, result)
     }
 
     async fn cancel_now(&self, who: &Principal, p: CancelJobParams) -> Result<JobOut, ApiError> {
         let (scope, workspace) = Self::scope(who);
         let id = check_job_id(&p.job_id)?;
         let store = self.inner.pin.store()?;
-        if store.job(&scope, id)?.is_none() {
-            return Err(ApiError::not_found(format!("no job {id} here"))
-                .with_hint("call list_jobs to see the jobs spawned from this workspace"));
-        }
+        journaled(&store, &scope, id)?;
         match self.inner.runner.cancel(id, workspace.as_deref()).await {
             Ok(job) => store.update_job(&scope, id, &update_of(&job))?,
             Err(e) if e.status() == Some(409) => {
                 let job = self
-                    .inner
-                    .runner
-                    .job(id, workspace.as_deref())
-                    .await
-                    .map_err(|e| self.runner_error(e))?;
-                store.update_job(&scope, id, &update_of(&job))?;
+                    .refresh(&store, &scope, id, workspace.as_deref())
+                    .await?;
                 return Err(
                     ApiError::unprocessable(format!("job {id} already {}", job.status))
                         .with_hint("a finished job cannot be cancelled"),

@@ -78,15 +78,4 @@ impl AgentApi {
             (_, None) => rebuilt,
         }
     }
-
-    fn audited<T>(
-        &self,
-        who: &Principal,
-        tool: &str,
-        target: &str,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        self.inner.pin.audit(who, "agent", tool, target, &result);
-        result
-    }
 }

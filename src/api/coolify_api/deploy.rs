@@ -93,7 +93,9 @@ impl CoolifyApi {
         let who = self.who()?;
         let target = p.uuid.clone();
         let result = self.deploy_now(&who, p).await;
-        self.audited(&who, "deploy", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "coolify", "deploy", &target, result)
     }
 
     async fn deploy_now(&self, who: &Principal, p: DeployParams) -> Result<DeployOut, ApiError> {
@@ -125,7 +127,9 @@ impl CoolifyApi {
         let who = self.who()?;
         let target = p.uuid.clone().or(p.name.clone()).unwrap_or_default();
         let result = self.deploy_app_now(&who, p, progress, cancel).await;
-        self.audited(&who, "deploy_app", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "coolify", "deploy_app", &target, result)
     }
 
     async fn deploy_app_now(

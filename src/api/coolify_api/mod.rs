@@ -236,17 +236,6 @@ impl CoolifyApi {
             .get(deployment)
             .cloned()
     }
-
-    fn audited<T>(
-        &self,
-        who: &Principal,
-        tool: &str,
-        target: &str,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        self.inner.pin.audit(who, "coolify", tool, target, &result);
-        result
-    }
 }
 
 fn project_scope(project: &Project) -> ProjectScope {

@@ -341,7 +341,9 @@ impl GiteaApi {
         let who = self.who()?;
         let target = p.repo.clone();
         let result = self.create_issue_now(&who, p).await;
-        self.audited(&who, "create_issue", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "gitea", "create_issue", &target, result)
     }
 
     async fn create_issue_now(
@@ -389,7 +391,9 @@ impl GiteaApi {
         let who = self.who()?;
         let target = format!("{}#{}", p.repo, p.number);
         let result = self.close_issue_now(&who, p).await;
-        self.audited(&who, "close_issue", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "gitea", "close_issue", &target, result)
     }
 
     async fn close_issue_now(

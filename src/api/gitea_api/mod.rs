@@ -108,15 +108,4 @@ impl GiteaApi {
             &repo.full_name(),
         )?)
     }
-
-    fn audited<T>(
-        &self,
-        who: &Principal,
-        tool: &str,
-        target: &str,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        self.inner.pin.audit(who, "gitea", tool, target, &result);
-        result
-    }
 }

@@ -107,7 +107,9 @@ impl PlatformApi {
                 created,
             })
         })();
-        self.audited(&who, "save_memory", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "platform", "save_memory", &target, result)
     }
 
     /// Search this workspace's (and session's) memories.

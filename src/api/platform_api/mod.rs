@@ -124,15 +124,4 @@ impl PlatformApi {
             Principal::Workspace(k) => k.hint.clone(),
         }
     }
-
-    fn audited<T>(
-        &self,
-        who: &Principal,
-        tool: &str,
-        target: &str,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        self.inner.pin.audit(who, "platform", tool, target, &result);
-        result
-    }
 }

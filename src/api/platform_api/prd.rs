@@ -86,7 +86,9 @@ impl PlatformApi {
                 created_at: v.created_at,
             })
         })();
-        self.audited(&who, "finalize_prd", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "platform", "finalize_prd", &target, result)
     }
 
     /// The latest (or a given) version of a project's PRD.

@@ -78,7 +78,9 @@ impl WorkspaceApi {
         let who = self.who()?;
         let target = p.command.clone();
         let result = self.execute_command_now(p, cancel).await;
-        self.audited(&who, "execute_command", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "workspace", "execute_command", &target, result)
     }
 
     async fn execute_command_now(

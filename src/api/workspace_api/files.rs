@@ -144,7 +144,9 @@ impl WorkspaceApi {
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.write_file_now(p);
-        self.audited(&who, "write_file", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "workspace", "write_file", &target, result)
     }
 
     fn write_file_now(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
@@ -169,7 +171,9 @@ impl WorkspaceApi {
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.replace_in_file_now(p);
-        self.audited(&who, "replace_in_file", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "workspace", "replace_in_file", &target, result)
     }
 
     fn replace_in_file_now(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {

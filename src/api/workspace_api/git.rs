@@ -94,7 +94,9 @@ impl WorkspaceApi {
             ),
             Err(e) => format!("refused: {}", e.message()),
         };
-        self.audited(&who, "git_commit_and_push", &target, result)
+        self.inner
+            .pin
+            .audited(&who, "workspace", "git_commit_and_push", &target, result)
     }
 
     async fn commit_and_push_now(

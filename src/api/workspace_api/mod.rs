@@ -73,20 +73,6 @@ impl WorkspaceApi {
         self.inner.pin.resolve()
     }
 
-    /// Record a write tool call and pass its result through.
-    fn audited<T>(
-        &self,
-        who: &Principal,
-        tool: &str,
-        target: &str,
-        result: Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        self.inner
-            .pin
-            .audit(who, "workspace", tool, target, &result);
-        result
-    }
-
     fn root(&self) -> &Dir {
         &self.inner.root
     }

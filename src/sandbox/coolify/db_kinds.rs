@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use super::http::Input;
 use super::state::random_secret;
 use super::validate::{Errors, Rule, check, db_identifier, db_password};
+use crate::sandbox::plumbing::percent_encode;
 
 /// A database kind (`POST /databases/{kind}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +146,7 @@ impl DbKind {
 
     /// Its connection URL to `host:port`.
     pub(crate) fn url(self, row: &Map<String, Value>, host: &str, port: &str) -> String {
-        let f = |k: &str| enc(row.get(k).and_then(Value::as_str).unwrap_or_default());
+        let f = |k: &str| percent_encode(row.get(k).and_then(Value::as_str).unwrap_or_default());
         match self {
             DbKind::Postgresql => format!(
                 "postgres://{}:{}@{host}:{port}/{}",
@@ -202,17 +203,4 @@ impl DbKind {
             check(e, input, f, rules);
         }
     }
-}
-
-/// `rawurlencode()`.
-pub(crate) fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

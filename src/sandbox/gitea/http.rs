@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-pub(crate) use crate::sandbox::plumbing::{Reply, percent_decode};
+pub(crate) use crate::sandbox::plumbing::{Reply, percent_decode, percent_encode};
 use crate::sandbox::plumbing::{query_pairs, reply, status_code};
 
 /// What a handler answers.
@@ -304,19 +304,6 @@ pub(crate) fn required<'a>(field: &str, value: &'a Option<String>) -> Result<&'a
         Some(v) if !v.is_empty() => Ok(v),
         _ => Err(ApiErr::required(field)),
     }
-}
-
-/// Percent-encode one path segment (everything but unreserved characters).
-pub(crate) fn percent_encode(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for b in segment.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Encode a query key or value as Go's `url.QueryEscape` (space as `+`).

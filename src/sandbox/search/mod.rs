@@ -102,15 +102,7 @@ pub(crate) struct Params(Vec<(String, String)>);
 impl Params {
     /// Parse `a=1&b=x+y%21` (invalid escapes stay as they are).
     pub(crate) fn parse(raw: &str) -> Params {
-        Params(
-            raw.split('&')
-                .filter(|p| !p.is_empty())
-                .map(|pair| {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    (form_decode(k), form_decode(v))
-                })
-                .collect(),
-        )
+        Params(plumbing::query_pairs(raw))
     }
 
     /// Add `other`'s pairs after these (so they win).
@@ -126,33 +118,6 @@ impl Params {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
-}
-
-/// Form decoding: `+` is a space, `%XX` a byte; the bytes read as UTF-8 (lossy).
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A plain-text answer.
