@@ -23,7 +23,7 @@ use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::TryRngCore;
 use rand::distr::{Alphanumeric, Distribution};
@@ -170,11 +170,28 @@ impl Keystore {
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // busy_timeout first: switching to WAL needs a lock another process may hold.
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    enable_wal(conn)?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
+}
+
+/// Switch to WAL. SQLite answers this switch with SQLITE_BUSY without calling the busy
+/// handler when another connection is switching the same new file at once, so retry
+/// until `BUSY_TIMEOUT` as the busy handler would.
+fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            done => return done,
+        }
+    }
 }
 
 /// Map a SQLite error inside a write transaction to the keystore error of `store`.
@@ -230,6 +247,31 @@ mod tests {
             let side = PathBuf::from(format!("{}{suffix}", store.path().display()));
             assert!(side.exists(), "{suffix} missing");
             assert_eq!(mode(&side), 0o600, "{suffix}");
+        }
+    }
+
+    #[test]
+    fn processes_opening_a_new_keystore_at_once_all_succeed() {
+        // SQLite answers a concurrent switch to WAL with SQLITE_BUSY without calling
+        // the busy handler; every opener must still get a working keystore.
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("vibn/keystore.db");
+            let start = std::sync::Barrier::new(4);
+            std::thread::scope(|s| {
+                let openers: Vec<_> = (0..4)
+                    .map(|_| {
+                        s.spawn(|| {
+                            start.wait();
+                            Keystore::open(&path).map(|_| ())
+                        })
+                    })
+                    .collect();
+                for opener in openers {
+                    let opened = opener.join().expect("opener thread");
+                    assert!(opened.is_ok(), "{opened:?}");
+                }
+            });
         }
     }
 
