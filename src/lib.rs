@@ -14,3 +14,4 @@ pub mod mcp;
 pub mod policy;
 pub mod redact;
 pub mod sandbox;
+pub mod sandbox_exec;

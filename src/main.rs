@@ -30,6 +30,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Mcp { server } => run_mcp(server),
         Command::Sandbox { which } => cli::sandbox::run(which),
+        Command::SandboxExec(args) => vibn::sandbox_exec::helper::run(args.into()),
         Command::Workspace { action } => report(cli::admin::workspace(action)),
         Command::Keys { action } => report(cli::admin::keys(action)),
         Command::OrgTokens { action } => report(cli::admin::org_tokens(action)),

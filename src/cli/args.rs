@@ -66,6 +66,30 @@ pub enum Command {
         #[command(subcommand)]
         which: SandboxCommand,
     },
+    /// Internal: run one process inside the agent sandbox. The workspace server starts
+    /// this for every command and git child; it is not meant to be run by hand.
+    #[command(name = "sandbox-exec", hide = true)]
+    SandboxExec(SandboxExecArgs),
+}
+
+/// Flags of the internal `vibn sandbox-exec`.
+#[derive(Debug, Clone, Args)]
+pub struct SandboxExecArgs {
+    /// Folder the process starts in.
+    #[arg(long, value_name = "DIR")]
+    pub cwd: PathBuf,
+    /// A folder the process may write beneath (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub writable: Vec<PathBuf>,
+    /// A file or folder hidden from the process (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub hide: Vec<PathBuf>,
+    /// Give the process no network at all.
+    #[arg(long)]
+    pub no_network: bool,
+    /// The program and its arguments.
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    pub argv: Vec<std::ffi::OsString>,
 }
 
 /// The six MCP servers.
@@ -155,6 +179,19 @@ pub struct WorkspaceArgs {
     /// Gitea, used to push over HTTPS.
     #[command(flatten)]
     pub gitea: GiteaFlags,
+    /// `on` (default): run commands and git in the sandbox, refusing them where it
+    /// cannot be built; `off`: run them unconfined (logged, and said in the tool list).
+    #[arg(long, env = env::VIBN_EXEC_SANDBOX, value_name = "on|off", default_value = "on",
+          value_parser = ["on", "off"])]
+    pub exec_sandbox: String,
+    /// `on` (default) or `off`: whether commands have network access.
+    #[arg(long, env = env::VIBN_EXEC_NETWORK, value_name = "on|off", default_value = "on",
+          value_parser = ["on", "off"])]
+    pub exec_network: String,
+    /// A folder commands may also write, e.g. a cargo or npm cache (repeatable; the
+    /// environment variable takes a colon-separated list).
+    #[arg(long, env = env::VIBN_EXEC_WRITABLE, value_name = "DIR", value_delimiter = ':')]
+    pub exec_writable: Vec<PathBuf>,
     /// Flags every server shares.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -29,6 +29,12 @@ pub mod env_names {
     pub const VIBN_PROTECTED_REPOS: &str = "VIBN_PROTECTED_REPOS";
     /// The folder the workspace server works in (same as `--root`).
     pub const WORKSPACE_ROOT: &str = "WORKSPACE_ROOT";
+    /// `on`/`off`: confine commands and git in the sandbox (same as `--exec-sandbox`).
+    pub const VIBN_EXEC_SANDBOX: &str = "VIBN_EXEC_SANDBOX";
+    /// `on`/`off`: network for commands (same as `--exec-network`).
+    pub const VIBN_EXEC_NETWORK: &str = "VIBN_EXEC_NETWORK";
+    /// Colon-separated folders commands may also write (same as `--exec-writable`).
+    pub const VIBN_EXEC_WRITABLE: &str = "VIBN_EXEC_WRITABLE";
     /// Gitea base URL (the API lives under `/api/v1`).
     pub const GITEA_API_URL: &str = "GITEA_API_URL";
     /// Gitea access token (never accepted as a flag: flags show in `ps`).
@@ -101,6 +107,9 @@ pub enum ConfigError {
     /// A secrets key is malformed.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// A folder given to `--exec-writable` cannot be used.
+    #[error("--exec-writable {path}: {reason}")]
+    BadExecWritable { path: PathBuf, reason: String },
     /// The workspace key or slug given is unusable as configuration.
     #[error("{0}")]
     Pin(String),
@@ -148,6 +157,18 @@ pub struct GiteaCredentials {
 }
 
 impl GiteaCredentials {
+    /// The web root (the base URL without a trailing `/api/v1`): where repositories are
+    /// served over git's smart HTTP.
+    pub fn web_url(&self) -> &str {
+        let url = self.base_url.as_str();
+        match url.len().checked_sub(7) {
+            Some(at) if url.is_char_boundary(at) && url[at..].eq_ignore_ascii_case("/api/v1") => {
+                &url[..at]
+            }
+            _ => url,
+        }
+    }
+
     /// Build credentials from their three parts; all or none must be set.
     pub fn from_parts(
         url: Option<String>,

@@ -12,6 +12,7 @@ use super::{
 use crate::cli::args::{AgentArgs, CoolifyArgs, GiteaArgs, PlatformArgs, WorkspaceArgs};
 use crate::clients::http::HttpConfig;
 use crate::policy::protected::ProtectedList;
+use crate::sandbox_exec::{ExecMode, ExecPolicy};
 
 /// Configuration of the Gitea server.
 #[derive(Debug, Clone)]
@@ -216,6 +217,8 @@ pub struct WorkspaceConfig {
     pub child_env: Vec<(OsString, OsString)>,
     /// Workspace pinning and the keystore.
     pub pin: PinConfig,
+    /// How commands and git run: the sandbox, its network and extra writable folders.
+    pub exec: ExecPolicy,
 }
 
 impl WorkspaceConfig {
@@ -226,6 +229,7 @@ impl WorkspaceConfig {
         let protected = protected_repos(&args.common)?;
         let mut config = Self::new(&root, gitea, protected)?;
         config.pin = PinConfig::resolve(&args.common)?;
+        config.exec = exec_policy(args, &config)?;
         Ok(config)
     }
 
@@ -255,7 +259,72 @@ impl WorkspaceConfig {
             protected_repos,
             child_env: inherited_child_env(),
             pin: PinConfig::default(),
+            exec: ExecPolicy::default(),
         })
+    }
+}
+
+/// The sandbox of the workspace server's commands, from `--exec-*` flags. The helper is
+/// this very binary (`/proc/self/exe`, so a binary replaced on disk mid-run is not the
+/// one started); the keystore — configured or default — is hidden from commands.
+fn exec_policy(args: &WorkspaceArgs, config: &WorkspaceConfig) -> Result<ExecPolicy, ConfigError> {
+    let mut policy = match args.exec_sandbox.as_str() {
+        "off" => ExecPolicy {
+            mode: ExecMode::Off,
+            ..ExecPolicy::default()
+        },
+        _ => ExecPolicy::sandboxed("/proc/self/exe"),
+    };
+    policy.network = args.exec_network != "off";
+    for dir in &args.exec_writable {
+        let real = dir
+            .canonicalize()
+            .map_err(|e| ConfigError::BadExecWritable {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?;
+        if !real.is_dir() || real == Path::new("/") {
+            return Err(ConfigError::BadExecWritable {
+                path: dir.clone(),
+                reason: "not a folder below /".to_string(),
+            });
+        }
+        policy.writable.push(real);
+    }
+    let keystores = config
+        .pin
+        .keystore
+        .iter()
+        .cloned()
+        .chain(super::default_keystore_path().ok());
+    for keystore in keystores {
+        policy
+            .hidden
+            .extend(keystore_hiding(&keystore, &config.canonical_root));
+    }
+    policy.hidden.sort();
+    policy.hidden.dedup();
+    Ok(policy)
+}
+
+/// What to hide of a keystore at `file`: its whole folder, or — when that folder holds
+/// the workspace root — the database and its SQLite side files.
+fn keystore_hiding(file: &Path, root: &Path) -> Vec<PathBuf> {
+    let file = file
+        .parent()
+        .and_then(|dir| dir.canonicalize().ok())
+        .and_then(|dir| file.file_name().map(|name| dir.join(name)))
+        .unwrap_or_else(|| file.to_path_buf());
+    match file.parent() {
+        Some(dir) if !root.starts_with(dir) && dir != Path::new("/") => vec![dir.to_path_buf()],
+        _ => ["", "-wal", "-shm", "-journal"]
+            .iter()
+            .map(|suffix| {
+                let mut name = file.clone().into_os_string();
+                name.push(suffix);
+                PathBuf::from(name)
+            })
+            .collect(),
     }
 }
 

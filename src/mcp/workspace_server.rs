@@ -1,6 +1,7 @@
 //! `vibn mcp workspace`: the eight workspace tools as thin wrappers over
 //! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
 
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::ServerConfig;
 use rmcp::{ServerHandler, tool, tool_handler, tool_router};
@@ -40,8 +41,33 @@ pub struct WorkspaceServer {
 impl WorkspaceServer {
     /// A server over `api` exposing the tools `filter` allows.
     pub fn new(api: WorkspaceApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
-        let router = LazyRouter::new("workspace", &TOOL_NAMES, Self::workspace_router, filter)?;
+        let build = if api.config().exec.is_off() {
+            Self::unconfined_router
+        } else {
+            Self::workspace_router
+        };
+        let router = LazyRouter::new("workspace", &TOOL_NAMES, build, filter)?;
         Ok(WorkspaceServer { api, router })
+    }
+
+    /// The router of a server started with `--exec-sandbox off`: the tools that start
+    /// processes say so in their description, so the model and the user see it.
+    fn unconfined_router() -> ToolRouter<Self> {
+        let mut router = Self::workspace_router();
+        for name in ["execute_command", "git_commit_and_push"] {
+            if let Some(route) = router.map.get_mut(name) {
+                let description = route.attr.description.as_deref().unwrap_or_default();
+                route.attr.description = Some(
+                    format!(
+                        "{description} UNSANDBOXED: this server was started with \
+                         --exec-sandbox off, so processes run with the server's own \
+                         privileges."
+                    )
+                    .into(),
+                );
+            }
+        }
+        router
     }
 
     /// Every tool of this server as served without filters (for inventories and schemas).

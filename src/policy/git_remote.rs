@@ -56,17 +56,24 @@ pub fn parse(url: &str) -> Option<RemoteRepo> {
     })
 }
 
-/// The last two segments of a URL path as `owner/name`, `.git` and query stripped.
+/// The last two segments of a URL path as `owner/name`: percent-decoded as the server
+/// will decode them (so `%69nfra` is `infra`), `.git` and query stripped, and valid
+/// Gitea names (anything else names no repository vibn will touch).
 fn owner_and_name(path: &str) -> Option<String> {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     let mut segments = path.split('/').filter(|s| !s.is_empty()).rev();
-    let name = segments.next()?;
-    let owner = segments.next()?;
-    let name = name.strip_suffix(".git").unwrap_or(name);
-    if name.is_empty() || owner.is_empty() {
-        return None;
-    }
-    Some(format!("{owner}/{name}"))
+    let name = decode(segments.next()?)?;
+    let owner = decode(segments.next()?)?;
+    let parsed = super::repo_ref::parse(&format!("{owner}/{name}"), None).ok()?;
+    Some(parsed.full_name())
+}
+
+/// A percent-decoded path segment; `None` when it is not UTF-8 or decodes to a `/`.
+fn decode(segment: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(segment)
+        .decode_utf8()
+        .ok()?;
+    (!decoded.contains('/')).then(|| decoded.into_owned())
 }
 
 /// The `host[:port]` of an http(s) base URL such as `GITEA_API_URL`, lowercased.
@@ -124,6 +131,18 @@ mod tests {
                 "git@git.example.com:o/r.git",
                 Some((s("ssh"), s("git.example.com"), s("o/r"), false)),
             ),
+            (
+                "http://h/vibn-mark/%69nfra.git",
+                Some((s("http"), s("h"), s("vibn-mark/infra"), false)),
+            ),
+            (
+                "http://h/vibn-%6Dark/site.GIT",
+                Some((s("http"), s("h"), s("vibn-mark/site"), false)),
+            ),
+            ("http://h/o/a%2fb.git", None),
+            ("http://h/o/%2e%2e", None),
+            ("http://h/o/a%20b", None),
+            ("http://h/o/%ff", None),
             ("https://git.example.com/r.git", None),
             ("file:///tmp/o/r.git", None),
             ("/tmp/o/r.git", None),

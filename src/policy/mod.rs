@@ -5,6 +5,7 @@
 //! never re-implement them. May import only `error`.
 
 pub mod child_env;
+pub mod git_config;
 pub mod git_refs;
 pub mod git_remote;
 pub mod naming;

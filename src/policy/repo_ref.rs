@@ -31,15 +31,22 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
-/// Parse `owner/name` (a trailing `.git` is dropped) or a bare `name` owned by
-/// `default_owner`.
+/// Parse `owner/name` (a trailing `.git`, any case, and trailing `/` are dropped) or a
+/// bare `name` owned by `default_owner`. This is the one normalization every guard sees
+/// (the org pin, the protected list, the audit row); names compare case-insensitively
+/// there, as Gitea's do.
 pub fn parse(input: &str, default_owner: Option<&str>) -> Result<RepoRef, PolicyError> {
     let bad = |reason: &'static str| PolicyError::BadRepo {
         input: input.to_string(),
         reason,
     };
     let trimmed = input.trim().trim_end_matches('/');
-    let trimmed = trimmed.strip_suffix(".git").unwrap_or(trimmed);
+    let trimmed = match trimmed.len().checked_sub(4) {
+        Some(at) if trimmed.is_char_boundary(at) && trimmed[at..].eq_ignore_ascii_case(".git") => {
+            &trimmed[..at]
+        }
+        _ => trimmed,
+    };
     let (owner, name) = match trimmed.split_once('/') {
         Some((owner, name)) => (owner.to_string(), name.to_string()),
         None => {

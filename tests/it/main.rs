@@ -28,4 +28,5 @@ mod process;
 mod workspace_exec;
 mod workspace_git;
 mod workspace_paths;
+mod workspace_sandbox;
 mod workspace_tools;

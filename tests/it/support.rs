@@ -10,6 +10,7 @@ use vibn::api::workspace_api::WorkspaceApi;
 use vibn::config::{GiteaCredentials, ToolFilter, WorkspaceConfig};
 use vibn::mcp::workspace_server::WorkspaceServer;
 use vibn::policy::protected::ProtectedList;
+use vibn::sandbox_exec::{ExecMode, ExecPolicy};
 
 /// A connected in-process MCP client.
 pub type Client = RunningService<RoleClient, ()>;
@@ -49,8 +50,18 @@ impl Workspace {
     }
 }
 
-/// Serve a workspace server in-process and connect a client to it.
-pub async fn serve_workspace(config: WorkspaceConfig, filter: &ToolFilter) -> Client {
+/// The agent sandbox, started through the built `vibn` binary (the test binary itself
+/// has no `vibn sandbox-exec`).
+pub fn sandbox() -> ExecPolicy {
+    ExecPolicy::sandboxed(env!("CARGO_BIN_EXE_vibn"))
+}
+
+/// Serve a workspace server in-process and connect a client to it. A configuration
+/// without a sandbox helper gets the built binary's, as the real server has its own.
+pub async fn serve_workspace(mut config: WorkspaceConfig, filter: &ToolFilter) -> Client {
+    if matches!(config.exec.mode, ExecMode::Unavailable) {
+        config.exec = sandbox();
+    }
     let server = WorkspaceServer::new(WorkspaceApi::open(config).unwrap(), filter).unwrap();
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {

@@ -6,35 +6,47 @@ use std::time::Duration;
 use crate::support::{Workspace, call, err_status, ok};
 use serde_json::json;
 
-/// True while `pid` is a live (non-zombie) process.
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => {
-            let state = stat
-                .rsplit(')')
-                .next()
-                .and_then(|s| s.split_whitespace().next());
-            state != Some("Z")
+/// Host pids of live (non-zombie) processes whose command line contains `marker`.
+/// Commands run in their own PID namespace, so the pids they print mean nothing here;
+/// tests find their processes by a unique argument instead (`sleep 300.<n>`).
+pub fn live_with_marker(marker: &str) -> Vec<i32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .map(|s| s.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if cmdline.contains(marker) && !zombie && !cmdline.contains("sandbox-exec") {
+            pids.push(pid);
         }
-        Err(_) => false,
     }
+    pids
 }
 
-fn read_pid(path: &std::path::Path) -> i32 {
-    for _ in 0..100 {
-        if let Ok(text) = std::fs::read_to_string(path)
-            && let Ok(pid) = text.trim().parse()
-        {
-            return pid;
+/// Waits until some process carries `marker` (the command got that far).
+pub async fn wait_started(marker: &str) {
+    for _ in 0..250 {
+        if !live_with_marker(marker).is_empty() {
+            return;
         }
-        std::thread::sleep(Duration::from_millis(20));
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("no pid written to {}", path.display());
+    panic!("no process with {marker} ever started");
 }
 
-async fn wait_dead(pid: i32) -> bool {
-    for _ in 0..100 {
-        if !alive(pid) {
+/// True once no process carries `marker` any more.
+pub async fn all_gone(marker: &str) -> bool {
+    for _ in 0..150 {
+        if live_with_marker(marker).is_empty() {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -106,12 +118,13 @@ async fn execute_command_caps_long_output() {
     assert!(stdout.len() < 40_000);
 }
 
-/// On timeout the whole process group dies, grandchildren included.
+/// On timeout the whole tree dies: grandchildren, `setsid` and double-forked ones.
 #[tokio::test]
-async fn timed_out_command_kills_grandchildren() {
+async fn timed_out_command_kills_its_whole_tree() {
     let ws = Workspace::new();
     let client = ws.client().await;
-    let command = "sh -c 'sleep 300 & echo $! > grandchild.pid; wait' & sleep 300";
+    let command = "sh -c 'sleep 300.101 & wait' & setsid sleep 300.101 & \
+                   (sh -c 'sleep 300.101 &' &) ; sleep 300.101";
     let r = call(
         &client,
         "execute_command",
@@ -121,14 +134,10 @@ async fn timed_out_command_kills_grandchildren() {
     let out = ok(&r);
     assert_eq!(out["timed_out"], true);
     assert!(out.get("exit_code").is_none());
-    let pid = read_pid(&ws.root().join("grandchild.pid"));
-    assert!(
-        wait_dead(pid).await,
-        "grandchild {pid} survived the timeout"
-    );
+    assert!(all_gone("300.101").await, "a process survived the timeout");
 }
 
-/// Background children do not outlive a command that finished normally.
+/// Background children, detached or not, do not outlive a command that finished.
 #[tokio::test]
 async fn background_children_are_killed_when_the_command_ends() {
     let ws = Workspace::new();
@@ -136,20 +145,20 @@ async fn background_children_are_killed_when_the_command_ends() {
     let r = call(
         &client,
         "execute_command",
-        json!({"command": "sleep 300 >/dev/null 2>&1 & echo $! > bg.pid"}),
+        json!({"command": "sleep 300.102 >/dev/null 2>&1 & setsid sleep 300.102 >/dev/null 2>&1 & \
+                           (setsid sh -c 'sleep 300.102' >/dev/null 2>&1 &); sleep 0.3"}),
     )
     .await;
     assert_eq!(ok(&r)["exit_code"], 0);
-    let pid = read_pid(&ws.root().join("bg.pid"));
-    assert!(wait_dead(pid).await, "background child {pid} survived");
+    assert!(all_gone("300.102").await, "a background child survived");
 }
 
-/// Cancelling the MCP request kills the command's process group.
+/// Cancelling the MCP request kills everything the command started.
 #[tokio::test]
-async fn cancelled_call_kills_the_process_group() {
+async fn cancelled_call_kills_the_whole_tree() {
     let ws = Workspace::new();
     let client = ws.client().await;
-    let command = "sleep 300 & echo $! > child.pid; wait";
+    let command = "setsid sleep 300.103 & sleep 300.103 & wait";
     let call_fut = call(
         &client,
         "execute_command",
@@ -158,8 +167,7 @@ async fn cancelled_call_kills_the_process_group() {
     // Dropping the pending call makes rmcp's client send notifications/cancelled.
     let outcome = tokio::time::timeout(Duration::from_millis(700), call_fut).await;
     assert!(outcome.is_err(), "the call should still be running");
-    let pid = read_pid(&ws.root().join("child.pid"));
-    assert!(wait_dead(pid).await, "child {pid} survived cancellation");
+    assert!(all_gone("300.103").await, "a process survived cancellation");
     // The server is still there for the next call.
     let r = call(&client, "execute_command", json!({"command": "echo alive"})).await;
     assert_eq!(ok(&r)["stdout"], "alive\n");

@@ -1,16 +1,14 @@
-//! `execute_command`: `sh -c` inside the root, in its own process group.
+//! `execute_command`: `sh -c` inside the root, in the agent sandbox (`sandbox_exec`).
 //!
-//! The whole group is killed on timeout, on MCP cancellation, when the call's future is
-//! dropped, and after the shell exits (so background children do not outlive the call).
-//! The child's environment is the server's minus everything `policy::child_env`
-//! withholds; output is captured head + tail with the middle dropped.
+//! Everything the command started is killed on timeout, on MCP cancellation, when the
+//! call's future is dropped, and after the shell exits (so background children do not
+//! outlive the call). The child's environment is the server's minus everything
+//! `policy::child_env` withholds; output is captured head + tail with the middle dropped.
 
-use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
+use std::ffi::{OsStr, OsString};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -19,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::WorkspaceApi;
 use crate::api::de;
 use crate::error::ApiError;
+use crate::sandbox_exec::{Ended, Launch};
 
 /// Timeout when none is given, in seconds.
 pub const DEFAULT_TIMEOUT_S: u64 = 60;
@@ -99,50 +98,51 @@ impl WorkspaceApi {
         }
         let relative = self.confine(p.cwd.as_deref().unwrap_or(""))?;
         let cwd = self.real_dir(&relative)?;
-
-        let mut command = tokio::process::Command::new("/bin/sh");
-        command
-            .arg("-c")
-            .arg("--")
-            .arg(&p.command)
-            .current_dir(&cwd)
-            .env_clear()
-            .envs(self.config().child_env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
+        let _running = self.inner.exec_lock.read().await;
+        let config = self.config();
+        let args = [
+            OsString::from("-c"),
+            OsString::from("--"),
+            OsString::from(&p.command),
+        ];
+        let writable = [config.canonical_root.clone()];
         let started = Instant::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| ApiError::internal(format!("cannot start /bin/sh: {e}")))?;
-        let group = GroupKiller(child.id().map(|id| Pid::from_raw(id as i32)));
-        let stdout = tokio::spawn(capture(child.stdout.take()));
-        let stderr = tokio::spawn(capture(child.stderr.take()));
+        let mut running = config.exec.spawn(Launch {
+            program: OsStr::new("/bin/sh"),
+            args: &args,
+            cwd: &cwd,
+            env: &config.child_env,
+            writable: &writable,
+            network: config.exec.network,
+        })?;
+        let stdout = tokio::spawn(capture(running.stdout()));
+        let stderr = tokio::spawn(capture(running.stderr()));
 
         let finished = tokio::select! {
-            status = child.wait() => Some(status),
+            ended = running.wait() => Some(ended?),
             () = tokio::time::sleep(Duration::from_secs(timeout_s)) => None,
             () = cancel.cancelled() => {
-                group.kill();
+                running.kill();
                 return Err(ApiError::bad_request("the command was cancelled and killed"));
             }
         };
-        // Kill the whole group now: on timeout, and also after a normal exit so that
-        // background children do not outlive the call.
-        group.kill();
         let timed_out = finished.is_none();
-        let status = match finished {
-            Some(status) => status,
-            None => child.wait().await,
-        }
-        .map_err(|e| ApiError::internal(format!("waiting for the command failed: {e}")))?;
+        let ended = match finished {
+            Some(ended) => ended,
+            None => {
+                // Everything the command started goes with it.
+                running.kill();
+                running.wait().await.unwrap_or(Ended {
+                    code: None,
+                    signal: Some(Signal::SIGKILL as i32),
+                })
+            }
+        };
         let (stdout, stdout_truncated) = finish(stdout).await;
         let (stderr, stderr_truncated) = finish(stderr).await;
         Ok(ExecuteCommandOut {
-            exit_code: status.code(),
-            signal: status.signal(),
+            exit_code: if timed_out { None } else { ended.code },
+            signal: ended.signal,
             timed_out,
             stdout,
             stderr,
@@ -150,23 +150,6 @@ impl WorkspaceApi {
             stderr_truncated,
             duration_ms: started.elapsed().as_millis() as u64,
         })
-    }
-}
-
-/// Kills a process group with SIGKILL when told to or when dropped.
-struct GroupKiller(Option<Pid>);
-
-impl GroupKiller {
-    fn kill(&self) {
-        if let Some(pgid) = self.0 {
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    }
-}
-
-impl Drop for GroupKiller {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

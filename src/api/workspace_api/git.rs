@@ -1,29 +1,38 @@
 //! `git_commit_and_push`: stage, commit and push the workspace repository.
 //!
-//! git runs through `Command` arguments, never a shell. Paths follow `--` and are
-//! literal pathspecs, the branch is validated by `policy::git_refs`, the message goes
-//! through stdin, and the remote is always `origin`: nothing a model sends can reach git
-//! as an option. The Gitea token reaches git only through a credential helper scoped to
-//! the Gitea host that reads it from the push process's environment — never argv, the
-//! remote URL, logs or tool output. Protected repositories (and, when pinned, repositories
-//! outside the workspace org) are refused before anything is committed.
+//! git runs from argument vectors, never a shell, and every git child runs in the agent
+//! sandbox (`sandbox_exec`). Paths follow `--` and are literal pathspecs, the branch is
+//! validated by `policy::git_refs`, the message is one `--message=` argument: nothing a
+//! model sends can reach git as an option.
+//!
+//! The repository cannot steer vibn's git. Global and system config are ignored; the
+//! repository's own config must hold only inert keys (`policy::git_config`), checked
+//! while no agent command runs (so none can change it mid-commit); hooks, fsmonitor,
+//! signing, auto-gc, credential helpers and redirects are switched off on the command
+//! line. The push goes to one URL vibn derives from the validated `owner/name` of
+//! `origin` — never to whatever the repository lists as push URLs — so the protected
+//! list, the workspace org and the audit row all see the repository that really
+//! receives the push. The Gitea token reaches git only through a credential helper
+//! scoped to the Gitea host that reads it from the push process's environment — never
+//! argv, the URL, logs or tool output.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use schemars::JsonSchema;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::WorkspaceApi;
 use crate::api::de;
 use crate::api::pin::Principal;
+use crate::api::text;
 use crate::error::ApiError;
-use crate::policy::{git_refs, git_remote, paths, protected};
+use crate::policy::{git_config, git_refs, git_remote, paths, protected};
 use crate::redact;
+use crate::sandbox_exec::Launch;
 
 /// Time allowed for one local git command.
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,6 +40,36 @@ const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 const PUSH_TIMEOUT: Duration = Duration::from_secs(120);
 /// Bytes of git's own messages returned at most.
 const MAX_GIT_OUTPUT: usize = 8 * 1024;
+/// How long a commit waits for running agent commands to end.
+const COMMANDS_GRACE: Duration = Duration::from_secs(10);
+/// Longest commit message accepted (it travels as one argument).
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Configuration given to every git run: nothing the repository says may run a
+/// command, sign, collect garbage, prompt, follow a redirect or use another protocol.
+const GIT_OVERRIDES: [&str; 22] = [
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.sshCommand=false",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "tag.gpgSign=false",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "maintenance.auto=false",
+    "-c",
+    "credential.interactive=false",
+    "-c",
+    "http.followRedirects=false",
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "protocol.https.allow=always",
+];
 /// Answers git's credential `get` from two variables set only on the push process.
 const CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get || exit 0; \
      printf 'username=%s\\npassword=%s\\n' \"$VIBN_GIT_USERNAME\" \"$VIBN_GIT_PASSWORD\"; }; f";
@@ -107,6 +146,12 @@ impl WorkspaceApi {
         if p.message.trim().is_empty() {
             return Err(ApiError::bad_request("message must not be empty"));
         }
+        if p.message.len() > MAX_MESSAGE_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "message is {} bytes; at most {MAX_MESSAGE_BYTES} are accepted",
+                p.message.len()
+            )));
+        }
         if let Some(branch) = &p.branch {
             git_refs::check_branch(branch)?;
         }
@@ -126,13 +171,31 @@ impl WorkspaceApi {
             ),
         };
         let push = p.push.unwrap_or(true);
-        self.ensure_repository_root().await?;
+        // No agent process may run while vibn's git does: every one lives inside an
+        // execute_command call, so holding this excludes them all.
+        let _no_commands = tokio::time::timeout(COMMANDS_GRACE, self.inner.exec_lock.write())
+            .await
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "a command started by execute_command is still running; git_commit_and_push                      runs only while no agent command does",
+                )
+                .with_hint("wait for the command to finish (or let it time out), then call again")
+            })?;
+        self.ensure_repository_root()?;
+        let listing = self.checked_git_config().await?;
 
-        let origin = self
-            .git(&["remote", "get-url", "--push", "origin"], GIT_TIMEOUT)
-            .await?;
-        let origin_url = origin.ok.then(|| origin.stdout.trim().to_string());
-        let remote = origin_url.as_deref().and_then(git_remote::parse);
+        let origin_url = git_config::value(&listing, "remote.origin.url")
+            .map(|v| String::from_utf8_lossy(v).trim().to_string());
+        let remote = match origin_url.as_deref() {
+            Some(url) => Some(git_remote::parse(url).ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "origin {} does not name an owner/name repository",
+                    redact::urls(&text::cut(url, 200))
+                ))
+                .with_hint("set origin to the https URL of the repository on Gitea")
+            })?),
+            None => None,
+        };
         if let Some(remote) = &remote {
             protected::check_repo_writable(&self.config().protected_repos, &remote.full_name)?;
             protected::check_repo_in_org(who.gitea_org(), &remote.full_name)?;
@@ -142,9 +205,11 @@ impl WorkspaceApi {
             ))
             .with_hint("set origin to the https URL of a repository in the workspace org"));
         }
-        if push {
-            self.check_push_target(origin_url.as_deref(), remote.as_ref())?;
-        }
+        let push_url = if push {
+            Some(self.push_url(remote.as_ref())?)
+        } else {
+            None
+        };
 
         let branch = self.switch_branch(p.branch.as_deref(), push).await?;
         let mut messages = String::new();
@@ -178,7 +243,9 @@ impl WorkspaceApi {
                 return Err(ApiError::bad_request("there is no commit to push yet")
                     .with_hint("change or add a file first"));
             }
-            let run = self.git_push(&branch).await?;
+            let run = self
+                .git_push(push_url.as_deref().unwrap_or_default(), &branch)
+                .await?;
             let output = self.clean(&run.stderr);
             if !run.ok {
                 return Err(push_error(&output, committed, commit.as_deref()));
@@ -196,59 +263,108 @@ impl WorkspaceApi {
         })
     }
 
-    /// The workspace root must be the top of a git work tree (not inside another one).
-    async fn ensure_repository_root(&self) -> Result<(), ApiError> {
-        let top = self
-            .git(&["rev-parse", "--show-toplevel"], GIT_TIMEOUT)
-            .await?;
-        let root = &self.config().canonical_root;
-        let is_root = top.ok
-            && Path::new(top.stdout.trim()).canonicalize().ok().as_deref() == Some(root.as_path());
-        if is_root {
-            Ok(())
-        } else {
-            Err(
-                ApiError::bad_request("the workspace root is not the top of a git repository")
-                    .with_hint(
-                        "clone the repository into the workspace root, or run `git init` there",
-                    ),
+    /// The workspace root must hold the repository itself: `.git` a real folder in the
+    /// root (not a symlink or a `gitdir:` file pointing elsewhere).
+    fn ensure_repository_root(&self) -> Result<(), ApiError> {
+        match self.root().symlink_metadata(".git") {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(ApiError::forbidden(
+                "the workspace root's .git is not a folder (a symlink or a gitdir file); \
+                 vibn's git works only on a repository kept in the root",
             )
+            .with_hint("clone the repository into the workspace root")),
+            Err(_) => Err(ApiError::bad_request(
+                "the workspace root is not the top of a git repository",
+            )
+            .with_hint("clone the repository into the workspace root, or run `git init` there")),
         }
     }
 
-    /// Pushing needs Gitea credentials and an http(s) origin on the Gitea host: the
-    /// token is never offered to any other host.
-    fn check_push_target(
-        &self,
-        origin_url: Option<&str>,
-        remote: Option<&git_remote::RemoteRepo>,
-    ) -> Result<(), ApiError> {
+    /// The repository's own config (and its worktree config, when enabled), refused
+    /// when any key could run a command or move the token.
+    async fn checked_git_config(&self) -> Result<Vec<u8>, ApiError> {
+        let mut listing = self.read_git_config("config").await?;
+        let worktree = git_config::value(&listing, "extensions.worktreeConfig")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"true"));
+        if worktree {
+            listing.extend(self.read_git_config("config.worktree").await?);
+        }
+        let unsafe_keys = git_config::unsafe_keys(&listing);
+        if !unsafe_keys.is_empty() {
+            let shown: Vec<String> = unsafe_keys
+                .iter()
+                .take(10)
+                .map(|k| text::cut(k, 100))
+                .collect();
+            return Err(ApiError::forbidden(format!(
+                "the repository's .git/config sets {} that could run a command or redirect \
+                 credentials; vibn's git does not run with {}: {}",
+                if unsafe_keys.len() == 1 {
+                    "a key"
+                } else {
+                    "keys"
+                },
+                if unsafe_keys.len() == 1 { "it" } else { "them" },
+                shown.join(", ")
+            ))
+            .with_hint(format!(
+                "remove them with execute_command, e.g. `git config --unset-all {}`",
+                shown[0]
+            )));
+        }
+        Ok(listing)
+    }
+
+    async fn read_git_config(&self, file: &str) -> Result<Vec<u8>, ApiError> {
+        let path = self.config().canonical_root.join(".git").join(file);
+        if self
+            .root()
+            .symlink_metadata(Path::new(".git").join(file))
+            .is_err()
+        {
+            return Ok(Vec::new());
+        }
+        let args: Vec<OsString> = ["config", "--no-includes", "--list", "-z", "--file"]
+            .map(OsString::from)
+            .into_iter()
+            .chain([path.into_os_string()])
+            .collect();
+        let run = self.run_git(&args, &[], GIT_TIMEOUT).await?;
+        if !run.ok {
+            return Err(ApiError::bad_request(format!(
+                "cannot read .git/{file}: {}",
+                cut(self.clean(&run.stderr))
+            ))
+            .with_hint("repair the repository's config file"));
+        }
+        Ok(run.stdout.into_bytes())
+    }
+
+    /// The one URL a push goes to: the Gitea host's repository named by origin's
+    /// validated `owner/name`. Needs Gitea credentials and an origin on the Gitea host
+    /// (the token is never offered to another host).
+    fn push_url(&self, remote: Option<&git_remote::RemoteRepo>) -> Result<String, ApiError> {
         let Some(gitea) = &self.config().gitea else {
             return Err(ApiError::not_provisioned("pushing needs Gitea credentials")
                 .with_hint("set GITEA_API_URL, GITEA_USERNAME and GITEA_API_TOKEN in the MCP client's config, or pass push=false"));
         };
-        let Some(url) = origin_url else {
+        let Some(remote) = remote else {
             return Err(
                 ApiError::bad_request("the repository has no remote named origin")
                     .with_hint("add one with execute_command: git remote add origin <https URL>"),
             );
-        };
-        let Some(remote) = remote else {
-            return Err(ApiError::bad_request(format!(
-                "origin {} does not name an owner/name repository",
-                redact::urls(url)
-            )));
         };
         let gitea_host = git_remote::http_host(&gitea.base_url).unwrap_or_default();
         if !matches!(remote.scheme.as_str(), "http" | "https") || remote.host != gitea_host {
             return Err(ApiError::forbidden(format!(
                 "origin points at {}://{}, not the configured Gitea host {gitea_host}; Gitea \
                  credentials are only sent to Gitea over http(s)",
-                remote.scheme, remote.host
+                text::cut(&remote.scheme, 20),
+                text::cut(&remote.host, 200)
             ))
             .with_hint("set origin to the repository's https URL on the Gitea host"));
         }
-        Ok(())
+        Ok(format!("{}/{}.git", gitea.web_url(), remote.full_name))
     }
 
     /// Move to `wanted` (creating it from HEAD when missing); returns the branch name.
@@ -311,10 +427,13 @@ impl WorkspaceApi {
                 env.push((key, mail.clone()));
             }
         }
-        let args = ["commit", "--no-edit", "--file=-"].map(OsString::from);
-        let run = self
-            .run_git(&args, &env, Some(message.as_bytes()), GIT_TIMEOUT)
-            .await?;
+        let args = [
+            OsString::from("commit"),
+            OsString::from("--no-edit"),
+            OsString::from("--no-verify"),
+            OsString::from(format!("--message={message}")),
+        ];
+        let run = self.run_git(&args, &env, GIT_TIMEOUT).await?;
         if !run.ok {
             return Err(ApiError::bad_request(format!(
                 "git commit failed: {}",
@@ -325,7 +444,7 @@ impl WorkspaceApi {
         Ok(run)
     }
 
-    async fn git_push(&self, branch: &str) -> Result<GitRun, ApiError> {
+    async fn git_push(&self, url: &str, branch: &str) -> Result<GitRun, ApiError> {
         let Some(gitea) = &self.config().gitea else {
             return Err(ApiError::not_provisioned("pushing needs Gitea credentials"));
         };
@@ -344,21 +463,12 @@ impl WorkspaceApi {
             "-c",
             &scoped_helper,
             "-c",
-            "credential.interactive=false",
-            "-c",
-            "http.followRedirects=false",
-            "-c",
-            "core.hooksPath=/dev/null",
-            "-c",
-            "protocol.allow=never",
-            "-c",
-            "protocol.https.allow=always",
-            "-c",
             "protocol.http.allow=always",
             "push",
             "--no-verify",
-            "--set-upstream",
-            "origin",
+            "--no-recurse-submodules",
+            "--",
+            url,
             &refspec,
         ]
         .map(OsString::from)
@@ -367,12 +477,12 @@ impl WorkspaceApi {
             ("VIBN_GIT_USERNAME", gitea.username.clone()),
             ("VIBN_GIT_PASSWORD", gitea.token.expose_secret().to_string()),
         ];
-        self.run_git(&args, &env, None, PUSH_TIMEOUT).await
+        self.run_git(&args, &env, PUSH_TIMEOUT).await
     }
 
     async fn git(&self, args: &[&str], timeout: Duration) -> Result<GitRun, ApiError> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        self.run_git(&args, &[], None, timeout).await
+        self.run_git(&args, &[], timeout).await
     }
 
     async fn git_ok<S: AsRef<std::ffi::OsStr>>(
@@ -382,7 +492,7 @@ impl WorkspaceApi {
         what: &str,
     ) -> Result<GitRun, ApiError> {
         let args: Vec<OsString> = args.iter().map(|a| a.as_ref().to_os_string()).collect();
-        let run = self.run_git(&args, &[], None, timeout).await?;
+        let run = self.run_git(&args, &[], timeout).await?;
         if !run.ok {
             return Err(ApiError::bad_request(format!(
                 "{what}: {}",
@@ -392,52 +502,70 @@ impl WorkspaceApi {
         Ok(run)
     }
 
-    /// Run git in the root with the scrubbed environment plus `env`.
+    /// Run git in the root, in the sandbox, with the scrubbed environment plus `env`,
+    /// ignoring global and system config and with `GIT_OVERRIDES` first.
     async fn run_git(
         &self,
         args: &[OsString],
         env: &[(&str, String)],
-        stdin: Option<&[u8]>,
         timeout: Duration,
     ) -> Result<GitRun, ApiError> {
-        let root = &self.config().canonical_root;
+        let config = self.config();
+        let root = &config.canonical_root;
         let ceiling = root.parent().unwrap_or(root);
-        let mut command = tokio::process::Command::new("git");
-        command
-            .args(args)
-            .current_dir(root)
-            .env_clear()
-            .envs(self.config().child_env.iter().map(|(k, v)| (k, v)))
-            .env("GIT_TERMINAL_PROMPT", "0")
-            .env("GIT_CEILING_DIRECTORIES", ceiling)
-            .env("GIT_LITERAL_PATHSPECS", "1")
-            .env("LC_ALL", "C")
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .map_err(|e| ApiError::internal(format!("cannot run git: {e}")))?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(input)
-                .await
-                .map_err(|e| ApiError::internal(format!("cannot write to git: {e}")))?;
-        }
-        let output = tokio::time::timeout(timeout, child.wait_with_output())
-            .await
-            .map_err(|_| ApiError::upstream(format!("git timed out after {}s", timeout.as_secs())))?
-            .map_err(|e| ApiError::internal(format!("git failed: {e}")))?;
+        let mut git_env = config.child_env.clone();
+        let git_dir = root.join(".git");
+        let fixed: [(&str, &OsStr); 9] = [
+            ("GIT_DIR", git_dir.as_os_str()),
+            ("GIT_WORK_TREE", root.as_os_str()),
+            ("GIT_CEILING_DIRECTORIES", ceiling.as_os_str()),
+            ("GIT_CONFIG_NOSYSTEM", OsStr::new("1")),
+            ("GIT_CONFIG_GLOBAL", OsStr::new("/dev/null")),
+            ("GIT_ATTR_NOSYSTEM", OsStr::new("1")),
+            ("GIT_TERMINAL_PROMPT", OsStr::new("0")),
+            ("GIT_LITERAL_PATHSPECS", OsStr::new("1")),
+            ("LC_ALL", OsStr::new("C")),
+        ];
+        git_env.retain(|(k, _)| !fixed.iter().any(|(f, _)| k == f));
+        git_env.extend(
+            fixed
+                .iter()
+                .map(|(k, v)| (OsString::from(k), v.to_os_string())),
+        );
+        git_env.extend(
+            env.iter()
+                .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+        );
+        let all_args: Vec<OsString> = GIT_OVERRIDES
+            .iter()
+            .map(OsString::from)
+            .chain(args.iter().cloned())
+            .collect();
+        let writable = [root.clone()];
+        let mut running = config.exec.spawn(Launch {
+            program: OsStr::new("git"),
+            args: &all_args,
+            cwd: root,
+            env: &git_env,
+            writable: &writable,
+            network: true,
+        })?;
+        let stdout = running.stdout();
+        let stderr = running.stderr();
+        let work = async {
+            let (out, err) = tokio::join!(read_all(stdout), read_all(stderr));
+            let ended = running.wait().await?;
+            Ok::<_, ApiError>((ended, out, err))
+        };
+        let (ended, stdout, stderr) =
+            tokio::time::timeout(timeout, work).await.map_err(|_| {
+                ApiError::upstream(format!("git timed out after {}s", timeout.as_secs()))
+            })??;
         Ok(GitRun {
-            ok: output.status.success(),
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            ok: ended.code == Some(0),
+            code: ended.code,
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
         })
     }
 
@@ -449,6 +577,15 @@ impl WorkspaceApi {
             None => text,
         }
     }
+}
+
+/// Everything a pipe gives, up to 4 MiB (git's messages are small; more is dropped).
+async fn read_all(pipe: Option<impl AsyncRead + Unpin>) -> Vec<u8> {
+    let mut out = Vec::new();
+    if let Some(pipe) = pipe {
+        let _ = pipe.take(4 * 1024 * 1024).read_to_end(&mut out).await;
+    }
+    out
 }
 
 fn push_error(output: &str, committed: bool, commit: Option<&str>) -> ApiError {

@@ -45,6 +45,9 @@ struct Inner {
     config: WorkspaceConfig,
     root: Dir,
     pin: Pin,
+    /// Held shared by every running command, exclusively by vibn's git: no agent
+    /// process runs while git reads and uses the repository's config.
+    exec_lock: tokio::sync::RwLock<()>,
 }
 
 impl WorkspaceApi {
@@ -58,8 +61,19 @@ impl WorkspaceApi {
                 ))
             })?;
         let pin = Pin::from_config(&config.pin);
+        if config.exec.is_off() {
+            tracing::warn!(
+                "--exec-sandbox off: execute_command and git run UNCONFINED, with this \
+                 server's privileges"
+            );
+        }
         Ok(WorkspaceApi {
-            inner: Arc::new(Inner { config, root, pin }),
+            inner: Arc::new(Inner {
+                config,
+                root,
+                pin,
+                exec_lock: tokio::sync::RwLock::new(()),
+            }),
         })
     }
 
