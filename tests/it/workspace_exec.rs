@@ -123,8 +123,8 @@ async fn execute_command_caps_long_output() {
 async fn timed_out_command_kills_its_whole_tree() {
     let ws = Workspace::new();
     let client = ws.client().await;
-    let command = "sh -c 'sleep 300.101 & wait' & setsid sleep 300.101 & \
-                   (sh -c 'sleep 300.101 &' &) ; sleep 300.101";
+    let command = "sh -c 'sleep 300.77101 & wait' & setsid sleep 300.77101 & \
+                   (sh -c 'sleep 300.77101 &' &) ; sleep 300.77101";
     let r = call(
         &client,
         "execute_command",
@@ -134,7 +134,7 @@ async fn timed_out_command_kills_its_whole_tree() {
     let out = ok(&r);
     assert_eq!(out["timed_out"], true);
     assert!(out.get("exit_code").is_none());
-    assert!(all_gone("300.101").await, "a process survived the timeout");
+    assert!(all_gone("300.77101").await, "a process survived the timeout");
 }
 
 /// Background children, detached or not, do not outlive a command that finished.
@@ -145,12 +145,12 @@ async fn background_children_are_killed_when_the_command_ends() {
     let r = call(
         &client,
         "execute_command",
-        json!({"command": "sleep 300.102 >/dev/null 2>&1 & setsid sleep 300.102 >/dev/null 2>&1 & \
-                           (setsid sh -c 'sleep 300.102' >/dev/null 2>&1 &); sleep 0.3"}),
+        json!({"command": "sleep 300.77102 >/dev/null 2>&1 & setsid sleep 300.77102 >/dev/null 2>&1 & \
+                           (setsid sh -c 'sleep 300.77102' >/dev/null 2>&1 &); sleep 0.3"}),
     )
     .await;
     assert_eq!(ok(&r)["exit_code"], 0);
-    assert!(all_gone("300.102").await, "a background child survived");
+    assert!(all_gone("300.77102").await, "a background child survived");
 }
 
 /// Cancelling the MCP request kills everything the command started.
@@ -158,7 +158,7 @@ async fn background_children_are_killed_when_the_command_ends() {
 async fn cancelled_call_kills_the_whole_tree() {
     let ws = Workspace::new();
     let client = ws.client().await;
-    let command = "setsid sleep 300.103 & sleep 300.103 & wait";
+    let command = "setsid sleep 300.77103 & sleep 300.77103 & wait";
     let call_fut = call(
         &client,
         "execute_command",
@@ -167,7 +167,7 @@ async fn cancelled_call_kills_the_whole_tree() {
     // Dropping the pending call makes rmcp's client send notifications/cancelled.
     let outcome = tokio::time::timeout(Duration::from_millis(700), call_fut).await;
     assert!(outcome.is_err(), "the call should still be running");
-    assert!(all_gone("300.103").await, "a process survived cancellation");
+    assert!(all_gone("300.77103").await, "a process survived cancellation");
     // The server is still there for the next call.
     let r = call(&client, "execute_command", json!({"command": "echo alive"})).await;
     assert_eq!(ok(&r)["stdout"], "alive\n");

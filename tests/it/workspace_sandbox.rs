@@ -92,7 +92,7 @@ async fn the_servers_environment_is_out_of_reach() {
 async fn another_process_of_the_same_user_is_invisible() {
     let ws = Workspace::new();
     let mut sibling = std::process::Command::new("sleep")
-        .arg(format!("300.{}", std::process::id()))
+        .arg(format!("299.{}", std::process::id()))
         .env("SIBLING_TOKEN", SECRET)
         .spawn()
         .unwrap();
@@ -201,7 +201,7 @@ async fn writes_are_confined_to_the_root_temp_and_named_caches() {
 async fn no_new_privileges_and_no_signals_out() {
     let ws = Workspace::new();
     let mut victim = std::process::Command::new("sleep")
-        .arg("300.303")
+        .arg("300.77303")
         .spawn()
         .unwrap();
     let client = ws.client().await;
@@ -265,17 +265,17 @@ async fn the_sandbox_dies_with_the_server() {
         let _ = call(
             &client,
             "execute_command",
-            json!({"command": "setsid sleep 300.404 & sleep 300.404", "timeout_s": 600}),
+            json!({"command": "setsid sleep 300.77404 & sleep 300.77404", "timeout_s": 600}),
         )
         .await;
     });
-    wait_started("300.404").await;
+    wait_started("300.77404").await;
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(server_pid as i32),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    assert!(all_gone("300.404").await, "a command outlived the server");
+    assert!(all_gone("300.77404").await, "a command outlived the server");
     pending.abort();
 }
 
