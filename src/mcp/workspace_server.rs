@@ -97,7 +97,7 @@ impl WorkspaceServer {
         &self,
         Parameters(p): Parameters<ReadFileParams>,
     ) -> Result<Json<ReadFileOut>, ApiError> {
-        Ok(Json(self.api.read_file(p)?))
+        Ok(Json(self.api.read_file(p).await?))
     }
 
     /// Write a whole file atomically, creating parent folders.
@@ -114,7 +114,7 @@ impl WorkspaceServer {
         &self,
         Parameters(p): Parameters<WriteFileParams>,
     ) -> Result<Json<WriteFileOut>, ApiError> {
-        Ok(Json(self.api.write_file(p)?))
+        Ok(Json(self.api.write_file(p).await?))
     }
 
     /// Replace exact text in a file (must occur exactly `count` times) and return the diff.
@@ -131,7 +131,7 @@ impl WorkspaceServer {
         &self,
         Parameters(p): Parameters<ReplaceInFileParams>,
     ) -> Result<Json<ReplaceInFileOut>, ApiError> {
-        Ok(Json(self.api.replace_in_file(p)?))
+        Ok(Json(self.api.replace_in_file(p).await?))
     }
 
     /// List a folder's entries (honours .gitignore), optionally several levels deep.

@@ -25,6 +25,12 @@ pub enum PolicyError {
     /// A path leads outside the workspace root.
     #[error("path {path:?} is outside the workspace root")]
     OutsideRoot { path: String },
+    /// A path component longer than the filesystem allows.
+    #[error("a file name in {path:?} is longer than {limit} bytes")]
+    NameTooLong { path: String, limit: usize },
+    /// A write inside git's own metadata (`.git/`).
+    #[error("{path} is inside .git/, which the file tools never write")]
+    GitMetadata { path: String },
     /// A branch name git would reject or could read as an option.
     #[error("invalid branch name {name:?}: {reason}")]
     BadBranch { name: String, reason: &'static str },
@@ -54,10 +60,15 @@ impl From<PolicyError> for ApiError {
         let message = e.to_string();
         match e {
             PolicyError::NulInPath { .. }
+            | PolicyError::NameTooLong { .. }
             | PolicyError::BadBranch { .. }
             | PolicyError::BadRepo { .. } => ApiError::bad_request(message),
             PolicyError::OutsideRoot { .. } => ApiError::forbidden(message)
                 .with_hint("use a path relative to the workspace root, without leaving it"),
+            PolicyError::GitMetadata { .. } => ApiError::forbidden(message).with_hint(
+                "commit and push with git_commit_and_push; change git settings with \
+                 execute_command (git config)",
+            ),
             PolicyError::ProtectedRepo { .. } => ApiError::forbidden(message)
                 .with_hint("do not retry; ask the user to make this change themselves"),
             PolicyError::RepoOutsideOrg { .. } | PolicyError::OwnerOutsideOrg { .. } => {

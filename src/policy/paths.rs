@@ -36,6 +36,12 @@ pub fn confine(roots: &[&Path], user_path: &str) -> Result<PathBuf, PolicyError>
     let mut normal = PathBuf::new();
     for component in relative.components() {
         match component {
+            Component::Normal(part) if part.len() > MAX_NAME_BYTES => {
+                return Err(PolicyError::NameTooLong {
+                    path: user_path.to_string(),
+                    limit: MAX_NAME_BYTES,
+                });
+            }
             Component::Normal(part) => normal.push(part),
             Component::CurDir => {}
             Component::ParentDir => {
@@ -47,6 +53,27 @@ pub fn confine(roots: &[&Path], user_path: &str) -> Result<PathBuf, PolicyError>
         }
     }
     Ok(normal)
+}
+
+/// Longest file name (one path component) the filesystems vibn runs on accept.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Refuse a write to `relative` inside git's own metadata (a `.git` component, any
+/// case): the agent changes a repository through `git_commit_and_push`, and a
+/// writable `.git/config` or hook would let file writes steer vibn's git.
+pub fn check_not_git_metadata(relative: &Path) -> Result<(), PolicyError> {
+    let inside_git = relative.components().any(|c| match c {
+        Component::Normal(part) => part
+            .to_str()
+            .is_some_and(|p| p.eq_ignore_ascii_case(".git")),
+        _ => false,
+    });
+    if inside_git {
+        return Err(PolicyError::GitMetadata {
+            path: display(relative),
+        });
+    }
+    Ok(())
 }
 
 /// `path` relative to `root` when `path` lies under it, comparing whole components.

@@ -27,6 +27,7 @@ mod platform_tools;
 mod process;
 mod workspace_exec;
 mod workspace_git;
+mod workspace_git_hostile;
 mod workspace_paths;
 mod workspace_sandbox;
 mod workspace_tools;

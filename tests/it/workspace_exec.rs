@@ -134,7 +134,10 @@ async fn timed_out_command_kills_its_whole_tree() {
     let out = ok(&r);
     assert_eq!(out["timed_out"], true);
     assert!(out.get("exit_code").is_none());
-    assert!(all_gone("300.77101").await, "a process survived the timeout");
+    assert!(
+        all_gone("300.77101").await,
+        "a process survived the timeout"
+    );
 }
 
 /// Background children, detached or not, do not outlive a command that finished.
@@ -167,7 +170,10 @@ async fn cancelled_call_kills_the_whole_tree() {
     // Dropping the pending call makes rmcp's client send notifications/cancelled.
     let outcome = tokio::time::timeout(Duration::from_millis(700), call_fut).await;
     assert!(outcome.is_err(), "the call should still be running");
-    assert!(all_gone("300.77103").await, "a process survived cancellation");
+    assert!(
+        all_gone("300.77103").await,
+        "a process survived cancellation"
+    );
     // The server is still there for the next call.
     let r = call(&client, "execute_command", json!({"command": "echo alive"})).await;
     assert_eq!(ok(&r)["stdout"], "alive\n");

@@ -10,6 +10,7 @@ use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt, PermissionsExt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::listing::blocking;
 use super::{WorkspaceApi, fs_error};
 use crate::api::de;
 use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
@@ -111,8 +112,14 @@ pub struct ReplaceInFileOut {
 }
 
 impl WorkspaceApi {
-    /// Read a window of lines of a text file.
-    pub fn read_file(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+    /// Read a window of lines of a text file (off the async workers: the disk and the
+    /// keystore are blocking).
+    pub async fn read_file(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+        let api = self.clone();
+        blocking(move || api.read_file_now(p)).await
+    }
+
+    fn read_file_now(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
         self.who()?;
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
@@ -140,7 +147,12 @@ impl WorkspaceApi {
     }
 
     /// Write a whole file atomically, creating parent folders.
-    pub fn write_file(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
+    pub async fn write_file(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
+        let api = self.clone();
+        blocking(move || api.write_file_audited(p)).await
+    }
+
+    fn write_file_audited(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.write_file_now(p);
@@ -150,7 +162,7 @@ impl WorkspaceApi {
     }
 
     fn write_file_now(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
-        let relative = self.file_path(&p.path)?;
+        let relative = self.writable_file_path(&p.path)?;
         let shown = paths::display(&relative);
         if p.content.len() as u64 > MAX_FILE_BYTES {
             return Err(ApiError::bad_request(format!(
@@ -167,7 +179,18 @@ impl WorkspaceApi {
     }
 
     /// Replace exactly `count` occurrences of `old`, returning a unified diff.
-    pub fn replace_in_file(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {
+    pub async fn replace_in_file(
+        &self,
+        p: ReplaceInFileParams,
+    ) -> Result<ReplaceInFileOut, ApiError> {
+        let api = self.clone();
+        blocking(move || api.replace_in_file_audited(p)).await
+    }
+
+    fn replace_in_file_audited(
+        &self,
+        p: ReplaceInFileParams,
+    ) -> Result<ReplaceInFileOut, ApiError> {
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.replace_in_file_now(p);
@@ -177,7 +200,7 @@ impl WorkspaceApi {
     }
 
     fn replace_in_file_now(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {
-        let relative = self.file_path(&p.path)?;
+        let relative = self.writable_file_path(&p.path)?;
         let shown = paths::display(&relative);
         if p.old.is_empty() {
             return Err(ApiError::bad_request("old must not be empty")
@@ -228,6 +251,30 @@ impl WorkspaceApi {
         })
     }
 
+    /// A confined path the file tools may write: a file, and nowhere in git's metadata —
+    /// neither as spelled nor where its folder really leads (a symlink to `.git`).
+    fn writable_file_path(&self, user_path: &str) -> Result<PathBuf, ApiError> {
+        let relative = self.file_path(user_path)?;
+        paths::check_not_git_metadata(&relative)?;
+        let mut resolved = relative.clone();
+        // The nearest existing ancestor, resolved beneath the root: what the write
+        // will really go through.
+        while let Some(parent) = resolved.parent() {
+            resolved = parent.to_path_buf();
+            if resolved.as_os_str().is_empty() {
+                break;
+            }
+            if let Ok(real) = self.root().canonicalize(&resolved) {
+                paths::check_not_git_metadata(&real)?;
+                break;
+            }
+        }
+        if let Ok(real) = self.root().canonicalize(&relative) {
+            paths::check_not_git_metadata(&real)?;
+        }
+        Ok(relative)
+    }
+
     /// A confined path that names a file (not the root itself).
     fn file_path(&self, user_path: &str) -> Result<PathBuf, ApiError> {
         let relative = self.confine(user_path)?;
@@ -241,9 +288,15 @@ impl WorkspaceApi {
     }
 }
 
-/// Read a regular file under `root`, refusing directories and files over the cap.
+/// Read a regular file under `root`, refusing directories, FIFOs, sockets, devices and
+/// files over the cap. The open does not block (a FIFO with no writer would otherwise
+/// hold the call, and its worker, forever).
 fn read_bounded(root: &Dir, relative: &Path, shown: &str) -> Result<Vec<u8>, ApiError> {
-    let mut file = root.open(relative).map_err(|e| fs_error(e, shown))?;
+    let mut options = OpenOptions::new();
+    options.read(true).custom_flags(nix::libc::O_NONBLOCK);
+    let mut file = root
+        .open_with(relative, &options)
+        .map_err(|e| fs_error(e, shown))?;
     let meta = file.metadata().map_err(|e| fs_error(e, shown))?;
     if meta.is_dir() {
         return Err(ApiError::bad_request(format!("{shown} is a directory"))
@@ -251,7 +304,8 @@ fn read_bounded(root: &Dir, relative: &Path, shown: &str) -> Result<Vec<u8>, Api
     }
     if !meta.is_file() {
         return Err(ApiError::bad_request(format!(
-            "{shown} is not a regular file"
+            "{shown} is not a regular file (a FIFO, socket or device); only regular files \
+             are read"
         )));
     }
     if meta.len() > MAX_FILE_BYTES {

@@ -140,6 +140,13 @@ fn fs_error(e: io::Error, path: &str) -> ApiError {
         K::NotADirectory => ApiError::bad_request(format!(
             "{path}: a component of the path is not a directory"
         )),
+        _ if e.raw_os_error() == Some(nix::libc::ENAMETOOLONG) => ApiError::bad_request(format!(
+            "{path}: a file name is longer than the system allows ({} bytes)",
+            paths::MAX_NAME_BYTES
+        )),
+        _ if e.raw_os_error() == Some(nix::libc::ENXIO) => ApiError::bad_request(format!(
+            "{path} is not a regular file (a socket or device); only regular files are read"
+        )),
         _ if e.raw_os_error() == Some(nix::libc::ELOOP) => {
             ApiError::forbidden(format!("{path}: too many levels of symbolic links"))
         }

@@ -1,0 +1,417 @@
+//! git that the repository cannot steer (issue 9, findings 2 and 3): a corpus of
+//! hostile `.git/config` files, hostile origins and hooks against a pinned workspace
+//! server. The token must reach no other host and no proxy, no configured command may
+//! run, and nothing may land outside the pinned org or in a protected repository.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use vibn::config::{PinConfig, ToolFilter, WorkspaceConfig};
+use vibn::keystore::Keystore;
+use vibn::policy::protected::ProtectedList;
+use vibn::sandbox::git_http::{self, GitHttpState};
+
+use crate::support::{
+    Client, Workspace, call, err_message, err_status, git, gitea, ok, serve_workspace,
+};
+
+const TOKEN: &str = "gitea-token-hostile-5150";
+
+/// A TCP listener that only counts who connects (a would-be proxy or rogue host).
+struct Trap {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+fn trap() -> Trap {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut stream = stream;
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf);
+        }
+    });
+    Trap { port, hits }
+}
+
+struct Hostile {
+    ws: Workspace,
+    client: Client,
+    state: Arc<GitHttpState>,
+    base: String,
+    org: String,
+    repos: tempfile::TempDir,
+    store: Keystore,
+    _keystore: tempfile::TempDir,
+}
+
+impl Hostile {
+    fn bare(&self, full_name: &str) -> PathBuf {
+        self.repos.path().join(format!("{full_name}.git"))
+    }
+
+    fn head(&self, full_name: &str) -> Option<String> {
+        let out = std::process::Command::new("git")
+            .args(["rev-parse", "--verify", "-q", "refs/heads/main"])
+            .current_dir(self.bare(full_name))
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    fn pwned(&self) -> PathBuf {
+        self.repos.path().join("PWNED")
+    }
+
+    fn append_config(&self, text: &str) {
+        let path = self.ws.root().join(".git/config");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(text);
+        std::fs::write(path, config).unwrap();
+    }
+}
+
+/// A pinned server over a clone of `<org>/site` on a git HTTP server that also holds
+/// the org's protected `infra` and another tenant's `vibn-other/site`.
+async fn hostile(filter: &ToolFilter) -> Hostile {
+    let keystore = tempfile::tempdir().unwrap();
+    let path = keystore.path().join("ks/keystore.db");
+    let store = Keystore::open(&path).unwrap();
+    let slug = store.create_workspace("mark@x.io", None).unwrap().slug;
+    let org = store.require_workspace(&slug).unwrap().gitea_org;
+    let token = store
+        .mint_workspace_key(&slug, "t", None, "cli")
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_string();
+    let repos = tempfile::tempdir().unwrap();
+    let state = GitHttpState::new(repos.path(), "bot", TOKEN);
+    for name in ["site", "infra"] {
+        state.create_repo(&format!("{org}/{name}")).unwrap();
+    }
+    state.create_repo("vibn-other/site").unwrap();
+    let addr = git_http::spawn(state.clone(), 0).await.unwrap();
+    let base = format!("http://{addr}");
+
+    let ws = Workspace::new();
+    let root = ws.root();
+    git(&root, &["init", "-q", "-b", "main"]);
+    git(&root, &["config", "user.email", "d@x.io"]);
+    git(&root, &["config", "user.name", "D"]);
+    git(
+        &root,
+        &["remote", "add", "origin", &format!("{base}/{org}/site.git")],
+    );
+    let mut config = WorkspaceConfig::new(
+        &root,
+        Some(gitea(&base, "bot", TOKEN)),
+        ProtectedList::parse("VIBN_PROTECTED_REPOS", &format!("{org}/infra")).unwrap(),
+    )
+    .unwrap();
+    config.pin = PinConfig {
+        api_key: Some(SecretString::from(token)),
+        expected_workspace: None,
+        keystore: Some(path),
+    };
+    let client = serve_workspace(config, filter).await;
+    Hostile {
+        ws,
+        client,
+        state,
+        base,
+        org,
+        repos,
+        store,
+        _keystore: keystore,
+    }
+}
+
+async fn commit(h: &Hostile) -> rmcp::model::CallToolResult {
+    h.ws.write("index.html", &format!("{}", rand_line()));
+    call(&h.client, "git_commit_and_push", json!({"message": "page"})).await
+}
+
+fn rand_line() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// Each hostile setting, alone, is refused by name before git runs with it: nothing
+/// runs, nothing reaches the trap, nothing is pushed anywhere.
+#[tokio::test]
+async fn every_hostile_config_key_is_refused_and_nothing_runs_or_leaves() {
+    let h = hostile(&ToolFilter::default()).await;
+    let t = trap();
+    let pwned = h.pwned();
+    let touch = format!("touch {}", pwned.display());
+    let trap_url = format!("http://127.0.0.1:{}", t.port);
+    let evil_include = h.repos.path().join("evil.cfg");
+    std::fs::write(&evil_include, format!("[core]\n\tfsmonitor = {touch}\n")).unwrap();
+    let pristine = std::fs::read_to_string(h.ws.root().join(".git/config")).unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        ("core.fsmonitor", format!("[core]\n\tfsmonitor = {touch}\n")),
+        (
+            "core.hookspath",
+            "[core]\n\thooksPath = evil-hooks\n".into(),
+        ),
+        (
+            "core.sshcommand",
+            format!("[core]\n\tsshCommand = {touch}\n"),
+        ),
+        ("http.proxy", format!("[http]\n\tproxy = {trap_url}\n")),
+        (
+            "http.",
+            format!("[http \"{}/\"]\n\tproxy = {trap_url}\n", h.base),
+        ),
+        ("http.sslverify", "[http]\n\tsslVerify = false\n".into()),
+        (
+            "credential.helper",
+            format!("[credential]\n\thelper = !{touch}\n"),
+        ),
+        (
+            "url.",
+            format!("[url \"{trap_url}/\"]\n\tinsteadOf = {}/\n", h.base),
+        ),
+        (
+            "url.",
+            format!("[url \"{trap_url}/\"]\n\tpushInsteadOf = {}/\n", h.base),
+        ),
+        (
+            "include.path",
+            format!("[include]\n\tpath = {}\n", evil_include.display()),
+        ),
+        (
+            "includeif.",
+            format!(
+                "[includeIf \"gitdir:/\"]\n\tpath = {}\n",
+                evil_include.display()
+            ),
+        ),
+        (
+            "filter.x.clean",
+            format!("[filter \"x\"]\n\tclean = {touch}\n"),
+        ),
+        ("diff.external", format!("[diff]\n\texternal = {touch}\n")),
+        (
+            "gpg.program",
+            format!("[commit]\n\tgpgSign = true\n[gpg]\n\tprogram = {touch}\n"),
+        ),
+        (
+            "protocol.ext.allow",
+            "[protocol \"ext\"]\n\tallow = always\n".into(),
+        ),
+        (
+            "remote.origin.receivepack",
+            format!("[remote \"origin\"]\n\treceivepack = {touch}\n"),
+        ),
+        ("core.worktree", "[core]\n\tworktree = /\n".into()),
+    ];
+    h.ws.write(".gitattributes", "* filter=x\n");
+    for (key, text) in &cases {
+        std::fs::write(h.ws.root().join(".git/config"), &pristine).unwrap();
+        h.append_config(text);
+        let r = commit(&h).await;
+        assert_eq!(err_status(&r), 403, "{key}: {:?}", r.structured_content);
+        let message = err_message(&r).to_ascii_lowercase();
+        assert!(message.contains(key), "{key} not named: {message}");
+        assert!(!pwned.exists(), "{key}: a configured command ran");
+    }
+    assert_eq!(t.hits.load(Ordering::SeqCst), 0, "the trap was contacted");
+    assert_eq!(
+        h.head(&format!("{}/site", h.org)),
+        None,
+        "something was pushed"
+    );
+    assert!(h.state.attempts().is_empty(), "credentials were offered");
+
+    // Several at once: every one is named.
+    std::fs::write(h.ws.root().join(".git/config"), &pristine).unwrap();
+    h.append_config(&format!(
+        "[core]\n\tfsmonitor = {touch}\n[http]\n\tproxy = {trap_url}\n[credential]\n\thelper = x\n"
+    ));
+    let r = commit(&h).await;
+    let message = err_message(&r).to_ascii_lowercase();
+    for key in ["core.fsmonitor", "http.proxy", "credential.helper"] {
+        assert!(message.contains(key), "{key} not named: {message}");
+    }
+    // Once the config is clean again, the same workspace pushes.
+    std::fs::write(h.ws.root().join(".git/config"), &pristine).unwrap();
+    std::fs::remove_file(h.ws.root().join(".gitattributes")).unwrap();
+    let r = commit(&h).await;
+    assert_eq!(ok(&r)["pushed"], true);
+    assert!(!pwned.exists());
+}
+
+/// Extra push URLs (another tenant's org, a protected repository) are ignored: the push
+/// lands only in origin's repository, and the audit row names it.
+#[tokio::test]
+async fn push_urls_in_the_config_are_ignored() {
+    let h = hostile(&ToolFilter::default()).await;
+    h.append_config(&format!(
+        "[remote \"origin\"]\n\tpushurl = {0}/vibn-other/site.git\n\tpushurl = {0}/{1}/infra.git\n",
+        h.base, h.org
+    ));
+    let r = commit(&h).await;
+    let out = ok(&r);
+    assert_eq!(out["repo"], format!("{}/site", h.org));
+    assert!(h.head(&format!("{}/site", h.org)).is_some());
+    assert_eq!(
+        h.head("vibn-other/site"),
+        None,
+        "pushed into another tenant"
+    );
+    assert_eq!(
+        h.head(&format!("{}/infra", h.org)),
+        None,
+        "pushed into infra"
+    );
+    let events = h.store.list_audit(None, 10).unwrap();
+    let push = events
+        .iter()
+        .find(|e| e.tool == "git_commit_and_push")
+        .unwrap();
+    assert!(
+        push.target.contains(&format!("{}/site", h.org)),
+        "{}",
+        push.target
+    );
+}
+
+/// Origins spelled to slip past the guards — percent-encoded, upper case, trailing
+/// slashes — are normalized before the protected list and the org pin see them.
+#[tokio::test]
+async fn oddly_spelled_origins_cannot_reach_protected_or_foreign_repositories() {
+    let h = hostile(&ToolFilter::default()).await;
+    let upper_org = h.org.to_ascii_uppercase();
+    let origins = [
+        format!("{}/{}/%69nfra.git", h.base, h.org),
+        format!("{}/{}/INFRA.GIT", h.base, h.org),
+        format!("{}/{}/infra/", h.base, h.org),
+        format!("{}/{upper_org}/Infra", h.base),
+        format!("{}/%76ibn-other/site.git", h.base),
+        format!("{}/VIBN-OTHER/site.git", h.base),
+    ];
+    for origin in &origins {
+        git(&h.ws.root(), &["remote", "set-url", "origin", origin]);
+        let r = commit(&h).await;
+        assert_eq!(err_status(&r), 403, "{origin}");
+    }
+    assert_eq!(h.head(&format!("{}/infra", h.org)), None);
+    assert_eq!(h.head("vibn-other/site"), None);
+    assert!(h.state.attempts().is_empty());
+}
+
+/// Hooks in the repository never run (none of vibn's git commands use them).
+#[tokio::test]
+async fn hooks_in_the_repository_never_run() {
+    let h = hostile(&ToolFilter::default()).await;
+    let pwned = h.pwned();
+    for hook in [
+        "pre-commit",
+        "commit-msg",
+        "post-commit",
+        "pre-push",
+        "prepare-commit-msg",
+    ] {
+        let path = h.ws.root().join(".git/hooks").join(hook);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("#!/bin/sh\ntouch {}\n", pwned.display())).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let r = commit(&h).await;
+    assert_eq!(ok(&r)["pushed"], true);
+    assert!(!pwned.exists(), "a hook ran");
+}
+
+/// With execute_command excluded, a repository config still cannot run a command
+/// during a commit.
+#[tokio::test]
+async fn without_execute_command_the_config_cannot_run_one_either() {
+    let filter = ToolFilter {
+        exclude: vec!["execute_command".into()],
+        ..ToolFilter::default()
+    };
+    let h = hostile(&filter).await;
+    h.append_config(&format!(
+        "[core]\n\tfsmonitor = touch {}\n",
+        h.pwned().display()
+    ));
+    let r = commit(&h).await;
+    assert_eq!(err_status(&r), 403);
+    assert!(!h.pwned().exists());
+}
+
+/// `.git` must be the repository's own folder: a `gitdir:` file or a symlink pointing
+/// elsewhere is refused.
+#[tokio::test]
+async fn a_git_dir_elsewhere_is_refused() {
+    let h = hostile(&ToolFilter::default()).await;
+    let root = h.ws.root();
+    std::fs::rename(root.join(".git"), h.repos.path().join("moved.git")).unwrap();
+    std::fs::write(
+        root.join(".git"),
+        format!("gitdir: {}\n", h.repos.path().join("moved.git").display()),
+    )
+    .unwrap();
+    let r = commit(&h).await;
+    assert_eq!(err_status(&r), 403);
+    std::fs::remove_file(root.join(".git")).unwrap();
+    std::os::unix::fs::symlink(h.repos.path().join("moved.git"), root.join(".git")).unwrap();
+    let r = commit(&h).await;
+    assert_eq!(err_status(&r), 403);
+}
+
+/// The file tools never write under `.git/` (the agent commits through
+/// git_commit_and_push), whatever the spelling.
+#[tokio::test]
+async fn file_tools_never_write_under_dot_git() {
+    let h = hostile(&ToolFilter::default()).await;
+    let config_before = std::fs::read_to_string(h.ws.root().join(".git/config")).unwrap();
+    std::fs::create_dir(h.ws.root().join("sub")).unwrap();
+    std::os::unix::fs::symlink(h.ws.root().join(".git"), h.ws.root().join("gitlink")).unwrap();
+    for path in [
+        ".git/config",
+        "./.git/config",
+        ".GIT/config",
+        "sub/../.git/hooks/pre-commit",
+        "sub/.git/config",
+        "gitlink/config",
+        ".git",
+    ] {
+        let r = call(
+            &h.client,
+            "write_file",
+            json!({"path": path, "content": "[core]\n\tfsmonitor = x\n"}),
+        )
+        .await;
+        assert_eq!(err_status(&r), 403, "write_file {path}");
+    }
+    let r = call(
+        &h.client,
+        "replace_in_file",
+        json!({"path": ".git/config", "old": "[core]", "new": "[core]\n\tfsmonitor = x"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 403);
+    assert_eq!(
+        std::fs::read_to_string(h.ws.root().join(".git/config")).unwrap(),
+        config_before
+    );
+    assert!(!Path::new(&h.ws.root().join("sub/.git")).exists());
+}
