@@ -25,15 +25,26 @@ const INVALID_KEY_HINT: &str = "ask the user for a new key (vibn keys mint --wor
 #[derive(Debug)]
 pub struct LazyKeystore {
     path: PathBuf,
+    must_exist: bool,
     open: Mutex<Option<Arc<Keystore>>>,
 }
 
 impl LazyKeystore {
-    /// A keystore at `path`, not opened yet.
+    /// A keystore at `path`, not opened yet (created on first use if missing).
     pub fn new(path: PathBuf) -> Self {
         LazyKeystore {
             path,
+            must_exist: false,
             open: Mutex::new(None),
+        }
+    }
+
+    /// A keystore at `path` that must already exist (a pinned server's: its key was
+    /// minted there, so a missing file is a wrong path, never a new keystore).
+    pub fn existing(path: PathBuf) -> Self {
+        LazyKeystore {
+            must_exist: true,
+            ..LazyKeystore::new(path)
         }
     }
 
@@ -43,7 +54,11 @@ impl LazyKeystore {
         if let Some(store) = slot.as_ref() {
             return Ok(store.clone());
         }
-        let store = Arc::new(Keystore::open(&self.path)?);
+        let store = Arc::new(if self.must_exist {
+            Keystore::open_existing(&self.path)?
+        } else {
+            Keystore::open(&self.path)?
+        });
         *slot = Some(store.clone());
         Ok(store)
     }
@@ -92,10 +107,13 @@ impl Pin {
         Pin {
             key: config.api_key.clone().map(Arc::new),
             expected_workspace: config.expected_workspace.clone(),
-            store: config
-                .keystore
-                .clone()
-                .map(|p| Arc::new(LazyKeystore::new(p))),
+            store: config.keystore.clone().map(|p| {
+                Arc::new(if config.api_key.is_some() {
+                    LazyKeystore::existing(p)
+                } else {
+                    LazyKeystore::new(p)
+                })
+            }),
         }
     }
 

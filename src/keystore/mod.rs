@@ -49,6 +49,9 @@ pub enum KeystoreError {
     /// The database could not be opened, read or written.
     #[error("keystore {path} is unavailable: {reason}")]
     Unavailable { path: String, reason: String },
+    /// There is no keystore where one must already exist.
+    #[error("keystore {path} does not exist")]
+    Missing { path: String },
     /// No such row (in this scope).
     #[error("{what} not found")]
     NotFound { what: String },
@@ -65,6 +68,10 @@ impl From<KeystoreError> for ApiError {
         match e {
             KeystoreError::Unavailable { .. } => ApiError::not_provisioned(e.to_string())
                 .with_hint("check VIBN_KEYSTORE and the file's permissions, then retry"),
+            KeystoreError::Missing { .. } => ApiError::not_provisioned(e.to_string()).with_hint(
+                "a server pinned by VIBN_API_KEY never creates a keystore: point VIBN_KEYSTORE \
+                 at the one the key was minted in",
+            ),
             KeystoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
             KeystoreError::Invalid(_) => ApiError::bad_request(e.to_string()),
             KeystoreError::Secret(_) => ApiError::not_provisioned(e.to_string())
@@ -124,6 +131,17 @@ impl Keystore {
         };
         schema::migrate(&store)?;
         Ok(store)
+    }
+
+    /// Open the keystore at `path` only if the file is already there: a mistyped path
+    /// must not become a fresh, empty keystore.
+    pub fn open_existing(path: &Path) -> Result<Keystore, KeystoreError> {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_file() => Keystore::open(path),
+            _ => Err(KeystoreError::Missing {
+                path: path.display().to_string(),
+            }),
+        }
     }
 
     /// The file this keystore lives in.

@@ -29,5 +29,6 @@ mod workspace_exec;
 mod workspace_git;
 mod workspace_git_hostile;
 mod workspace_paths;
+mod workspace_robustness;
 mod workspace_sandbox;
 mod workspace_tools;

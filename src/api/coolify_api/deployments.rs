@@ -13,6 +13,10 @@ use crate::error::ApiError;
 pub const DEFAULT_PAGE: u64 = 10;
 /// Log lines per page by default.
 pub const DEFAULT_LOG_PAGE: u64 = 200;
+/// Most log lines one `get_deployment` call returns.
+pub const MAX_LOG_PAGE: u64 = 2000;
+/// Most log bytes one `get_deployment` call returns (a page ends early past this).
+pub const MAX_LOG_PAGE_BYTES: usize = 256 * 1024;
 /// Deployments of an application searched to prove a deployment is in scope.
 const SCOPE_SEARCH: u32 = 100;
 
@@ -80,7 +84,7 @@ pub struct GetDeploymentParams {
     #[serde(default, deserialize_with = "de::opt_u64")]
     #[schemars(schema_with = "de::integer_schema")]
     pub offset: Option<u64>,
-    /// Log lines to return (default 200).
+    /// Log lines to return (default 200, at most 2000; a page also ends at 256 KiB).
     #[serde(default, deserialize_with = "de::opt_u64")]
     #[schemars(schema_with = "de::integer_schema")]
     pub limit: Option<u64>,
@@ -192,14 +196,7 @@ impl CoolifyApi {
             })
             .collect();
         let total = lines.len() as u64;
-        let offset = p.offset.unwrap_or(0).min(total);
-        let limit = p.limit.unwrap_or(DEFAULT_LOG_PAGE).max(1);
-        let log: Vec<String> = lines
-            .into_iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .collect();
-        let end = offset + log.len() as u64;
+        let (log, next_offset) = log_page(lines, p.offset, p.limit);
         let note = (deployment.logs.is_none())
             .then(|| "Coolify sent no log: the token lacks the read:sensitive ability".to_string());
         Ok(GetDeploymentOut {
@@ -210,7 +207,7 @@ impl CoolifyApi {
             commit: deployment.commit,
             log,
             total_lines: total,
-            next_offset: (end < total).then_some(end),
+            next_offset,
             note,
         })
     }
@@ -249,5 +246,66 @@ impl CoolifyApi {
             }
         }
         Ok(false)
+    }
+}
+/// Lines `offset..offset+limit` of a log (limit capped at `MAX_LOG_PAGE` lines and
+/// `MAX_LOG_PAGE_BYTES`; the first line always goes, so a page always moves on), and
+/// the offset to read on from.
+fn log_page(
+    lines: Vec<String>,
+    offset: Option<u64>,
+    limit: Option<u64>,
+) -> (Vec<String>, Option<u64>) {
+    let total = lines.len() as u64;
+    let offset = offset.unwrap_or(0).min(total);
+    let limit = limit.unwrap_or(DEFAULT_LOG_PAGE).clamp(1, MAX_LOG_PAGE);
+    let mut bytes = 0usize;
+    let log: Vec<String> = lines
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .enumerate()
+        .take_while(|(i, line)| {
+            bytes += line.len();
+            *i == 0 || bytes <= MAX_LOG_PAGE_BYTES
+        })
+        .map(|(_, line)| line)
+        .collect();
+    let end = offset + log.len() as u64;
+    (log, (end < total).then_some(end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize, width: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| format!("{i}{}", "x".repeat(width - 1)))
+            .collect()
+    }
+
+    #[test]
+    fn a_huge_limit_is_capped_in_lines() {
+        let (page, next) = log_page(lines(5000, 4), None, Some(u64::MAX));
+        assert_eq!(page.len() as u64, MAX_LOG_PAGE);
+        assert_eq!(next, Some(MAX_LOG_PAGE));
+    }
+
+    #[test]
+    fn a_page_ends_at_the_byte_cap_but_always_moves_on() {
+        let (page, next) = log_page(lines(100, 10_000), Some(10), Some(100));
+        assert_eq!(page.len(), MAX_LOG_PAGE_BYTES / 10_000);
+        assert_eq!(next, Some(10 + page.len() as u64));
+        let (page, next) = log_page(lines(3, MAX_LOG_PAGE_BYTES * 2), Some(1), None);
+        assert_eq!(page.len(), 1);
+        assert_eq!(next, Some(2));
+    }
+
+    #[test]
+    fn the_last_page_has_no_next_offset() {
+        let (page, next) = log_page(lines(3, 1), Some(1), Some(10));
+        assert_eq!(page, vec!["1", "2"]);
+        assert_eq!(next, None);
     }
 }

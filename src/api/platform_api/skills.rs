@@ -8,6 +8,7 @@ use base64::Engine as _;
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use yaml_rust2::parser::{Event, EventReceiver, Parser};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::PlatformApi;
@@ -103,6 +104,20 @@ impl Source<'_> {
     }
 }
 
+/// Largest front matter block read (name and description need far less).
+const MAX_FRONT_MATTER_BYTES: usize = 16 * 1024;
+
+/// Counts the alias events of a YAML stream.
+struct AliasCount(usize);
+
+impl EventReceiver for AliasCount {
+    fn on_event(&mut self, event: Event) {
+        if matches!(event, Event::Alias(_)) {
+            self.0 += 1;
+        }
+    }
+}
+
 /// `name` and `description` from a SKILL.md's front matter.
 pub(crate) fn parse_front_matter(text: &str) -> Result<(String, String), String> {
     let text = text.trim_start_matches('\u{feff}');
@@ -122,6 +137,21 @@ pub(crate) fn parse_front_matter(text: &str) -> Result<(String, String), String>
     }
     if !closed {
         return Err("the front matter block is not closed with '---'".into());
+    }
+    if yaml.len() > MAX_FRONT_MATTER_BYTES {
+        return Err(format!(
+            "the front matter is {} bytes; at most {MAX_FRONT_MATTER_BYTES} are read",
+            yaml.len()
+        ));
+    }
+    // Aliases are refused before the document is built: the loader expands each one by
+    // copying, so a few nested aliases in a few hundred bytes cost gigabytes.
+    let mut aliases = AliasCount(0);
+    Parser::new_from_str(&yaml)
+        .load(&mut aliases, false)
+        .map_err(|e| format!("front matter is not valid YAML: {e}"))?;
+    if aliases.0 > 0 {
+        return Err("front matter uses YAML aliases (*name); write the values out".into());
     }
     let docs = YamlLoader::load_from_str(&yaml)
         .map_err(|e| format!("front matter is not valid YAML: {e}"))?;
@@ -380,6 +410,33 @@ mod tests {
         let quoted =
             "\u{feff}---\nname: \"db: setup\"\ndescription: >\n  Folded\n  text\n...\nbody";
         assert_eq!(parse_front_matter(quoted).unwrap().0, "db: setup");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_at_once() {
+        let mut bomb = String::from(
+            "---\nname: x\ndescription: y\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
+        for (i, prev) in ["a", "b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i", "j"])
+            .map(|(p, n)| (n, *p))
+        {
+            bomb.push_str(&format!(
+                "{i}: &{i} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+        }
+        bomb.push_str("---\n");
+        let started = std::time::Instant::now();
+        let err = parse_front_matter(&bomb).unwrap_err();
+        assert!(err.contains("aliases"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn oversized_front_matter_is_refused() {
+        let text = format!("---\nname: x\ndescription: {}\n---\n", "y".repeat(20_000));
+        assert!(parse_front_matter(&text).unwrap_err().contains("at most"));
     }
 
     #[test]

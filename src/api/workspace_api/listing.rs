@@ -10,7 +10,7 @@ use ignore::{WalkBuilder, WalkState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::WorkspaceApi;
+use super::{WorkspaceApi, fs_error};
 use crate::api::de;
 use crate::error::ApiError;
 use crate::policy::paths;
@@ -118,6 +118,7 @@ impl WorkspaceApi {
         let include_ignored = p.include_ignored.unwrap_or(false);
         let root = self.config().canonical_root.clone();
         let shown = paths::display(&relative);
+        let handle = self.root().try_clone().map_err(|e| fs_error(e, &shown))?;
         blocking(move || {
             let mut walker = WalkBuilder::new(&start);
             walker
@@ -141,9 +142,14 @@ impl WorkspaceApi {
                     truncated = true;
                     break;
                 }
-                let Some(file_type) = entry.file_type() else {
+                // The walker works by path; what it saw is believed only if the same
+                // name is there beneath the root handle now (a folder swapped for a
+                // symlink mid-walk would otherwise list names outside the root).
+                let path = relative_to(&root, entry.path());
+                let Ok(meta) = handle.symlink_metadata(&path) else {
                     continue;
                 };
+                let file_type = meta.file_type();
                 let kind = if file_type.is_symlink() {
                     EntryKind::Symlink
                 } else if file_type.is_dir() {
@@ -153,14 +159,8 @@ impl WorkspaceApi {
                 } else {
                     EntryKind::Other
                 };
-                let size = (kind == EntryKind::File)
-                    .then(|| entry.metadata().ok().map(|m| m.len()))
-                    .flatten();
-                entries.push(DirectoryEntry {
-                    path: relative_to(&root, entry.path()),
-                    kind,
-                    size,
-                });
+                let size = (kind == EntryKind::File).then(|| meta.len());
+                entries.push(DirectoryEntry { path, kind, size });
             }
             let hint = truncated.then(|| {
                 format!(
@@ -192,6 +192,7 @@ impl WorkspaceApi {
             .and_then(|b| b.build())
             .map_err(|e| ApiError::bad_request(format!("invalid glob {glob:?}: {e}")))?;
         let root = self.config().canonical_root.clone();
+        let handle = self.root().try_clone().map_err(|e| fs_error(e, &glob))?;
         blocking(move || {
             let found = Mutex::new(Vec::new());
             let walker = workspace_walker(&start)
@@ -215,6 +216,9 @@ impl WorkspaceApi {
                 })
             });
             let mut files = found.into_inner().unwrap_or_else(|p| p.into_inner());
+            // Believed only if the file is there beneath the root handle now (see
+            // list_directory).
+            files.retain(|path| handle.symlink_metadata(path).is_ok_and(|m| m.is_file()));
             files.sort();
             let truncated = files.len() > MAX_FOUND_FILES;
             files.truncate(MAX_FOUND_FILES);
