@@ -4,6 +4,7 @@
 //! from their JSON-in-a-string field, env vars written with the full object (Coolify
 //! resets omitted flags). Reference: coolify.md; the controllers beat the spec.
 
+mod deployments;
 mod types;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
+pub use deployments::*;
 pub use types::*;
 
 use super::http::{Auth, Call, ClientError, Http, HttpConfig};
@@ -298,7 +300,8 @@ impl CoolifyClient {
             .await
     }
 
-    /// `GET /deployments/applications/{uuid}?skip=&take=`: newest first.
+    /// `GET /deployments/applications/{uuid}?skip=&take=`: newest first, in either
+    /// documented shape (reference coolify.md §10.3).
     pub async fn list_app_deployments(
         &self,
         uuid: &str,
@@ -308,7 +311,7 @@ impl CoolifyClient {
         let call = Call::new(Method::GET, &["deployments", "applications", uuid])
             .query("skip", skip)
             .query("take", take);
-        self.http.json(call).await
+        self.http.json_shaped(call, DeploymentPage::read).await
     }
 
     /// `GET /deployments/{uuid}`.
