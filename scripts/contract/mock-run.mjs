@@ -71,7 +71,7 @@ function listen(server) {
 
 // One `prism mock` on a free port; resolves to its URL once it listens.
 function startMock(name, specFile, prismBin) {
-  const child = spawn(prismBin, ['mock', specFile, '--port', '0', '-h', '127.0.0.1', '--verboseLevel', 'warn'],
+  const child = spawn(prismBin, ['mock', specFile, '--port', '0', '-h', '127.0.0.1'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
   children.push(child);
   let tail = '';

@@ -391,6 +391,27 @@ fn judge(server: &str, outcomes: &[Outcome]) {
             .len(),
         failures.len()
     );
+    // Per tool, how its calls ended (status 0 = success), and the first 4xx message
+    // of each kind, so the run shows what the mocks exercised.
+    let mut per_tool: std::collections::BTreeMap<&str, std::collections::BTreeMap<u64, usize>> =
+        Default::default();
+    let mut seen = std::collections::BTreeSet::new();
+    for o in outcomes {
+        *per_tool
+            .entry(&o.tool)
+            .or_default()
+            .entry(o.status)
+            .or_default() += 1;
+        if (400..500).contains(&o.status) && seen.insert((o.tool.as_str(), o.status)) {
+            eprintln!(
+                "prism-mock[{server}]   e.g. {} {} -> {}: {}",
+                o.tool, o.args, o.status, o.error
+            );
+        }
+    }
+    for (tool, statuses) in per_tool {
+        eprintln!("prism-mock[{server}]   {tool}: {statuses:?}");
+    }
     assert!(
         failures.is_empty(),
         "5xx caused by answers the spec allows (or hangs):\n{}",
