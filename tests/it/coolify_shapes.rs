@@ -185,3 +185,34 @@ async fn list_all_apps_lists_every_application_it_counts() {
     assert_eq!(out.total, 2);
     assert_eq!(listed as u64, out.total, "{out:?}");
 }
+
+/// An environment without an `id` claims no application: a missing id never reads as
+/// environment 0 (the tenancy join key).
+#[tokio::test]
+async fn an_environment_without_an_id_claims_no_application() {
+    let (c, _, _) = deployed().await;
+    rewrite(
+        &c,
+        "/projects/",
+        Edit::Remove {
+            pointer: "/environments/0/id".into(),
+        },
+        100,
+    );
+    c.state().inject_fault(Fault::Rewrite {
+        method: Some("GET".into()),
+        path_prefix: "/applications".into(),
+        edit: Edit::Set {
+            pointer: "/0/environment_id".into(),
+            value: json!(0),
+        },
+        times: 1,
+    });
+    let out = c
+        .api("", Pin::operator(), BUDGET)
+        .list_all_apps(params::<ListAllAppsParams>(json!({})))
+        .await
+        .unwrap();
+    assert!(out.projects.is_empty(), "{out:?}");
+    assert_eq!(out.unassigned.len(), 2, "{out:?}");
+}

@@ -263,11 +263,9 @@ impl CoolifyClient {
     /// `GET /applications/{uuid}/logs?lines=` (runtime logs of the first container).
     pub async fn application_logs(&self, uuid: &str, lines: u32) -> Result<String, ClientError> {
         let call = Call::new(Method::GET, &["applications", uuid, "logs"]).query("lines", lines);
-        let v: Value = self.http.json(call).await?;
-        Ok(v.get("logs")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string())
+        self.http
+            .json_shaped(call, |v| Ok(log_text(v.get("logs").unwrap_or(&v))))
+            .await
     }
 
     /// `POST /deploy?uuid=&force=`: the deployment started for an application.
@@ -460,6 +458,22 @@ impl CoolifyClient {
     }
 }
 
+/// The text of a logs answer: `{"logs": "…"}` as documented; a list of lines is joined,
+/// anything else is shown as its JSON rather than dropped, and no logs is empty.
+fn log_text(logs: &Value) -> String {
+    match logs {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Object(map) if map.is_empty() => String::new(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// Application lifecycle calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lifecycle {
@@ -477,6 +491,29 @@ impl Lifecycle {
             Lifecycle::Start => "start",
             Lifecycle::Stop => "stop",
             Lifecycle::Restart => "restart",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_logs_are_read_in_every_shape_without_dropping_text() {
+        let table = [
+            (json!({"logs": "a\nb"}), "a\nb"),
+            (json!({"logs": ["a", "b", 3]}), "a\nb\n3"),
+            (json!({"logs": {"line": 1}}), r#"{"line":1}"#),
+            (json!({}), ""),
+            (json!("bare text"), "bare text"),
+        ];
+        for (answer, want) in table {
+            assert_eq!(
+                log_text(answer.get("logs").unwrap_or(&answer)),
+                want,
+                "{answer}"
+            );
         }
     }
 }

@@ -26,8 +26,9 @@ pub struct Project {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct Environment {
-    /// Integer id (the join key to `environment_id`).
-    pub id: i64,
+    /// Integer id (the join key to `environment_id`); `None` when absent, so a missing id
+    /// can never read as 0 and claim the resources of environment 0.
+    pub id: Option<i64>,
     /// Uuid.
     pub uuid: String,
     /// Name (`production` is created with every project).
