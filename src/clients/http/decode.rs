@@ -14,6 +14,9 @@ use serde_json::Value;
 
 /// Most characters of a non-JSON body quoted in the message.
 const MAX_QUOTED: usize = 80;
+/// Most characters of serde's message kept (it quotes the offending value, which an
+/// upstream may send megabytes of).
+const MAX_MESSAGE: usize = 300;
 
 /// Why an answer could not be read: the field path (empty for the whole answer) and what
 /// did not fit.
@@ -63,9 +66,17 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Undecodable> {
         let path = e.path().to_string();
         Undecodable {
             field: if path == "." { String::new() } else { path },
-            message: e.into_inner().to_string(),
+            message: cut(&e.into_inner().to_string(), MAX_MESSAGE),
         }
     })
+}
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 /// The JSON kind of a value, for messages about an answer's shape.
@@ -127,6 +138,18 @@ mod tests {
         let err = from_value::<Vec<Row>>(parse(br#"{"rows":[]}"#).unwrap()).unwrap_err();
         assert_eq!(err.field, "");
         assert!(err.to_string().starts_with("invalid type: map"), "{err}");
+    }
+
+    #[test]
+    fn a_huge_offending_value_is_not_quoted_whole() {
+        let body = format!(r#"[{{"count":"{}"}}]"#, "9".repeat(100_000));
+        let err = from_value::<Vec<Row>>(parse(body.as_bytes()).unwrap()).unwrap_err();
+        assert_eq!(err.field, "[0].count");
+        assert!(
+            err.message.chars().count() <= MAX_MESSAGE + 1,
+            "{}",
+            err.message.len()
+        );
     }
 
     #[test]
