@@ -342,21 +342,22 @@ fn error_body(result: &CallToolResult) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// Why a 5xx outcome is acceptable, or `None` when a valid answer caused it.
+/// Why a 5xx outcome is acceptable, or `None` when a valid answer caused it. Only a 502
+/// (DESIGN §4: the upstream failed) can be; a 500 or a hang never is.
 fn excuse(o: &Outcome) -> Option<&'static str> {
+    if o.status != 502 {
+        return None;
+    }
     if o.upstream.iter().any(|s| *s >= 500) {
         return Some("the upstream itself answered 5xx");
     }
     let names_endpoint = ["GET /", "POST /", "PATCH /", "PUT /", "DELETE /"]
         .iter()
         .any(|m| o.error.contains(m));
-    let names_field = o.error.contains("field `") || o.error.contains("not JSON");
-    if !o.violations.is_empty()
-        && o.status == 502
-        && names_endpoint
-        && names_field
-        && !o.hint.is_empty()
-    {
+    // A decode failure: it names the field, or says the answer as a whole has the wrong
+    // shape (`http::decode`).
+    let names_field = o.error.contains("unexpected answer from");
+    if !o.violations.is_empty() && names_endpoint && names_field && !o.hint.is_empty() {
         return Some("the answer violated the spec, and the 502 names endpoint and field");
     }
     None
