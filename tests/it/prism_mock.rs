@@ -426,3 +426,50 @@ fn judge(server: &str, outcomes: &[Outcome]) {
             .join("\n")
     );
 }
+
+/// The run's own rule: which 5xx it accepts.
+#[test]
+fn only_502s_for_failed_or_invalid_answers_are_accepted() {
+    let base = Outcome {
+        round: "static".into(),
+        tool: "list_repos".into(),
+        args: json!({}),
+        status: 502,
+        error: "Gitea GET /user/repos: unexpected answer from Gitea: field `[0].id`: invalid type"
+            .into(),
+        hint: "Gitea answered in a shape vibn does not read".into(),
+        upstream: vec![200],
+        violations: vec!["GET /user/repos: [\"response\",\"body\"] must be integer".into()],
+    };
+    assert!(excuse(&base).is_some(), "invalid answer, named: accepted");
+    let valid = Outcome {
+        violations: vec![],
+        ..base
+    };
+    assert!(
+        excuse(&valid).is_none(),
+        "a valid answer never excuses a 5xx"
+    );
+    let upstream_failed = Outcome {
+        upstream: vec![503],
+        error: "Gitea GET /user/repos: Gitea answered 503".into(),
+        ..valid
+    };
+    assert!(excuse(&upstream_failed).is_some(), "upstream 5xx: accepted");
+    let internal = Outcome {
+        status: 500,
+        ..upstream_failed
+    };
+    assert!(excuse(&internal).is_none(), "a 500 is never accepted");
+    let unnamed = Outcome {
+        status: 502,
+        upstream: vec![200],
+        error: "something went wrong".into(),
+        violations: vec!["GET /user/repos: body".into()],
+        ..internal
+    };
+    assert!(
+        excuse(&unnamed).is_none(),
+        "a 502 must name endpoint and field"
+    );
+}
