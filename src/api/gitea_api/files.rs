@@ -163,7 +163,7 @@ impl GiteaApi {
                 .await?
                 .to_vec(),
         };
-        if u64::try_from(bytes.len()).is_ok_and(|size| size > MAX_REPO_FILE_BYTES) {
+        if bytes.len() as u64 > MAX_REPO_FILE_BYTES {
             return Err(ApiError::bad_request(format!(
                 "{path} is {} bytes; files over {MAX_REPO_FILE_BYTES} bytes are not read",
                 bytes.len()
