@@ -3,6 +3,7 @@ calls through `mcp.Client`, and one MCP session per protocol era."""
 import json
 import os
 import select
+import shlex
 import subprocess
 import time
 from contextlib import AsyncExitStack
@@ -113,7 +114,9 @@ class Sandbox:
                 raise StepFailed(f"the {self.kind} sandbox exited ({self.p.poll()}): {tail}")
             *lines, buf = (buf + chunk).split(b"\n")
             for line in lines:
-                key, sep, value = line.decode().partition("=")
+                # Lines are shell-quoted (`KEY='1|…'`), so read them the way a shell would.
+                words = shlex.split(line.decode())
+                key, sep, value = (words[0] if len(words) == 1 else "").partition("=")
                 if sep:
                     env[key] = value
         return env

@@ -1,5 +1,6 @@
 //! `vibn sandbox …`: start a local stand-in in the foreground and print, one per line as
-//! `KEY=value`, the environment that points vibn at it.
+//! `KEY=value`, the environment that points vibn at it. Values are shell-quoted where
+//! needed (a Coolify token is `1|…`), so every line is safe to `eval` or source.
 
 use std::process::ExitCode;
 
@@ -48,11 +49,13 @@ async fn git_http_main(args: GitHttpArgs) -> ExitCode {
         Ok(addr) => addr,
         Err(e) => return fail(&format!("cannot listen on 127.0.0.1:{}: {e}", args.port)),
     };
-    print_env(&[
+    if let Err(e) = print_env(&[
         ("GITEA_API_URL", format!("http://{addr}")),
         ("GITEA_USERNAME", args.username.clone()),
         ("GITEA_API_TOKEN", token),
-    ]);
+    ]) {
+        return fail(&e);
+    }
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
 }
@@ -117,12 +120,16 @@ async fn gitea_main(args: GiteaSandboxArgs) -> ExitCode {
             return fail(&format!("cannot create repository {full_name}: {e}"));
         }
     }
-    print_env(&[
+    if let Err(e) = print_env(&[
         ("GITEA_API_URL", sandbox.api_url()),
         ("GITEA_USERNAME", sandbox.admin_login()),
         ("GITEA_API_TOKEN", sandbox.admin_token()),
         ("GITEA_ADMIN_PASSWORD", sandbox.admin_password()),
-    ]);
+    ]) {
+        drop(sandbox);
+        cleanup();
+        return fail(&e);
+    }
     interrupted().await;
     drop(sandbox);
     cleanup();
@@ -139,10 +146,12 @@ async fn coolify_main(args: CoolifySandboxArgs) -> ExitCode {
             ));
         }
     };
-    print_env(&[
+    if let Err(e) = print_env(&[
         ("COOLIFY_API_URL", sandbox.api_url()),
         ("COOLIFY_API_TOKEN", sandbox.root_token()),
-    ]);
+    ]) {
+        return fail(&e);
+    }
     interrupted().await;
     ExitCode::SUCCESS
 }
@@ -157,11 +166,13 @@ async fn search_main(args: PortArgs) -> ExitCode {
             ));
         }
     };
-    print_env(&[
+    if let Err(e) = print_env(&[
         ("VIBN_SEARXNG_URL", sandbox.base_url()),
         ("BRAVE_API_URL", sandbox.base_url()),
         ("BRAVE_API_KEY", sandbox.brave_key()),
-    ]);
+    ]) {
+        return fail(&e);
+    }
     interrupted().await;
     ExitCode::SUCCESS
 }
@@ -176,7 +187,9 @@ async fn runner_main(args: PortArgs) -> ExitCode {
             ));
         }
     };
-    print_env(&[("AGENT_RUNNER_URL", sandbox.base_url())]);
+    if let Err(e) = print_env(&[("AGENT_RUNNER_URL", sandbox.base_url())]) {
+        return fail(&e);
+    }
     interrupted().await;
     ExitCode::SUCCESS
 }
@@ -198,14 +211,46 @@ async fn interrupted() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// The sandbox's one output: `KEY=value` lines on stdout, flushed at once.
-fn print_env(pairs: &[(&str, String)]) {
-    for (key, value) in pairs {
-        output::line(&format!("{key}={value}"));
+/// The sandbox's one output: `KEY=value` lines on stdout, flushed at once, each value
+/// quoted for a POSIX shell when it needs it. Nothing is printed when a value cannot be
+/// quoted (a NUL byte), so a half-usable environment never reaches a script.
+fn print_env(pairs: &[(&str, String)]) -> Result<(), String> {
+    let lines = pairs
+        .iter()
+        .map(|(key, value)| env_line(key, value))
+        .collect::<Result<Vec<_>, _>>()?;
+    for line in lines {
+        output::line(&line);
     }
+    Ok(())
+}
+
+/// `KEY=value` with `value` quoted so that `eval`ing the line sets exactly `value`.
+fn env_line(key: &str, value: &str) -> Result<String, String> {
+    shlex::try_quote(value)
+        .map(|quoted| format!("{key}={quoted}"))
+        .map_err(|e| format!("cannot print {key}: {e}"))
 }
 
 fn fail(message: &str) -> ExitCode {
     output::error(message);
     ExitCode::from(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_lines_quote_only_values_that_need_it() {
+        assert_eq!(
+            env_line("COOLIFY_API_URL", "http://127.0.0.1:4000/api/v1").unwrap(),
+            "COOLIFY_API_URL=http://127.0.0.1:4000/api/v1"
+        );
+        assert_eq!(
+            env_line("COOLIFY_API_TOKEN", "1|ab c").unwrap(),
+            "COOLIFY_API_TOKEN='1|ab c'"
+        );
+        assert!(env_line("K", "a\0b").is_err());
+    }
 }

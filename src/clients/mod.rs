@@ -36,7 +36,18 @@ impl From<ClientError> for ApiError {
             Failure::Timeout | Failure::Connect(_) => {
                 ApiError::upstream(text).with_hint("retry later")
             }
-            Failure::Decode(_) => ApiError::upstream(text),
+            Failure::Decode(why) => {
+                let at = if why.field.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at `{}`", why.field)
+                };
+                ApiError::upstream(text).with_hint(format!(
+                    "{upstream} answered in a shape vibn does not read{at}; retrying will not \
+                     help: tell the user, whose {upstream} release may differ from what vibn \
+                     supports"
+                ))
+            }
             Failure::Config(_) => ApiError::not_provisioned(text),
         }
     }

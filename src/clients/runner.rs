@@ -40,6 +40,12 @@ impl RunnerJob {
     pub fn is_final(&self) -> bool {
         matches!(self.status.as_str(), "completed" | "failed" | "cancelled")
     }
+
+    /// True for the statuses of the runner contract (`JobStatus`); another one comes from
+    /// a newer runner, and nobody can tell whether it will ever change.
+    pub fn is_known(&self) -> bool {
+        self.is_final() || matches!(self.status.as_str(), "queued" | "running")
+    }
 }
 
 /// What a run answers.

@@ -1,14 +1,16 @@
 //! What tests observe and steer on a running sandbox, the same for every sandbox: the
 //! request log (each request as it arrived, with the status answered) and injected
-//! faults (a status instead of the answer, or a delay before it), and the step of the
-//! entry point that applies them. Each sandbox keeps its own `RecordedRequest` (what it
+//! faults (a status instead of the answer, a delay before it, or the answer rewritten
+//! into a shape the real server's spec allows but the stand-in does not produce), and
+//! the step of the entry point that applies them. Each sandbox keeps its own `RecordedRequest` (what it
 //! logs besides the status) and renders an injected status in its own error shape.
 
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use axum::http::{Method, header};
+use axum::body::Body;
+use axum::http::{Method, Response, header};
 use serde_json::Value;
 
 use super::plumbing::Reply;
@@ -40,10 +42,99 @@ pub enum Fault {
         /// How many matching requests get it.
         times: u32,
     },
+    /// Handle the request, then change its JSON answer: the values and shapes the real
+    /// server or its spec allows that this stand-in never produces itself (another
+    /// release's shape, a negative count, a state it does not know). A body that is not
+    /// JSON passes unchanged.
+    Rewrite {
+        /// Only this method (`None` = any; case-insensitive).
+        method: Option<String>,
+        /// Same matching as for `Status`.
+        path_prefix: String,
+        /// The change.
+        edit: Edit,
+        /// How many matching requests get it.
+        times: u32,
+    },
+}
+
+/// A change to a JSON answer at a JSON pointer (RFC 6901, `""` = the whole answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Set the member or item at `pointer` (its parent must exist) to `value`.
+    Set { pointer: String, value: Value },
+    /// Remove the member or item at `pointer`.
+    Remove { pointer: String },
+    /// Answer only what is at `pointer` (e.g. `/deployments` of `{count, deployments}`).
+    Take { pointer: String },
+}
+
+impl Edit {
+    /// Apply the change to `doc`; a pointer that leads nowhere changes nothing.
+    fn apply(&self, doc: &mut Value) {
+        match self {
+            Edit::Take { pointer } => {
+                if let Some(part) = doc.pointer(pointer) {
+                    *doc = part.clone();
+                }
+            }
+            Edit::Set { pointer, value } => match split_pointer(pointer) {
+                None => *doc = value.clone(),
+                Some((parent, key)) => match doc.pointer_mut(parent) {
+                    Some(Value::Object(map)) => {
+                        map.insert(key, value.clone());
+                    }
+                    Some(Value::Array(items)) => {
+                        if let Some(item) = key.parse::<usize>().ok().and_then(|i| items.get_mut(i))
+                        {
+                            *item = value.clone();
+                        }
+                    }
+                    _ => {}
+                },
+            },
+            Edit::Remove { pointer } => {
+                if let Some((parent, key)) = split_pointer(pointer) {
+                    match doc.pointer_mut(parent) {
+                        Some(Value::Object(map)) => {
+                            map.remove(&key);
+                        }
+                        Some(Value::Array(items)) => {
+                            if let Some(i) = key.parse::<usize>().ok().filter(|i| *i < items.len())
+                            {
+                                items.remove(i);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A pointer's parent and its last token (unescaped); `None` for the whole document.
+fn split_pointer(pointer: &str) -> Option<(&str, String)> {
+    let (parent, last) = pointer.rsplit_once('/')?;
+    Some((parent, last.replace("~1", "/").replace("~0", "~")))
+}
+
+/// `reply` with its JSON body changed by `edit`.
+async fn rewritten(reply: Reply, edit: &Edit) -> Reply {
+    let (mut parts, body) = reply.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let Ok(mut doc) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    edit.apply(&mut doc);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(doc.to_string()))
 }
 
 /// What to do with a request after the fault table was consulted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum FaultAction {
     None,
     Status {
@@ -51,6 +142,7 @@ enum FaultAction {
         retry_after: Option<u64>,
     },
     Delay(Duration),
+    Rewrite(Edit),
 }
 
 /// A sandbox's `RecordedRequest`: logged with status 0, which is filled in once
@@ -128,6 +220,7 @@ impl<R: Recorded> Observer<R> {
                 tokio::time::sleep(delay).await;
                 serve.await
             }
+            FaultAction::Rewrite(edit) => rewritten(serve.await, &edit).await,
             FaultAction::None => serve.await,
         };
         self.finish_request(slot, reply.status().as_u16());
@@ -191,12 +284,27 @@ impl<R: Recorded> Observer<R> {
                     *times -= 1;
                     action = FaultAction::Delay(*delay);
                 }
+                Fault::Rewrite {
+                    method: m,
+                    path_prefix,
+                    edit,
+                    times,
+                } if *times > 0
+                    && m.as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+                    && matches(path_prefix) =>
+                {
+                    *times -= 1;
+                    action = FaultAction::Rewrite(edit.clone());
+                }
                 _ => continue,
             }
             break;
         }
         faults.retain(|f| match f {
-            Fault::Status { times, .. } | Fault::Delay { times, .. } => *times > 0,
+            Fault::Status { times, .. }
+            | Fault::Delay { times, .. }
+            | Fault::Rewrite { times, .. } => *times > 0,
         });
         action
     }
@@ -260,4 +368,49 @@ pub(crate) fn recorded_body(method: &Method, body: &[u8]) -> Option<Value> {
         serde_json::from_slice(body)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into_owned())),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn edits_set_remove_and_take_at_json_pointers() {
+        let doc = json!({"count": 2, "deployments": [{"status": "queued"}, {"a/b": 1}]});
+        let set = |pointer: &str, value: Value| Edit::Set {
+            pointer: pointer.into(),
+            value,
+        };
+        let table = [
+            (
+                set("/deployments/0/status", json!("x")),
+                json!({"count": 2, "deployments": [{"status": "x"}, {"a/b": 1}]}),
+            ),
+            (
+                set("/deployments/1/a~1b", json!(-1)),
+                json!({"count": 2, "deployments": [{"status": "queued"}, {"a/b": -1}]}),
+            ),
+            (set("/nowhere/x", json!(1)), doc.clone()),
+            (set("", json!([])), json!([])),
+            (
+                Edit::Remove {
+                    pointer: "/count".into(),
+                },
+                json!({"deployments": [{"status": "queued"}, {"a/b": 1}]}),
+            ),
+            (
+                Edit::Take {
+                    pointer: "/deployments".into(),
+                },
+                json!([{"status": "queued"}, {"a/b": 1}]),
+            ),
+        ];
+        for (edit, want) in table {
+            let mut got = doc.clone();
+            edit.apply(&mut got);
+            assert_eq!(got, want, "{edit:?}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use vibn::clients::runner::RunnerClient;
 use vibn::config::{PinConfig, ToolFilter};
 use vibn::keystore::Keystore;
 use vibn::mcp::agent_server::AgentServer;
-use vibn::sandbox::runner::RunnerSandbox;
+use vibn::sandbox::runner::{Edit, Fault, RunnerSandbox};
 
 use crate::coolify_support::{ProgressClient, call_tool, serve_with_progress};
 use crate::gitea_support::fast_http;
@@ -117,6 +117,47 @@ async fn a_failing_job_reports_its_error() {
     let out = ok(&r);
     assert_eq!(out["status"], "failed");
     assert!(out["error"].as_str().unwrap().contains("tests failed"));
+}
+
+/// Issue 10 item 5: a status outside the runner contract (a newer runner's) is reported
+/// at once, not waited on for the whole wait_s.
+#[tokio::test]
+async fn an_unknown_job_status_is_reported_instead_of_waited_out() {
+    let a = Agents::start().await;
+    let client = a.serve(a.operator()).await;
+    let r = call_tool(
+        &client,
+        "spawn_agent",
+        json!({"agent": "coder", "task": "refactor"}),
+        false,
+    )
+    .await;
+    let job = ok(&r)["job_id"].as_str().unwrap().to_string();
+    a.runner.state().inject_fault(Fault::Rewrite {
+        method: Some("GET".into()),
+        path_prefix: "/api/jobs/".into(),
+        edit: Edit::Set {
+            pointer: "/status".into(),
+            value: json!("paused"),
+        },
+        times: 1000,
+    });
+    let started = std::time::Instant::now();
+    let r = call_tool(
+        &client,
+        "get_job_status",
+        json!({"job_id": job, "wait_s": 10}),
+        false,
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "waited {:?} on a status that may never change",
+        started.elapsed()
+    );
+    let out = ok(&r);
+    assert_eq!(out["status"], "paused");
+    assert_eq!(out["finished"], false);
 }
 
 /// Without wait_s the status comes back at once.

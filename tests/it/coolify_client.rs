@@ -167,11 +167,13 @@ async fn deployments_queue_list_and_read() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let done = client.get_deployment(&first).await.unwrap();
     assert_eq!(done.status, "finished");
-    assert!(!done.log_lines().is_empty());
-    assert!(done.log_lines().iter().all(|l| !l.hidden));
+    let log = done.log();
+    assert!(!log.lines.is_empty());
+    assert!(log.lines.iter().all(|l| !l.hidden));
+    assert_eq!(log.note, None);
     client.deploy(&app, true).await.unwrap();
     let page = client.list_app_deployments(&app, 0, 1).await.unwrap();
-    assert_eq!(page.count, 2);
+    assert_eq!(page.count, Some(2));
     assert_eq!(page.deployments.len(), 1);
     assert_ne!(page.deployments[0].deployment_uuid, first, "newest first");
     let err = client.deploy("nothere", false).await.unwrap_err();

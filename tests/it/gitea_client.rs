@@ -138,11 +138,12 @@ async fn issues_labels_comments() {
         .await
         .unwrap();
     assert_eq!(issue.labels[0].name, "bug");
-    c.create_comment("acme", "site", issue.number, "hi")
+    let number = u64::try_from(issue.number).unwrap();
+    c.create_comment("acme", "site", number, "hi")
         .await
         .unwrap();
     let closed = c
-        .set_issue_state("acme", "site", issue.number, IssueState::Closed)
+        .set_issue_state("acme", "site", number, IssueState::Closed)
         .await
         .unwrap();
     assert_eq!(closed.state, "closed");

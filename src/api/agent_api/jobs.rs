@@ -304,7 +304,11 @@ impl AgentApi {
                 )
                 .await;
             }
-            if job.is_final() || started.elapsed() + self.inner.poll_interval > wait {
+            // A status outside the runner contract is reported, not waited out.
+            if job.is_final()
+                || !job.is_known()
+                || started.elapsed() + self.inner.poll_interval > wait
+            {
                 return Ok(job_out(&record));
             }
             tokio::select! {

@@ -109,7 +109,11 @@ pub struct ProjectApps {
 pub struct ListAllAppsOut {
     /// Projects with their applications (projects without any are left out).
     pub projects: Vec<ProjectApps>,
-    /// Applications in all.
+    /// Applications whose project could not be told (Coolify's project details named
+    /// no environment of theirs), by name; absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unassigned: Vec<AppSummary>,
+    /// Applications listed, in projects and unassigned.
     pub total: u64,
 }
 
@@ -241,7 +245,6 @@ impl CoolifyApi {
         let (projects, apps) =
             tokio::join!(self.projects_in_scope(&scope), self.apps_in_scope(&scope));
         let (projects, apps) = (projects?, apps?);
-        let total = apps.len() as u64;
         let mut grouped: Vec<ProjectApps> = projects
             .iter()
             .map(|p| {
@@ -261,8 +264,26 @@ impl CoolifyApi {
             .filter(|g| !g.applications.is_empty())
             .collect();
         grouped.sort_by(|a, b| a.project.cmp(&b.project));
+        // An application no project claims (details without `environments`, which the
+        // spec's Project does not list) is still shown, never only counted.
+        let mut unassigned: Vec<AppSummary> = apps
+            .into_iter()
+            .filter(|a| {
+                !projects
+                    .iter()
+                    .any(|p| tenant::in_project(a.environment_id, a.project_uuid.as_deref(), p))
+            })
+            .map(AppSummary::from)
+            .collect();
+        unassigned.sort_by(|a, b| a.name.cmp(&b.name));
+        let total = grouped
+            .iter()
+            .map(|g| g.applications.len() as u64)
+            .sum::<u64>()
+            + unassigned.len() as u64;
         Ok(ListAllAppsOut {
             projects: grouped,
+            unassigned,
             total,
         })
     }

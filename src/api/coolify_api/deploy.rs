@@ -12,7 +12,7 @@ use super::{CoolifyApi, Scope};
 use crate::api::Progress;
 use crate::api::de;
 use crate::api::pin::Principal;
-use crate::clients::coolify::{Application, Deployment};
+use crate::clients::coolify::{Application, Deployment, DeploymentState};
 use crate::error::ApiError;
 
 /// Log lines of a failed deployment returned by `deploy_app`.
@@ -73,7 +73,8 @@ pub struct DeployAppOut {
     /// The deployment.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment_uuid: Option<String>,
-    /// queued, in_progress, finished, failed or cancelled-by-user.
+    /// queued, in_progress, finished, failed, failed-rolled-back or cancelled-by-user
+    /// (or skipped when Coolify started none); any other state is passed on as sent.
     pub status: String,
     /// True when the deployment reached a final state.
     pub finished: bool,
@@ -180,22 +181,28 @@ impl CoolifyApi {
             });
         }
         let last = self.follow(&deployment_uuid, progress, cancel).await?;
-        let finished = last.is_final();
-        let succeeded = last.status == "finished";
+        let state = last.state();
+        let finished = state.is_final();
+        let succeeded = state == DeploymentState::Finished;
         let failure_log = if finished && !succeeded {
-            let lines: Vec<String> = last.log_lines().into_iter().map(|l| l.output).collect();
+            let lines: Vec<String> = last.log().lines.into_iter().map(|l| l.output).collect();
             lines[lines.len().saturating_sub(FAILURE_LOG_LINES)..].to_vec()
         } else {
             Vec::new()
         };
-        let hint = match (finished, succeeded) {
-            (false, _) => Some(format!(
+        let hint = match state {
+            DeploymentState::Unknown => Some(format!(
+                "Coolify reports the state {:?}, which vibn does not know, so it stopped waiting; \
+                 check it with get_deployment or in Coolify",
+                last.status
+            )),
+            DeploymentState::Finished => None,
+            _ if finished => Some("read the full build log with get_deployment".to_string()),
+            _ => Some(format!(
                 "still {} after {} s; poll get_deployment with deployment_uuid",
                 last.status,
                 self.inner.wait_budget.as_secs()
             )),
-            (true, false) => Some("read the full build log with get_deployment".to_string()),
-            (true, true) => None,
         };
         Ok(DeployAppOut {
             app_uuid: app.uuid,
@@ -209,8 +216,10 @@ impl CoolifyApi {
         })
     }
 
-    /// Poll a deployment until it is final, the wait budget is spent, or the call is
-    /// cancelled. The first look is immediate, so a quick deployment costs no interval.
+    /// Poll a deployment until it is final, in a state vibn does not know (which may
+    /// never change, so it is reported rather than waited out), the wait budget is spent,
+    /// or the call is cancelled. The first look is immediate, so a quick deployment costs
+    /// no interval.
     async fn follow(
         &self,
         deployment_uuid: &str,
@@ -235,7 +244,9 @@ impl CoolifyApi {
             if let Some(report) = &progress {
                 report(step, current.status.clone()).await;
             }
-            if current.is_final()
+            let state = current.state();
+            if state.is_final()
+                || state == DeploymentState::Unknown
                 || started.elapsed() + self.inner.poll_interval >= self.inner.wait_budget
             {
                 return Ok(current);

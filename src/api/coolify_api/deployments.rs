@@ -68,8 +68,10 @@ pub struct ListDeploymentsOut {
     pub uuid: String,
     /// Deployments, newest first.
     pub deployments: Vec<DeploymentSummary>,
-    /// All deployments of the application.
-    pub total: u64,
+    /// All deployments of the application, when Coolify says (its bare-array answer,
+    /// the shape its spec documents, carries no count).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
     /// The offset to ask for next; absent at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
@@ -112,7 +114,7 @@ pub struct GetDeploymentOut {
     /// The offset to read on from; absent at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
-    /// Why the log is empty, when Coolify sent none.
+    /// Why the log is empty, or how it was read when Coolify sent an unusual one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -136,10 +138,16 @@ impl CoolifyApi {
             self.remember_deployment(&d.deployment_uuid, &app.uuid);
         }
         let end = u64::from(offset) + page.deployments.len() as u64;
+        let total = page.count.and_then(|c| u64::try_from(c).ok());
+        let more = match total {
+            Some(total) => end < total,
+            // No count: a full page may have a next one.
+            None => page.deployments.len() as u64 >= u64::from(limit),
+        };
         Ok(ListDeploymentsOut {
             uuid: app.uuid,
-            next_offset: (end < page.count).then_some(end),
-            total: page.count,
+            next_offset: more.then_some(end),
+            total,
             deployments: page
                 .deployments
                 .iter()
@@ -187,8 +195,9 @@ impl CoolifyApi {
         {
             return Err(outside());
         }
-        let lines: Vec<String> = deployment
-            .log_lines()
+        let read = deployment.log();
+        let lines: Vec<String> = read
+            .lines
             .into_iter()
             .map(|l| match l.stream.as_deref() {
                 Some("stderr") => format!("[stderr] {}", l.output),
@@ -197,8 +206,6 @@ impl CoolifyApi {
             .collect();
         let total = lines.len() as u64;
         let (log, next_offset) = log_page(lines, p.offset, p.limit);
-        let note = (deployment.logs.is_none())
-            .then(|| "Coolify sent no log: the token lacks the read:sensitive ability".to_string());
         Ok(GetDeploymentOut {
             finished: deployment.is_final(),
             deployment_uuid: deployment.deployment_uuid,
@@ -208,7 +215,7 @@ impl CoolifyApi {
             log,
             total_lines: total,
             next_offset,
-            note,
+            note: read.note,
         })
     }
 

@@ -242,6 +242,6 @@ fn project_scope(project: &Project) -> ProjectScope {
     ProjectScope {
         uuid: project.uuid.clone(),
         name: project.name.clone(),
-        environment_ids: project.environments.iter().map(|e| e.id).collect(),
+        environment_ids: project.environments.iter().filter_map(|e| e.id).collect(),
     }
 }

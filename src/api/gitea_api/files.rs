@@ -132,31 +132,43 @@ impl GiteaApi {
                 file.kind
             )));
         }
-        if file.size > MAX_REPO_FILE_BYTES {
+        // A negative size (the spec's int64 allows it) says nothing: read and measure.
+        if u64::try_from(file.size).is_ok_and(|size| size > MAX_REPO_FILE_BYTES) {
             return Err(ApiError::bad_request(format!(
                 "{path} is {} bytes; files over {MAX_REPO_FILE_BYTES} bytes are not read",
                 file.size
             )));
         }
-        let bytes = match file
+        let inline = file
             .content
             .as_deref()
             .filter(|c| !c.is_empty() || file.size == 0)
-        {
-            Some(b64) => {
+            .filter(|_| file.encoding.as_deref().is_none_or(|e| e == "base64"))
+            .and_then(|b64| {
                 let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
                 base64::engine::general_purpose::STANDARD
                     .decode(compact)
-                    .map_err(|e| {
-                        ApiError::upstream(format!("Gitea sent content that is not base64: {e}"))
-                    })?
-            }
-            // Large blobs come without content: fetch them raw.
+                    .inspect_err(|e| {
+                        tracing::warn!(repo = %repo.full_name(), %path, error = %e,
+                            "Gitea sent file content that is not base64; reading it raw")
+                    })
+                    .ok()
+            });
+        let bytes = match inline {
+            Some(bytes) => bytes,
+            // Large blobs come without content, and content in another encoding is
+            // no use: fetch the file raw.
             None => client
                 .get_raw(&repo.owner, &repo.name, &path, git_ref.as_deref())
                 .await?
                 .to_vec(),
         };
+        if bytes.len() as u64 > MAX_REPO_FILE_BYTES {
+            return Err(ApiError::bad_request(format!(
+                "{path} is {} bytes; files over {MAX_REPO_FILE_BYTES} bytes are not read",
+                bytes.len()
+            )));
+        }
         if is_binary(&bytes) {
             return Err(ApiError::bad_request(format!(
                 "{path} is a binary file ({} bytes); read_repo_file returns text only",
@@ -174,7 +186,7 @@ impl GiteaApi {
             path,
             git_ref,
             sha: file.sha,
-            size: file.size,
+            size: bytes.len() as u64,
             content: w.content,
             start_line: w.start_line,
             end_line: w.end_line,

@@ -70,7 +70,7 @@ pub struct ListIssuesParams {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct IssueSummary {
     /// Number within the repository.
-    pub number: u64,
+    pub number: i64,
     /// Title.
     pub title: String,
     /// open or closed.
@@ -80,7 +80,7 @@ pub struct IssueSummary {
     /// Author's login.
     pub author: String,
     /// Number of comments.
-    pub comments: u64,
+    pub comments: i64,
     /// The start of the body.
     pub body_preview: String,
     /// Last update.
@@ -144,7 +144,7 @@ pub struct RepoIssue {
     /// `owner/name`.
     pub repo: String,
     /// Number within the repository.
-    pub number: u64,
+    pub number: i64,
     /// Title.
     pub title: String,
     /// open or closed.
@@ -204,7 +204,7 @@ pub struct CreateIssueOut {
     /// `owner/name`.
     pub repo: String,
     /// Number within the repository.
-    pub number: u64,
+    pub number: i64,
     /// Title.
     pub title: String,
     /// Label names.
@@ -233,7 +233,7 @@ pub struct CloseIssueOut {
     /// `owner/name`.
     pub repo: String,
     /// Number within the repository.
-    pub number: u64,
+    pub number: i64,
     /// The state now (closed).
     pub state: String,
     /// True when a comment was added.

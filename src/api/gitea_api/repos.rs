@@ -45,8 +45,8 @@ pub struct RepoSummary {
     pub empty: bool,
     /// Default branch.
     pub default_branch: String,
-    /// Open issues.
-    pub open_issues: u64,
+    /// Open issues, as Gitea counts them.
+    pub open_issues: i64,
     /// HTTPS clone URL.
     pub clone_url: String,
     /// Web page.

@@ -4,6 +4,7 @@
 //! from their JSON-in-a-string field, env vars written with the full object (Coolify
 //! resets omitted flags). Reference: coolify.md; the controllers beat the spec.
 
+mod deployments;
 mod types;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
+pub use deployments::*;
 pub use types::*;
 
 use super::http::{Auth, Call, ClientError, Http, HttpConfig};
@@ -261,11 +263,9 @@ impl CoolifyClient {
     /// `GET /applications/{uuid}/logs?lines=` (runtime logs of the first container).
     pub async fn application_logs(&self, uuid: &str, lines: u32) -> Result<String, ClientError> {
         let call = Call::new(Method::GET, &["applications", uuid, "logs"]).query("lines", lines);
-        let v: Value = self.http.json(call).await?;
-        Ok(v.get("logs")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string())
+        self.http
+            .json_shaped(call, |v| Ok(log_text(v.get("logs").unwrap_or(&v))))
+            .await
     }
 
     /// `POST /deploy?uuid=&force=`: the deployment started for an application.
@@ -298,7 +298,8 @@ impl CoolifyClient {
             .await
     }
 
-    /// `GET /deployments/applications/{uuid}?skip=&take=`: newest first.
+    /// `GET /deployments/applications/{uuid}?skip=&take=`: newest first, in either
+    /// documented shape (reference coolify.md §10.3).
     pub async fn list_app_deployments(
         &self,
         uuid: &str,
@@ -308,7 +309,7 @@ impl CoolifyClient {
         let call = Call::new(Method::GET, &["deployments", "applications", uuid])
             .query("skip", skip)
             .query("take", take);
-        self.http.json(call).await
+        self.http.json_shaped(call, DeploymentPage::read).await
     }
 
     /// `GET /deployments/{uuid}`.
@@ -457,6 +458,22 @@ impl CoolifyClient {
     }
 }
 
+/// The text of a logs answer: `{"logs": "…"}` as documented; a list of lines is joined,
+/// anything else is shown as its JSON rather than dropped, and no logs is empty.
+fn log_text(logs: &Value) -> String {
+    match logs {
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Object(map) if map.is_empty() => String::new(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// Application lifecycle calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lifecycle {
@@ -474,6 +491,29 @@ impl Lifecycle {
             Lifecycle::Start => "start",
             Lifecycle::Stop => "stop",
             Lifecycle::Restart => "restart",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_logs_are_read_in_every_shape_without_dropping_text() {
+        let table = [
+            (json!({"logs": "a\nb"}), "a\nb"),
+            (json!({"logs": ["a", "b", 3]}), "a\nb\n3"),
+            (json!({"logs": {"line": 1}}), r#"{"line":1}"#),
+            (json!({}), ""),
+            (json!("bare text"), "bare text"),
+        ];
+        for (answer, want) in table {
+            assert_eq!(
+                log_text(answer.get("logs").unwrap_or(&answer)),
+                want,
+                "{answer}"
+            );
         }
     }
 }

@@ -1,5 +1,7 @@
-//! Coolify's JSON shapes (the subset vibn reads), tolerant of missing fields: sensitive
-//! fields are absent without the `read:sensitive` ability, so they are all `Option`.
+//! Coolify's JSON shapes (the subset vibn reads), tolerant of missing and `null` fields
+//! (`http::decode`): sensitive fields are absent without the `read:sensitive` ability, so
+//! they are all `Option`. Integers are `i64` (the spec's plain `integer`); enumerations
+//! such as `build_pack` stay strings so a value a newer release adds is kept.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +26,9 @@ pub struct Project {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct Environment {
-    /// Integer id (the join key to `environment_id`).
-    pub id: i64,
+    /// Integer id (the join key to `environment_id`); `None` when absent, so a missing id
+    /// can never read as 0 and claim the resources of environment 0.
+    pub id: Option<i64>,
     /// Uuid.
     pub uuid: String,
     /// Name (`production` is created with every project).
@@ -58,77 +61,6 @@ pub struct Application {
     pub environment_id: Option<i64>,
     /// The project it belongs to, when Coolify says explicitly.
     pub project_uuid: Option<String>,
-}
-
-/// One deployment (logs are a JSON document inside a string).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct Deployment {
-    /// Deployment uuid.
-    pub deployment_uuid: String,
-    /// The application's name.
-    pub application_name: Option<String>,
-    /// The application's id.
-    pub application_id: Option<serde_json::Value>,
-    /// `queued`, `in_progress`, `finished`, `failed` or `cancelled-by-user`.
-    pub status: String,
-    /// Commit sha.
-    pub commit: Option<String>,
-    /// Commit message.
-    pub commit_message: Option<String>,
-    /// Creation time.
-    pub created_at: Option<String>,
-    /// Last change.
-    pub updated_at: Option<String>,
-    /// JSON-encoded list of log entries (only with `read:sensitive`).
-    pub logs: Option<String>,
-}
-
-impl Deployment {
-    /// True once the deployment can no longer change.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self.status.as_str(),
-            "finished" | "failed" | "cancelled-by-user" | "cancelled"
-        )
-    }
-
-    /// The log entries, parsed from the JSON-in-a-string field; hidden (internal)
-    /// entries dropped.
-    pub fn log_lines(&self) -> Vec<LogLine> {
-        let Some(raw) = self.logs.as_deref().filter(|l| !l.trim().is_empty()) else {
-            return Vec::new();
-        };
-        let entries: Vec<LogLine> = serde_json::from_str(raw).unwrap_or_default();
-        entries.into_iter().filter(|e| !e.hidden).collect()
-    }
-}
-
-/// One entry of a deployment log.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(default)]
-pub struct LogLine {
-    /// The command that produced it, if any.
-    pub command: Option<String>,
-    /// The text.
-    pub output: String,
-    /// `stdout` or `stderr`.
-    #[serde(rename = "type")]
-    pub stream: Option<String>,
-    /// Time stamp.
-    pub timestamp: Option<String>,
-    /// Internal entry the UI hides.
-    pub hidden: bool,
-}
-
-/// `GET /deployments/applications/{uuid}`: a count and a page, newest first.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(default)]
-pub struct DeploymentPage {
-    /// Total deployments of the application.
-    pub count: u64,
-    /// This page.
-    pub deployments: Vec<Deployment>,
 }
 
 /// An environment variable of an application.
@@ -194,8 +126,8 @@ pub struct Database {
     pub status: Option<String>,
     /// Publicly reachable.
     pub is_public: Option<bool>,
-    /// Public port.
-    pub public_port: Option<u16>,
+    /// Public port (the spec's plain integer, so read as `i64`).
+    pub public_port: Option<i64>,
     /// The environment it belongs to.
     pub environment_id: Option<i64>,
     /// Connection URL inside the Docker network (only with `read:sensitive`).
@@ -277,27 +209,6 @@ pub const DATABASE_TYPES: [&str; 8] = [
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deployment_logs_are_parsed_from_the_json_string_and_hidden_lines_dropped() {
-        let d = Deployment {
-            status: "finished".into(),
-            logs: Some(r#"[{"command":null,"output":"Building","type":"stdout","hidden":false},{"command":"docker ps","output":"x","type":"stdout","hidden":true}]"#.into()),
-            ..Default::default()
-        };
-        let lines = d.log_lines();
-        assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0].output, "Building");
-        assert!(d.is_final());
-        assert!(
-            Deployment {
-                logs: Some("not json".into()),
-                ..Default::default()
-            }
-            .log_lines()
-            .is_empty()
-        );
-    }
 
     #[test]
     fn absent_sensitive_fields_decode_as_none() {

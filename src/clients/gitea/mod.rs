@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 pub use types::*;
 
-use super::http::{Answer, Auth, Call, ClientError, Http, HttpConfig};
+use super::http::{Auth, Call, ClientError, Http, HttpConfig};
 
 /// Largest page Gitea serves by default (`MAX_RESPONSE_ITEMS`).
 pub const MAX_PAGE: u32 = 50;
@@ -115,7 +115,9 @@ impl GiteaClient {
             .http
             .send(call.query("page", page).query("limit", limit))
             .await?;
-        let items: Vec<T> = decode(&answer, &method, &path)?;
+        let items: Vec<T> = answer
+            .json()
+            .map_err(|why| ClientError::undecodable("Gitea", method, path, why))?;
         let total = answer
             .header("x-total-count")
             .and_then(|t| t.trim().parse::<u64>().ok());
@@ -251,7 +253,7 @@ impl GiteaClient {
         if let Some(r) = git_ref {
             call = call.query("ref", r);
         }
-        self.http.json(call).await
+        self.http.json_shaped(call, ContentsAnswer::read).await
     }
 
     /// `GET /repos/{owner}/{repo}/raw/{path}?ref=`: raw bytes (for large files).
@@ -366,19 +368,6 @@ impl GiteaClient {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(
-    answer: &Answer,
-    method: &str,
-    path: &str,
-) -> Result<T, ClientError> {
-    answer.json().map_err(|e| ClientError {
-        upstream: "Gitea",
-        method: method.to_string(),
-        path: path.to_string(),
-        failure: super::http::Failure::Decode(e),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,13 +391,32 @@ mod tests {
         );
     }
 
+    fn contents(body: &str) -> Result<ContentsAnswer, crate::clients::http::Undecodable> {
+        crate::clients::http::decode::parse(body.as_bytes()).and_then(ContentsAnswer::read)
+    }
+
     #[test]
     fn contents_answers_decode_as_file_or_listing() {
-        let file: ContentsAnswer = serde_json::from_str(r#"{"type":"file","name":"a","path":"a","sha":"s","size":1,"content":"YQ==","encoding":"base64"}"#).unwrap();
+        let file = contents(r#"{"type":"file","name":"a","path":"a","sha":"s","size":1,"content":"YQ==","encoding":"base64"}"#).unwrap();
         assert!(matches!(file, ContentsAnswer::File(f) if f.content.as_deref() == Some("YQ==")));
-        let dir: ContentsAnswer =
-            serde_json::from_str(r#"[{"type":"dir","name":"d","path":"d"}]"#).unwrap();
+        let dir = contents(r#"[{"type":"dir","name":"d","path":"d"}]"#).unwrap();
         assert!(matches!(dir, ContentsAnswer::Dir(d) if d.len() == 1));
+    }
+
+    #[test]
+    fn an_unreadable_contents_answer_names_the_field_not_a_type() {
+        let err =
+            contents(r#"[{"type":"file","name":"a"},{"type":"file","size":"big"}]"#).unwrap_err();
+        assert_eq!(err.field, "[1].size");
+        let err = contents(r#"{"type":"file","size":"big"}"#).unwrap_err();
+        assert_eq!(err.field, "size");
+        let err = contents(r#""just text""#).unwrap_err();
+        assert_eq!(err.field, "");
+        assert!(
+            err.message.contains("a file object or a directory listing"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("ContentsAnswer"), "{err}");
     }
 
     #[test]

@@ -1,6 +1,14 @@
-//! Gitea's JSON shapes (the subset vibn reads and writes), tolerant of missing fields.
+//! Gitea's JSON shapes (the subset vibn reads and writes), tolerant of missing and `null`
+//! fields (`http::decode`). Integers are `i64` because the spec declares every one
+//! `int64`: a count or size outside `u64` is still a valid answer (Prism's random
+//! examples send -9007199254740991). Enumerations (`state`, `type`, `visibility`) stay
+//! strings so a value a newer release adds is kept, not refused.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::clients::http::Undecodable;
+use crate::clients::http::decode::{from_value, kind_of};
 
 /// A user or an org as embedded in other objects.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -49,7 +57,7 @@ pub struct Repository {
     /// Last update.
     pub updated_at: String,
     /// Open issues.
-    pub open_issues_count: u64,
+    pub open_issues_count: i64,
 }
 
 /// An item of the contents API: file, dir, symlink or submodule.
@@ -66,7 +74,7 @@ pub struct Contents {
     /// Blob sha (what updates need).
     pub sha: String,
     /// Size in bytes.
-    pub size: u64,
+    pub size: i64,
     /// `base64` when `content` is present.
     pub encoding: Option<String>,
     /// Base64 content (absent for large blobs and directories).
@@ -76,13 +84,27 @@ pub struct Contents {
 }
 
 /// What `GET …/contents/{path}` answers: one file or a directory listing.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone)]
 pub enum ContentsAnswer {
     /// A directory listing.
     Dir(Vec<Contents>),
     /// A single item.
     File(Box<Contents>),
+}
+
+impl ContentsAnswer {
+    /// Read either shape by looking at the answer first (an untagged enum would only say
+    /// that no variant matched, naming neither the field nor the shape expected).
+    pub fn read(value: Value) -> Result<Self, Undecodable> {
+        match value {
+            Value::Array(_) => from_value(value).map(ContentsAnswer::Dir),
+            Value::Object(_) => from_value(value).map(ContentsAnswer::File),
+            other => Err(Undecodable::whole(format!(
+                "expected a file object or a directory listing (array), got {}",
+                kind_of(&other)
+            ))),
+        }
+    }
 }
 
 /// The commit part of a file change.
@@ -124,7 +146,7 @@ pub struct Issue {
     /// Global id.
     pub id: i64,
     /// Per-repository number.
-    pub number: u64,
+    pub number: i64,
     /// Title.
     pub title: String,
     /// Body.
@@ -136,7 +158,7 @@ pub struct Issue {
     /// Author.
     pub user: User,
     /// Comment count.
-    pub comments: u64,
+    pub comments: i64,
     /// Present for pull requests.
     pub pull_request: Option<serde_json::Value>,
     /// Web page.

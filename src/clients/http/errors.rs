@@ -1,6 +1,7 @@
 //! What a failed upstream call carries, and how upstream error bodies are read: every
 //! shape the upstreams send (`message`, `error`, `errors` as string, list or map).
 
+use super::decode::Undecodable;
 use crate::redact;
 
 /// Most bytes of an upstream error body quoted in a message.
@@ -21,8 +22,8 @@ pub enum Failure {
     Timeout,
     /// The upstream could not be reached.
     Connect(String),
-    /// The answer could not be decoded.
-    Decode(String),
+    /// The answer could not be read: which field (empty for the whole answer) and why.
+    Decode(Undecodable),
     /// The client is not configured (bad base URL).
     Config(String),
 }
@@ -42,6 +43,31 @@ pub struct ClientError {
 }
 
 impl ClientError {
+    /// An answer of `method path` that could not be read. Logged here at warn, once per
+    /// failure, because it means the upstream speaks a shape vibn does not know (a new
+    /// release, a proxy in between) and retrying will not change it.
+    pub fn undecodable(
+        upstream: &'static str,
+        method: String,
+        path: String,
+        why: Undecodable,
+    ) -> ClientError {
+        tracing::warn!(
+            upstream,
+            %method,
+            path = %path,
+            field = %why.field,
+            error = %why.message,
+            "upstream answer not understood"
+        );
+        ClientError {
+            upstream,
+            method,
+            path,
+            failure: Failure::Decode(why),
+        }
+    }
+
     /// The upstream status, if it answered.
     pub fn status(&self) -> Option<u16> {
         match &self.failure {
@@ -68,7 +94,7 @@ fn describe(failure: &Failure, upstream: &str) -> String {
         }
         Failure::Timeout => format!("{upstream} did not answer in time"),
         Failure::Connect(e) => format!("cannot reach {upstream}: {e}"),
-        Failure::Decode(e) => format!("unexpected answer from {upstream}: {e}"),
+        Failure::Decode(why) => format!("unexpected answer from {upstream}: {why}"),
         Failure::Config(e) => e.clone(),
     }
 }

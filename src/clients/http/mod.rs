@@ -8,7 +8,10 @@
 //! - Redirects are followed for GET/HEAD only; a redirected write is an error, never a
 //!   silent GET (real clients turn a 301'd POST into a GET and drop the body).
 //! - Errors carry the method, the path (never a credential) and the upstream's message.
+//! - Answers are read tolerantly (`decode`): `null` reads like absent, and an answer that
+//!   still does not fit names the endpoint and the field, and is logged at warn.
 
+pub mod decode;
 mod errors;
 
 use std::sync::{Arc, OnceLock};
@@ -20,6 +23,7 @@ use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 
+pub use decode::Undecodable;
 use errors::root_cause;
 pub use errors::{ClientError, Failure, error_message};
 
@@ -121,9 +125,9 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// Decode the body as JSON.
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
-        serde_json::from_slice(&self.body).map_err(|e| e.to_string())
+    /// Read the body as JSON (tolerantly, see `decode`).
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Undecodable> {
+        decode::parse(&self.body).and_then(decode::from_value)
     }
 
     /// A header as text.
@@ -378,17 +382,24 @@ impl Http {
         Err(fail(last))
     }
 
-    /// Send and decode a JSON body.
+    /// Send and read a JSON body into `T`.
     pub async fn json<T: DeserializeOwned>(&self, call: Call) -> Result<T, ClientError> {
+        self.json_shaped(call, decode::from_value).await
+    }
+
+    /// Send and read a JSON body with `read`, for answers that come in more than one
+    /// documented shape (a file or a listing; a page object or a bare array).
+    pub async fn json_shaped<T>(
+        &self,
+        call: Call,
+        read: impl FnOnce(serde_json::Value) -> Result<T, Undecodable>,
+    ) -> Result<T, ClientError> {
         let method = call.method.to_string();
         let path = format!("/{}", call.segments.join("/"));
         let answer = self.send(call).await?;
-        answer.json().map_err(|e| ClientError {
-            upstream: self.upstream,
-            method,
-            path,
-            failure: Failure::Decode(e),
-        })
+        decode::parse(&answer.body)
+            .and_then(read)
+            .map_err(|why| ClientError::undecodable(self.upstream, method, path, why))
     }
 
     fn transport_failure(

@@ -1,8 +1,8 @@
 //! What tests observe and steer on a running Coolify sandbox: the request log (every
 //! request, its JSON body for writes and the status answered) and injected faults (a
-//! status instead of the answer, e.g. Laravel's 429 with `Retry-After`, or a delay
-//! before it), kept by the shared [`crate::sandbox::faults::Observer`]. No HTTP
-//! handling here.
+//! status instead of the answer, e.g. Laravel's 429 with `Retry-After`, a delay before
+//! it, or the answer rewritten into a shape the spec allows), kept by the shared
+//! [`crate::sandbox::faults::Observer`]. No HTTP handling here.
 
 use serde_json::Value;
 

@@ -56,7 +56,7 @@ use tokio::task::JoinHandle;
 
 use crate::sandbox::faults;
 
-pub use crate::sandbox::faults::Fault;
+pub use crate::sandbox::faults::{Edit, Fault};
 pub use observe::RecordedRequest;
 pub use state::GiteaState;
 

@@ -1,7 +1,7 @@
 //! What tests observe and steer on a running sandbox: the request log (every request,
 //! its auth kind and the status answered) and injected faults (a status instead of the
-//! answer, or a delay before it), kept by the shared [`faults::Observer`]. No HTTP
-//! handling here.
+//! answer, a delay before it, or the answer rewritten), kept by the shared
+//! [`faults::Observer`]. No HTTP handling here.
 
 use super::state::GiteaState;
 use crate::sandbox::faults::{self, Fault};

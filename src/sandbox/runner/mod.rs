@@ -37,7 +37,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use crate::sandbox::faults::Fault;
+pub use crate::sandbox::faults::{Edit, Fault};
 pub use jobs::PROGRESS_STEPS;
 pub use state::{DEFAULT_AGENTS, RecordedRequest, RunnerState};
 

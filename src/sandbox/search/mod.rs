@@ -39,7 +39,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use crate::sandbox::faults::Fault;
+pub use crate::sandbox::faults::{Edit, Fault};
 pub use state::{RecordedRequest, SearchState};
 
 pub(crate) use crate::sandbox::plumbing::{Reply, json_reply, reason};
