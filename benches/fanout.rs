@@ -14,7 +14,7 @@ use vibn::api::pin::Pin;
 use vibn::clients::gitea::GiteaClient;
 use vibn::clients::http::HttpConfig;
 use vibn::policy::protected::ProtectedList;
-use vibn::sandbox::gitea::{Fault, GiteaSandbox};
+use vibn_sandbox::gitea::{Fault, GiteaSandbox};
 
 const LATENCY: Duration = Duration::from_millis(40);
 const RUNS: usize = 7;

@@ -13,5 +13,5 @@ pub mod logging;
 pub mod mcp;
 pub mod policy;
 pub mod redact;
-pub mod sandbox;
+
 pub mod sandbox_exec;

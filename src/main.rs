@@ -29,7 +29,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Mcp { server } => run_mcp(server),
-        Command::Sandbox { which } => cli::sandbox::run(which),
+        Command::Sandbox { args } => cli::sandbox::run(args),
         Command::SandboxExec(args) => vibn::sandbox_exec::helper::run(args.into()),
         Command::Workspace { action } => report(cli::admin::workspace(action)),
         Command::Keys { action } => report(cli::admin::keys(action)),

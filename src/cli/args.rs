@@ -60,11 +60,18 @@ pub enum Command {
         #[command(subcommand)]
         action: SchemasAction,
     },
-    /// Start a local stand-in for an upstream service (for tests and demos).
+    /// Start a local stand-in for an upstream service (for tests and demos); runs the
+    /// `vibn-sandbox` binary installed next to `vibn`.
+    #[command(disable_help_flag = true)]
     Sandbox {
-        /// Which stand-in.
-        #[command(subcommand)]
-        which: SandboxCommand,
+        /// The stand-in and its flags, as `vibn-sandbox` takes them (`gitea --create o/r`,
+        /// `coolify`, `search`, `runner`, `git-http --repos DIR`).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "ARGS"
+        )]
+        args: Vec<std::ffi::OsString>,
     },
     /// Internal: run one process inside the agent sandbox. The workspace server starts
     /// this for every command and git child; it is not meant to be run by hand.
@@ -263,69 +270,6 @@ pub struct GiteaArgs {
     /// Flags every server shares.
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-/// Local stand-ins for upstream services.
-#[derive(Debug, Subcommand)]
-pub enum SandboxCommand {
-    /// A git smart-HTTP server with Basic auth over bare repositories in a folder.
-    GitHttp(GitHttpArgs),
-    /// An in-memory Gitea stand-in (REST API and git over HTTP); prints GITEA_* lines.
-    Gitea(GiteaSandboxArgs),
-    /// An in-memory Coolify stand-in; prints COOLIFY_* lines.
-    Coolify(CoolifySandboxArgs),
-    /// A SearXNG-style search stand-in (also Brave's API shape); prints VIBN_SEARXNG_URL.
-    Search(PortArgs),
-    /// An agent runner stand-in; prints AGENT_RUNNER_URL.
-    Runner(PortArgs),
-}
-
-/// A port on 127.0.0.1.
-#[derive(Debug, Clone, Args)]
-pub struct PortArgs {
-    /// Port on 127.0.0.1 (0 = any free port).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-}
-
-/// Flags of `vibn sandbox coolify`.
-#[derive(Debug, Clone, Args)]
-pub struct CoolifySandboxArgs {
-    /// Port on 127.0.0.1 (0 = any free port).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-}
-
-/// Flags of `vibn sandbox gitea`.
-#[derive(Debug, Clone, Args)]
-pub struct GiteaSandboxArgs {
-    /// Port on 127.0.0.1 (0 = any free port).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// Folder for the bare repositories (default: a new temporary folder).
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-    /// Repositories to create at start, as `owner/name` (the owner is created as an org
-    /// when missing; repeatable).
-    #[arg(long = "create", value_name = "OWNER/NAME")]
-    pub create: Vec<String>,
-}
-
-/// Flags of `vibn sandbox git-http`.
-#[derive(Debug, Clone, Args)]
-pub struct GitHttpArgs {
-    /// Folder holding `owner/name.git` bare repositories (created when missing).
-    #[arg(long, value_name = "DIR")]
-    pub repos: PathBuf,
-    /// Port on 127.0.0.1 (0 = any free port).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// User that may push.
-    #[arg(long, default_value = "sandbox-bot")]
-    pub username: String,
-    /// Repositories to create at start, as `owner/name` (repeatable).
-    #[arg(long = "create", value_name = "OWNER/NAME")]
-    pub create: Vec<String>,
 }
 
 /// Where the keystore is, and how to print.

@@ -1,256 +1,41 @@
-//! `vibn sandbox …`: start a local stand-in in the foreground and print, one per line as
-//! `KEY=value`, the environment that points vibn at it. Values are shell-quoted where
-//! needed (a Coolify token is `1|…`), so every line is safe to `eval` or source.
+//! `vibn sandbox …`: the local stand-ins live in their own binary, `vibn-sandbox`, so
+//! none of their code is linked into `vibn`. This runs the `vibn-sandbox` found next to
+//! the running `vibn` (as `cargo build --workspace` and an install both place it), else
+//! on `PATH`, with the same arguments; without one it says how to get it.
 
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rand::distr::{Alphanumeric, SampleString};
-
-use crate::cli::args::{
-    CoolifySandboxArgs, GitHttpArgs, GiteaSandboxArgs, PortArgs, SandboxCommand,
-};
 use crate::cli::output;
-use crate::sandbox::coolify::CoolifySandbox;
-use crate::sandbox::git_http::{self, GitHttpState};
-use crate::sandbox::gitea::GiteaSandbox;
-use crate::sandbox::runner::RunnerSandbox;
-use crate::sandbox::search::SearchSandbox;
 
-/// Run a sandbox subcommand until interrupted.
-pub fn run(which: SandboxCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+/// The stand-ins' binary.
+pub const SANDBOX_BINARY: &str = "vibn-sandbox";
+
+/// Replace this process with `vibn-sandbox ARGS`; returns only when that fails.
+pub fn run(args: Vec<OsString>) -> ExitCode {
+    let Some(binary) = find_binary() else {
+        output::error(&format!(
+            "vibn sandbox needs the {SANDBOX_BINARY} binary next to vibn or on PATH; build it \
+             with `cargo build --release -p vibn-sandbox` (it is not part of vibn itself)"
+        ));
+        return ExitCode::from(2);
     };
-    match which {
-        SandboxCommand::GitHttp(args) => runtime.block_on(git_http_main(args)),
-        SandboxCommand::Gitea(args) => runtime.block_on(gitea_main(args)),
-        SandboxCommand::Coolify(args) => runtime.block_on(coolify_main(args)),
-        SandboxCommand::Search(args) => runtime.block_on(search_main(args)),
-        SandboxCommand::Runner(args) => runtime.block_on(runner_main(args)),
-    }
-}
-
-async fn git_http_main(args: GitHttpArgs) -> ExitCode {
-    if let Err(e) = std::fs::create_dir_all(&args.repos) {
-        return fail(&format!("cannot create {}: {e}", args.repos.display()));
-    }
-    let token = Alphanumeric.sample_string(&mut rand::rng(), 40);
-    let state = GitHttpState::new(&args.repos, &args.username, &token);
-    for full_name in &args.create {
-        if let Err(e) = state.create_repo(full_name) {
-            return fail(&format!("cannot create repository {full_name}: {e}"));
-        }
-    }
-    let addr = match git_http::spawn(state, args.port).await {
-        Ok(addr) => addr,
-        Err(e) => return fail(&format!("cannot listen on 127.0.0.1:{}: {e}", args.port)),
-    };
-    if let Err(e) = print_env(&[
-        ("GITEA_API_URL", format!("http://{addr}")),
-        ("GITEA_USERNAME", args.username.clone()),
-        ("GITEA_API_TOKEN", token),
-    ]) {
-        return fail(&e);
-    }
-    let _ = tokio::signal::ctrl_c().await;
-    ExitCode::SUCCESS
-}
-
-/// `vibn sandbox gitea`: the Gitea stand-in in the foreground until Ctrl-C. Repositories
-/// go under `--data` (default: a fresh temporary folder, removed on exit); `--create
-/// owner/name` makes each repository with a README commit on `main`, creating the owner
-/// as an org of the seeded admin when missing.
-async fn gitea_main(args: GiteaSandboxArgs) -> ExitCode {
-    let (data, temporary) = match &args.data {
-        Some(dir) => (dir.clone(), false),
-        None => {
-            let name = Alphanumeric
-                .sample_string(&mut rand::rng(), 12)
-                .to_ascii_lowercase();
-            (
-                std::env::temp_dir().join(format!("vibn-gitea-{name}")),
-                true,
-            )
-        }
-    };
-    let cleanup = || {
-        if temporary {
-            let _ = std::fs::remove_dir_all(&data);
-        }
-    };
-    let sandbox = match GiteaSandbox::start(&data, args.port).await {
-        Ok(s) => s,
-        Err(e) => {
-            cleanup();
-            return fail(&format!(
-                "cannot start the Gitea sandbox on 127.0.0.1:{} with data in {}: {e}",
-                args.port,
-                data.display()
-            ));
-        }
-    };
-    let state = sandbox.state();
-    for full_name in &args.create {
-        let parts = full_name
-            .split_once('/')
-            .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'));
-        let Some((owner, name)) = parts else {
-            drop(sandbox);
-            cleanup();
-            return fail(&format!("--create expects owner/name, got {full_name:?}"));
-        };
-        let made = match state.find_account(owner) {
-            Some(_) => Ok(()),
-            None => state
-                .try_create_org(owner, &sandbox.admin_login())
-                .map(|_| ()),
-        }
-        .and_then(|()| {
-            state
-                .create_repo(owner, name, true)
-                .map_err(|e| e.to_string())
-        });
-        if let Err(e) = made {
-            drop(sandbox);
-            cleanup();
-            return fail(&format!("cannot create repository {full_name}: {e}"));
-        }
-    }
-    if let Err(e) = print_env(&[
-        ("GITEA_API_URL", sandbox.api_url()),
-        ("GITEA_USERNAME", sandbox.admin_login()),
-        ("GITEA_API_TOKEN", sandbox.admin_token()),
-        ("GITEA_ADMIN_PASSWORD", sandbox.admin_password()),
-    ]) {
-        drop(sandbox);
-        cleanup();
-        return fail(&e);
-    }
-    interrupted().await;
-    drop(sandbox);
-    cleanup();
-    ExitCode::SUCCESS
-}
-
-async fn coolify_main(args: CoolifySandboxArgs) -> ExitCode {
-    let sandbox = match CoolifySandbox::start(args.port).await {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(&format!(
-                "cannot start the Coolify sandbox on 127.0.0.1:{}: {e}",
-                args.port
-            ));
-        }
-    };
-    if let Err(e) = print_env(&[
-        ("COOLIFY_API_URL", sandbox.api_url()),
-        ("COOLIFY_API_TOKEN", sandbox.root_token()),
-    ]) {
-        return fail(&e);
-    }
-    interrupted().await;
-    ExitCode::SUCCESS
-}
-
-async fn search_main(args: PortArgs) -> ExitCode {
-    let sandbox = match SearchSandbox::start(args.port).await {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(&format!(
-                "cannot start the search sandbox on 127.0.0.1:{}: {e}",
-                args.port
-            ));
-        }
-    };
-    if let Err(e) = print_env(&[
-        ("VIBN_SEARXNG_URL", sandbox.base_url()),
-        ("BRAVE_API_URL", sandbox.base_url()),
-        ("BRAVE_API_KEY", sandbox.brave_key()),
-    ]) {
-        return fail(&e);
-    }
-    interrupted().await;
-    ExitCode::SUCCESS
-}
-
-async fn runner_main(args: PortArgs) -> ExitCode {
-    let sandbox = match RunnerSandbox::start(args.port).await {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(&format!(
-                "cannot start the runner sandbox on 127.0.0.1:{}: {e}",
-                args.port
-            ));
-        }
-    };
-    if let Err(e) = print_env(&[("AGENT_RUNNER_URL", sandbox.base_url())]) {
-        return fail(&e);
-    }
-    interrupted().await;
-    ExitCode::SUCCESS
-}
-
-/// Ctrl-C, or SIGTERM (what `kill` and most scripts send), so the temporary data folder
-/// is removed either way.
-async fn interrupted() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
-/// The sandbox's one output: `KEY=value` lines on stdout, flushed at once, each value
-/// quoted for a POSIX shell when it needs it. Nothing is printed when a value cannot be
-/// quoted (a NUL byte), so a half-usable environment never reaches a script.
-fn print_env(pairs: &[(&str, String)]) -> Result<(), String> {
-    let lines = pairs
-        .iter()
-        .map(|(key, value)| env_line(key, value))
-        .collect::<Result<Vec<_>, _>>()?;
-    for line in lines {
-        output::line(&line);
-    }
-    Ok(())
-}
-
-/// `KEY=value` with `value` quoted so that `eval`ing the line sets exactly `value`.
-fn env_line(key: &str, value: &str) -> Result<String, String> {
-    shlex::try_quote(value)
-        .map(|quoted| format!("{key}={quoted}"))
-        .map_err(|e| format!("cannot print {key}: {e}"))
-}
-
-fn fail(message: &str) -> ExitCode {
-    output::error(message);
+    let error = std::process::Command::new(&binary).args(args).exec();
+    output::error(&format!("cannot run {}: {error}", binary.display()));
     ExitCode::from(2)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn env_lines_quote_only_values_that_need_it() {
-        assert_eq!(
-            env_line("COOLIFY_API_URL", "http://127.0.0.1:4000/api/v1").unwrap(),
-            "COOLIFY_API_URL=http://127.0.0.1:4000/api/v1"
-        );
-        assert_eq!(
-            env_line("COOLIFY_API_TOKEN", "1|ab c").unwrap(),
-            "COOLIFY_API_TOKEN='1|ab c'"
-        );
-        assert!(env_line("K", "a\0b").is_err());
-    }
+/// `vibn-sandbox` beside the running binary, else the first on `PATH`.
+fn find_binary() -> Option<PathBuf> {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(SANDBOX_BINARY)));
+    let on_path = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|dir| dir.join(SANDBOX_BINARY));
+    beside.into_iter().chain(on_path).find(|p| p.is_file())
 }

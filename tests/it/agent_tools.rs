@@ -11,7 +11,7 @@ use vibn::clients::runner::RunnerClient;
 use vibn::config::{PinConfig, ToolFilter};
 use vibn::keystore::Keystore;
 use vibn::mcp::agent_server::AgentServer;
-use vibn::sandbox::runner::{Edit, Fault, RunnerSandbox};
+use vibn_sandbox::runner::{Edit, Fault, RunnerSandbox};
 
 use crate::coolify_support::{ProgressClient, call_tool, serve_with_progress};
 use crate::gitea_support::fast_http;

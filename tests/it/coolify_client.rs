@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use vibn::clients::coolify::{Cleanup, DATABASE_TYPES, EnvVarWrite, Lifecycle, Target};
 use vibn::clients::http::{Failure, HttpConfig};
 use vibn::error::ApiError;
-use vibn::sandbox::coolify::Fault;
+use vibn_sandbox::coolify::Fault;
 
 use crate::coolify_support::Coolify;
 use crate::gitea_support::fast_http;

@@ -13,7 +13,7 @@ use vibn::api::coolify_api::{
     ListDeploymentsParams,
 };
 use vibn::api::pin::Pin;
-use vibn::sandbox::coolify::{Edit, Fault};
+use vibn_sandbox::coolify::{Edit, Fault};
 
 use crate::coolify_support::Coolify;
 

@@ -19,7 +19,7 @@ use vibn::clients::http::HttpConfig;
 use vibn::config::ToolFilter;
 use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::policy::protected::ProtectedList;
-use vibn::sandbox::coolify::{CoolifySandbox, CoolifyState};
+use vibn_sandbox::coolify::{CoolifySandbox, CoolifyState};
 
 /// A running Coolify sandbox.
 pub struct Coolify {

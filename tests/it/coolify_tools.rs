@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use vibn::api::pin::Pin;
-use vibn::sandbox::coolify::DeployOutcome;
+use vibn_sandbox::coolify::DeployOutcome;
 
 use crate::coolify_support::{Coolify, call_tool};
 use crate::support::{err_message, err_status, ok};

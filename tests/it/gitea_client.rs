@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use vibn::clients::gitea::{ContentsAnswer, FileChange, IssueState};
 use vibn::clients::http::{Failure, HttpConfig};
 use vibn::error::ApiError;
-use vibn::sandbox::gitea::Fault;
+use vibn_sandbox::gitea::Fault;
 
 use crate::gitea_support::{Gitea, fast_http};
 

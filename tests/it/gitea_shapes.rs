@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use vibn::api::gitea_api::{ListIssuesParams, ListReposParams, ReadRepoFileParams};
 use vibn::api::pin::Pin;
-use vibn::sandbox::gitea::{Edit, Fault};
+use vibn_sandbox::gitea::{Edit, Fault};
 
 use crate::gitea_support::Gitea;
 

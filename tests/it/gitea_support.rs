@@ -12,7 +12,7 @@ use vibn::clients::http::HttpConfig;
 use vibn::config::ToolFilter;
 use vibn::mcp::gitea_server::GiteaServer;
 use vibn::policy::protected::ProtectedList;
-use vibn::sandbox::gitea::{GiteaSandbox, GiteaState};
+use vibn_sandbox::gitea::{GiteaSandbox, GiteaState};
 
 use crate::support::Client;
 

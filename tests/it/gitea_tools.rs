@@ -181,7 +181,7 @@ async fn list_all_issues_fans_out_over_repositories() {
 #[tokio::test]
 async fn list_all_issues_reports_failing_repositories() {
     let g = seeded_with_issues().await;
-    g.state().inject_fault(vibn::sandbox::gitea::Fault::Status {
+    g.state().inject_fault(vibn_sandbox::gitea::Fault::Status {
         method: None,
         path_prefix: "/api/v1/repos/acme/api/issues".into(),
         status: 500,

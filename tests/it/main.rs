@@ -28,7 +28,7 @@ mod pinning;
 mod platform_tools;
 mod prism_mock;
 mod process;
-mod sandbox_cli;
+
 mod workspace_exec;
 mod workspace_git;
 mod workspace_git_hostile;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use vibn::config::{PinConfig, ToolFilter, WorkspaceConfig};
 use vibn::keystore::{Keystore, now_ms};
 use vibn::policy::protected::ProtectedList;
-use vibn::sandbox::git_http::{self, GitHttpState};
+use vibn_sandbox::git_http::{self, GitHttpState};
 
 use crate::support::{Workspace, call, err_status, git, gitea, ok, serve_workspace};
 

@@ -11,7 +11,7 @@ use vibn::clients::search::SearchClient;
 use vibn::config::{PinConfig, ToolFilter};
 use vibn::keystore::Keystore;
 use vibn::mcp::platform_server::PlatformServer;
-use vibn::sandbox::search::SearchSandbox;
+use vibn_sandbox::search::SearchSandbox;
 
 use crate::coolify_support::{ProgressClient, call_tool, serve_with_progress};
 use crate::gitea_support::{Gitea, fast_http};

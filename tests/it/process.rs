@@ -345,3 +345,49 @@ fn logs_go_to_the_log_file_not_stdout() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A copy of the built binary in a folder of its own, to see what it finds beside it.
+fn vibn_in(dir: &std::path::Path) -> std::path::PathBuf {
+    let exe = dir.join("vibn");
+    if std::fs::hard_link(BIN, &exe).is_err() {
+        std::fs::copy(BIN, &exe).unwrap();
+    }
+    exe
+}
+
+/// `vibn sandbox …` runs the `vibn-sandbox` beside it with the same arguments.
+#[test]
+fn vibn_sandbox_runs_the_sibling_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = vibn_in(dir.path());
+    let fake = dir.path().join("vibn-sandbox");
+    std::fs::write(&fake, "#!/bin/sh\necho \"stand-in: $*\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(&exe)
+        .args(["sandbox", "gitea", "--create", "o/r", "--port", "0"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "stand-in: gitea --create o/r --port 0\n"
+    );
+}
+
+/// Without `vibn-sandbox` beside it or on PATH, `vibn sandbox` says how to build it.
+#[test]
+fn vibn_sandbox_without_the_binary_says_how_to_get_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = vibn_in(dir.path());
+    let out = Command::new(&exe)
+        .args(["sandbox", "coolify"])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cargo build --release -p vibn-sandbox"));
+}

@@ -14,7 +14,7 @@ use serde_json::json;
 use vibn::config::{PinConfig, ToolFilter, WorkspaceConfig};
 use vibn::keystore::Keystore;
 use vibn::policy::protected::ProtectedList;
-use vibn::sandbox::git_http::{self, GitHttpState};
+use vibn_sandbox::git_http::{self, GitHttpState};
 
 use crate::support::{
     Client, Workspace, call, err_message, err_status, git, gitea, ok, serve_workspace,

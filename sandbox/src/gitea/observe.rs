@@ -4,7 +4,7 @@
 //! [`faults::Observer`]. No HTTP handling here.
 
 use super::state::GiteaState;
-use crate::sandbox::faults::{self, Fault};
+use crate::faults::{self, Fault};
 
 /// One API or git request the sandbox answered.
 #[derive(Debug, Clone, PartialEq, Eq)]

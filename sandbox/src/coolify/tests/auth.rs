@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::Env;
-use crate::sandbox::coolify::Fault;
+use crate::coolify::Fault;
 
 /// Missing or unknown bearer tokens are 401 `Unauthenticated.`; health needs no token;
 /// version needs `read` and is plain text.

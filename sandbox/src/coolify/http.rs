@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use axum::http::{HeaderMap, header};
 use serde_json::{Map, Value, json};
 
-pub(crate) use crate::sandbox::plumbing::{Reply, json_reply, percent_decode};
-use crate::sandbox::plumbing::{query_pairs, reply};
+pub(crate) use crate::plumbing::{Reply, json_reply, percent_decode};
+use crate::plumbing::{query_pairs, reply};
 
 /// What a handler answers.
 pub(crate) type ApiResult = Result<Reply, ApiErr>;

@@ -53,10 +53,10 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::sandbox::faults;
-use crate::sandbox::plumbing::reason;
+use crate::faults;
+use crate::plumbing::reason;
 
-pub use crate::sandbox::faults::{Edit, Fault};
+pub use crate::faults::{Edit, Fault};
 pub use observe::RecordedRequest;
 pub use state::{CoolifyState, DeployOutcome};
 

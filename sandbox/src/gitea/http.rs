@@ -9,8 +9,8 @@ use axum::http::{HeaderValue, Response, StatusCode, header};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-pub(crate) use crate::sandbox::plumbing::{Reply, percent_decode, percent_encode};
-use crate::sandbox::plumbing::{query_pairs, reply, status_code};
+pub(crate) use crate::plumbing::{Reply, percent_decode, percent_encode};
+use crate::plumbing::{query_pairs, reply, status_code};
 
 /// What a handler answers.
 pub(crate) type ApiResult = Result<Reply, ApiErr>;

@@ -317,7 +317,7 @@ impl<R: Recorded> Observer<R> {
 /// `status` field).
 macro_rules! observer_controls {
     ($state:ty, $record:ty, $fault:ty, $answers:literal) => {
-        impl $crate::sandbox::faults::Recorded for $record {
+        impl $crate::faults::Recorded for $record {
             fn status_mut(&mut self) -> &mut u16 {
                 &mut self.status
             }

@@ -37,12 +37,12 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use crate::sandbox::faults::{Edit, Fault};
+pub use crate::faults::{Edit, Fault};
 pub use jobs::PROGRESS_STEPS;
 pub use state::{DEFAULT_AGENTS, RecordedRequest, RunnerState};
 
-use crate::sandbox::faults;
-use crate::sandbox::plumbing::{Reply, json_reply, reason};
+use crate::faults;
+use crate::plumbing::{Reply, json_reply, reason};
 use jobs::RunRequest;
 
 /// The header that carries the workspace slug when vibn is pinned.

@@ -16,7 +16,7 @@ use super::auth::{self, Credentials};
 use super::git;
 use super::http::{Query, Reply, percent_decode};
 use super::state::{GiteaState, Mode, Visibility};
-use crate::sandbox::git_http::{CgiRequest, cgi};
+use crate::git_http::{CgiRequest, cgi};
 
 fn plain(status: StatusCode, text: &str) -> Reply {
     Response::builder()

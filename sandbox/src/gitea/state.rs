@@ -10,8 +10,8 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use super::observe::RecordedRequest;
-use crate::sandbox::faults::Observer;
-use crate::sandbox::relock;
+use crate::faults::Observer;
+use crate::relock;
 
 /// Access level, as Gitea's `perm.AccessMode` (ordered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

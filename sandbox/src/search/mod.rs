@@ -39,11 +39,11 @@ use rand::distr::{Alphanumeric, SampleString};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use crate::sandbox::faults::{Edit, Fault};
+pub use crate::faults::{Edit, Fault};
 pub use state::{RecordedRequest, SearchState};
 
-pub(crate) use crate::sandbox::plumbing::{Reply, json_reply, reason};
-use crate::sandbox::{faults, plumbing};
+pub(crate) use crate::plumbing::{Reply, json_reply, reason};
+use crate::{faults, plumbing};
 
 /// The Brave route.
 const BRAVE_PATH: &str = "/res/v1/web/search";

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use super::databases::DbKind;
 use super::deployment::Deployment;
 use super::observe::RecordedRequest;
-use crate::sandbox::faults::Observer;
-use crate::sandbox::relock;
+use crate::faults::Observer;
+use crate::relock;
 
 /// The instance-admin team (id 0) that owns the seeded localhost server.
 pub(crate) const ROOT_TEAM: i64 = 0;

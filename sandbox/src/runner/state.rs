@@ -9,8 +9,8 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde_json::Value;
 
 use super::jobs::{Job, RunRequest};
-use crate::sandbox::faults::{self, Fault, Observer};
-use crate::sandbox::relock;
+use crate::faults::{self, Fault, Observer};
+use crate::relock;
 
 /// The agents a fresh sandbox runs.
 pub const DEFAULT_AGENTS: &[&str] = &["coder", "pm", "marketing", "reviewer"];

@@ -54,9 +54,9 @@ use rand::distr::{Alphanumeric, SampleString};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::sandbox::faults;
+use crate::faults;
 
-pub use crate::sandbox::faults::{Edit, Fault};
+pub use crate::faults::{Edit, Fault};
 pub use observe::RecordedRequest;
 pub use state::GiteaState;
 

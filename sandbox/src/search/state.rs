@@ -5,8 +5,8 @@
 use std::sync::Mutex;
 
 use super::corpus::{self, Document};
-use crate::sandbox::faults::{self, Fault, Observer};
-use crate::sandbox::relock;
+use crate::faults::{self, Fault, Observer};
+use crate::relock;
 
 /// One request the sandbox answered.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 use super::http::Input;
 use super::state::random_secret;
 use super::validate::{Errors, Rule, check, db_identifier, db_password};
-use crate::sandbox::plumbing::percent_encode;
+use crate::plumbing::percent_encode;
 
 /// A database kind (`POST /databases/{kind}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,12 +2,12 @@
 //! request, its JSON body for writes and the status answered) and injected faults (a
 //! status instead of the answer, e.g. Laravel's 429 with `Retry-After`, a delay before
 //! it, or the answer rewritten into a shape the spec allows), kept by the shared
-//! [`crate::sandbox::faults::Observer`]. No HTTP handling here.
+//! [`crate::faults::Observer`]. No HTTP handling here.
 
 use serde_json::Value;
 
 use super::state::CoolifyState;
-use crate::sandbox::faults::{self, Fault};
+use crate::faults::{self, Fault};
 
 /// One request the sandbox answered.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::Env;
-use crate::sandbox::coolify::DeployOutcome;
+use crate::coolify::DeployOutcome;
 
 async fn deploy(env: &Env, app: &str) -> String {
     let a = env
