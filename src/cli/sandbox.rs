@@ -1,7 +1,7 @@
 //! `vibn sandbox …`: the local stand-ins live in their own binary, `vibn-sandbox`, so
 //! none of their code is linked into `vibn`. This runs the `vibn-sandbox` found next to
-//! the running `vibn` (as `cargo build --workspace` and an install both place it), else
-//! on `PATH`, with the same arguments; without one it says how to get it.
+//! the running `vibn` (where `cargo build --workspace` and `cargo install` both place
+//! it) with the same arguments; without one it says how to get it.
 
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
@@ -17,7 +17,7 @@ pub const SANDBOX_BINARY: &str = "vibn-sandbox";
 pub fn run(args: Vec<OsString>) -> ExitCode {
     let Some(binary) = find_binary() else {
         output::error(&format!(
-            "vibn sandbox needs the {SANDBOX_BINARY} binary next to vibn or on PATH; build it \
+            "vibn sandbox needs the {SANDBOX_BINARY} binary next to vibn; build it \
              with `cargo build --release -p vibn-sandbox` (it is not part of vibn itself)"
         ));
         return ExitCode::from(2);
@@ -27,15 +27,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// `vibn-sandbox` beside the running binary, else the first on `PATH`.
+/// `vibn-sandbox` beside the running binary.
 fn find_binary() -> Option<PathBuf> {
-    let beside = std::env::current_exe()
+    std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(SANDBOX_BINARY)));
-    let on_path = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .map(|dir| dir.join(SANDBOX_BINARY));
-    beside.into_iter().chain(on_path).find(|p| p.is_file())
+        .and_then(|exe| exe.parent().map(|dir| dir.join(SANDBOX_BINARY)))
+        .filter(|p| p.is_file())
 }

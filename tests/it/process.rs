@@ -377,7 +377,7 @@ fn vibn_sandbox_runs_the_sibling_binary() {
     );
 }
 
-/// Without `vibn-sandbox` beside it or on PATH, `vibn sandbox` says how to build it.
+/// Without `vibn-sandbox` beside it, `vibn sandbox` says how to build it.
 #[test]
 fn vibn_sandbox_without_the_binary_says_how_to_get_it() {
     let dir = tempfile::tempdir().unwrap();
