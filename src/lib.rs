@@ -4,9 +4,11 @@
 //! `sandbox` holds local stand-ins for the upstream services.
 
 pub mod api;
+pub mod args;
 pub mod cli;
 pub mod clients;
 pub mod config;
+pub mod env_vars;
 pub mod error;
 pub mod keystore;
 pub mod logging;

@@ -8,7 +8,7 @@ use vibn::api::coolify_api::CoolifyApi;
 use vibn::api::gitea_api::GiteaApi;
 use vibn::api::platform_api::PlatformApi;
 use vibn::api::workspace_api::WorkspaceApi;
-use vibn::cli::args::{Cli, Command, McpServer};
+use vibn::args::{Cli, Command, McpServer};
 use vibn::mcp::agent_server::AgentServer;
 use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::mcp::gitea_server::GiteaServer;
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         Command::Secrets { action } => report(cli::admin::secrets(action)),
         Command::Audit(args) => report(cli::admin::audit(args)),
         Command::Schemas {
-            action: cli::args::SchemasAction::Export { dir, check },
+            action: vibn::args::SchemasAction::Export { dir, check },
         } => report(cli::schemas::export(&dir, check)),
     }
 }

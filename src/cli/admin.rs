@@ -9,10 +9,10 @@ use anyhow::{Context, anyhow, bail};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::args::{
+use super::output;
+use crate::args::{
     AuditArgs, KeysAction, OrgTokensAction, SecretsAction, StoreArgs, WorkspaceAction,
 };
-use super::output;
 use crate::config;
 use crate::keystore::{KeyRecord, Keystore, MintedKey, Revoked, SecretKey, Workspace, now_ms};
 use crate::policy::naming;

@@ -1,9 +1,8 @@
-//! Command-line surface: the clap structs (only what the user typed) and the non-MCP
-//! subcommands. Resolving arguments into typed configuration is `config.rs`'s job;
-//! printing happens only in `output`.
+//! The non-MCP subcommands (what the user typed is `args`; resolving it into typed
+//! configuration is `config`'s job); printing happens only in `output`.
 
 pub mod admin;
-pub mod args;
+
 pub mod output;
 pub mod sandbox;
 pub mod schemas;

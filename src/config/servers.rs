@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 use super::{
-    ConfigError, GiteaCredentials, PinConfig, env_names, inherited_child_env, protected_repos,
-    read_env,
+    ConfigError, GiteaCredentials, PinConfig, inherited_child_env, protected_repos, read_env,
 };
-use crate::cli::args::{AgentArgs, CoolifyArgs, GiteaArgs, PlatformArgs, WorkspaceArgs};
+use crate::args::{AgentArgs, CoolifyArgs, GiteaArgs, PlatformArgs, WorkspaceArgs};
 use crate::clients::http::HttpConfig;
+use crate::env_vars as env_names;
 use crate::policy::protected::ProtectedList;
 use crate::sandbox_exec::{ExecMode, ExecPolicy};
 

@@ -75,8 +75,8 @@ const WRITABLE_DEVICES: [&str; 8] = [
     "/dev/pts",
 ];
 
-impl From<crate::cli::args::SandboxExecArgs> for HelperSpec {
-    fn from(args: crate::cli::args::SandboxExecArgs) -> Self {
+impl From<crate::args::SandboxExecArgs> for HelperSpec {
+    fn from(args: crate::args::SandboxExecArgs) -> Self {
         HelperSpec {
             cwd: args.cwd,
             writable: args.writable,

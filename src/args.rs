@@ -1,12 +1,13 @@
 //! What the user typed, as clap structs. No I/O and no validation beyond parsing:
-//! `config.rs` turns these into typed per-server configuration.
+//! `config` turns these into typed per-server configuration. Imports only `env_vars`,
+//! so `config` and `cli` can both read it without a circle.
 
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::config::env_names as env;
+use crate::env_vars as env;
 
 /// vibn: stdio MCP servers that let an AI agent build and ship software for one workspace.
 #[derive(Debug, Parser)]

@@ -1,0 +1,62 @@
+//! Every environment variable vibn reads, declared once (a leaf: it imports nothing).
+//! Only `config` reads the environment; clap's `env = …` attributes in `cli::args` name
+//! the same constants, so a variable is spelled in exactly one place.
+
+/// `1`/`true`: serve only read-only tools (same as `--read-only`).
+pub const VIBN_READ_ONLY: &str = "VIBN_READ_ONLY";
+/// Comma-separated `owner/name` globs of repositories agents may not change.
+pub const VIBN_PROTECTED_REPOS: &str = "VIBN_PROTECTED_REPOS";
+/// The folder the workspace server works in (same as `--root`).
+pub const WORKSPACE_ROOT: &str = "WORKSPACE_ROOT";
+/// `on`/`off`: confine commands and git in the sandbox (same as `--exec-sandbox`).
+pub const VIBN_EXEC_SANDBOX: &str = "VIBN_EXEC_SANDBOX";
+/// `on`/`off`: network for commands (same as `--exec-network`).
+pub const VIBN_EXEC_NETWORK: &str = "VIBN_EXEC_NETWORK";
+/// Colon-separated folders commands may also write (same as `--exec-writable`).
+pub const VIBN_EXEC_WRITABLE: &str = "VIBN_EXEC_WRITABLE";
+/// Gitea base URL (the API lives under `/api/v1`).
+pub const GITEA_API_URL: &str = "GITEA_API_URL";
+/// Gitea access token (never accepted as a flag: flags show in `ps`).
+pub const GITEA_API_TOKEN: &str = "GITEA_API_TOKEN";
+/// Gitea user name that goes with the token.
+pub const GITEA_USERNAME: &str = "GITEA_USERNAME";
+/// Coolify base URL (the API lives under `/api/v1`).
+pub const COOLIFY_API_URL: &str = "COOLIFY_API_URL";
+/// Coolify API token (never accepted as a flag).
+pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
+/// Comma-separated uuids or names (globs) of applications agents may not change.
+pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
+/// A SearXNG instance for web_search (JSON API enabled).
+pub const VIBN_SEARXNG_URL: &str = "VIBN_SEARXNG_URL";
+/// A Brave Search API key for web_search (used when no SearXNG is set).
+pub const BRAVE_API_KEY: &str = "BRAVE_API_KEY";
+/// Where the Brave Search API lives (default https://api.search.brave.com).
+pub const BRAVE_API_URL: &str = "BRAVE_API_URL";
+/// The Gitea repository of skills, `owner/name` (default `<org>/skills`).
+pub const VIBN_SKILLS_REPO: &str = "VIBN_SKILLS_REPO";
+/// A local folder of skills (used instead of Gitea when set).
+pub const VIBN_SKILLS_DIR: &str = "VIBN_SKILLS_DIR";
+/// Scopes memory to one agent session as well as the workspace.
+pub const SESSION_KEY: &str = "SESSION_KEY";
+/// The agent runner (default http://localhost:3333).
+pub const AGENT_RUNNER_URL: &str = "AGENT_RUNNER_URL";
+/// Bearer token for the agent runner, if it wants one.
+pub const AGENT_RUNNER_TOKEN: &str = "AGENT_RUNNER_TOKEN";
+/// Log filter when `--log-level` is not given.
+pub const RUST_LOG: &str = "RUST_LOG";
+/// A workspace key (`vibn_sk_…`): the server then acts only for that workspace.
+pub const VIBN_API_KEY: &str = "VIBN_API_KEY";
+/// Optional: the slug the key must belong to (any other key is refused).
+pub const VIBN_WORKSPACE: &str = "VIBN_WORKSPACE";
+/// Path of the keystore file.
+pub const VIBN_KEYSTORE: &str = "VIBN_KEYSTORE";
+/// Where the keystore lives when VIBN_KEYSTORE is unset (`$XDG_DATA_HOME/vibn/`).
+pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// Home folder, for the default data directory (`~/.local/share/vibn/`).
+pub const HOME: &str = "HOME";
+/// Base64 of 32 bytes: the key secrets at rest are sealed with.
+pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
+/// The previous secrets key, during rotation (opens only).
+pub const VIBN_SECRETS_KEY_PREVIOUS: &str = "VIBN_SECRETS_KEY_PREVIOUS";
+/// An admin org token (`vibn_at_…`) the CLI acts as; recorded as `org-token:<hint>`.
+pub const VIBN_ADMIN_TOKEN: &str = "VIBN_ADMIN_TOKEN";
