@@ -25,8 +25,7 @@
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -397,20 +396,6 @@ pub enum Report {
     SetupFailed(String),
     /// Nothing (the helper was killed).
     None,
-}
-
-/// Decode an exit status of the helper itself (for logs).
-pub fn describe(status: std::process::ExitStatus) -> String {
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit {code}"),
-        (_, Some(signal)) => format!("signal {signal}"),
-        _ => "unknown".into(),
-    }
-}
-
-/// The raw descriptor number of `fd` (for the server's `dup2` before exec).
-pub fn raw(fd: &OwnedFd) -> i32 {
-    fd.as_raw_fd()
 }
 
 #[cfg(test)]

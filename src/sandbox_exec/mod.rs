@@ -90,6 +90,11 @@ impl ExecPolicy {
 
     /// Start `launch`; its stdout and stderr are piped for the caller to take.
     pub fn spawn(&self, launch: Launch<'_>) -> Result<Running, ApiError> {
+        if let ExecMode::Unavailable = self.mode {
+            return Err(unavailable(
+                "no sandbox helper is configured for this server",
+            ));
+        }
         let private_tmp = tempfile::Builder::new()
             .prefix("vibn-exec-")
             .tempdir()
