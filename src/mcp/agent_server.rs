@@ -1,11 +1,12 @@
 //! `vibn mcp agent`: agent jobs on a runner as thin wrappers over `api::agent_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, progress_reporter, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, progress_reporter, server_config};
 use crate::api::agent_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -120,6 +121,18 @@ impl AgentServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for AgentServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("agent", INSTRUCTIONS)
     }

@@ -1,6 +1,6 @@
 //! Plumbing every MCP server shares: server identity, the one place tools are filtered
 //! (`--read-only`, `--tools`, `--exclude-tools`), the one place an `ApiError` becomes an
-//! `isError` result, and stdio serving with a clean exit on EOF.
+//! `isError` result, and stdio serving (over `transport`) with a clean exit on EOF.
 //!
 //! No guards and no domain logic here; those live in `api/` and `policy/`.
 
@@ -8,18 +8,19 @@ use std::sync::{Arc, OnceLock};
 
 use rmcp::RoleServer;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::ProgressNotificationParam;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
+use super::transport::StdioTransport;
 use crate::config::ToolFilter;
-use crate::error::ApiError;
+use crate::error::{ApiError, cut};
 
 /// serverInfo and capabilities of `vibn-<server>`, with usage instructions for the model.
 pub fn server_config(server: &str, instructions: &str) -> ServerConfig {
@@ -236,23 +237,66 @@ pub fn progress_reporter(ctx: &RequestContext<RoleServer>) -> Option<crate::api:
     }))
 }
 
-/// The one conversion of an `ApiError` into a tool result: `isError: true` with
-/// structured content `{error, status, hint}` (and the same JSON as text).
+/// The one conversion of an `ApiError` into a tool result: `isError: true` with the JSON
+/// `{error, status, hint}` as its text, and no `structuredContent`. A tool's
+/// `outputSchema` describes its success result; structured content that does not match
+/// it makes clients discard the whole answer (Inspector CLI reports only schema errors,
+/// TS SDK v1 throws `-32602`), while every client (Inspector, TS SDK v1 and v2, Python
+/// SDK) accepts an error result without it and shows its text.
 impl IntoCallToolResult for ApiError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let body = json!({
-            "error": self.message(),
-            "status": self.status(),
-            "hint": self.hint(),
-        });
-        Ok(CallToolResult::structured_error(body).into())
+        Ok(CallToolResult::error(vec![ContentBlock::text(error_text(&self))]).into())
     }
 }
 
-/// Serve `server` over stdin/stdout until the client closes stdin. EOF before any
-/// request (a probe, `</dev/null`) is a clean exit too.
+/// Longest error message put into a tool result (a safety net: messages quote user
+/// input only cut short, see `error::quote`).
+const MAX_ERROR_CHARS: usize = 2000;
+
+/// The text of an error result: `{"error", "status", "hint"}` as JSON.
+pub fn error_text(e: &ApiError) -> String {
+    json!({
+        "error": cut(e.message(), MAX_ERROR_CHARS),
+        "status": e.status(),
+        "hint": e.hint().map(|h| cut(h, MAX_ERROR_CHARS)),
+    })
+    .to_string()
+}
+
+/// Call a tool through `router`, giving every failure the shape of an `ApiError`
+/// result: rmcp turns arguments that do not deserialize into a plain-text error that
+/// quotes the offending value whole (`invalid type: string "…5 MiB…"`); here it becomes a
+/// 400 with the message cut short.
+pub async fn call_tool<S: Send + Sync + 'static>(
+    router: &ToolRouter<S>,
+    context: ToolCallContext<'_, S>,
+) -> Result<CallToolResponse, rmcp::ErrorData> {
+    let response = router.call(context).await?;
+    let CallToolResponse::Complete(result) = response else {
+        return Ok(response);
+    };
+    if result.is_error != Some(true) || result.structured_content.is_some() {
+        return Ok(CallToolResponse::Complete(result));
+    }
+    let text: String = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+        .collect();
+    if serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("status").is_some()) {
+        // Already an ApiError result.
+        return Ok(CallToolResponse::Complete(result));
+    }
+    let e = ApiError::bad_request(cut(&text, 600))
+        .with_hint("the arguments do not match the tool's input schema; fix them and retry");
+    Ok(CallToolResult::error(vec![ContentBlock::text(error_text(&e))]).into())
+}
+
+/// Serve `server` over stdin/stdout (vibn's own transport, see `transport`) until the
+/// client closes stdin. EOF before any request (a probe, `</dev/null`) is a clean exit too.
 pub async fn serve_stdio<S: ServerHandler>(server: S) -> anyhow::Result<()> {
-    let running = match server.serve(rmcp::transport::stdio_pipes()).await {
+    let (read, write) = rmcp::transport::stdio_pipes();
+    let running = match server.serve(StdioTransport::new(read, write)).await {
         Ok(running) => running,
         Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
         Err(e) => return Err(e.into()),

@@ -1,10 +1,12 @@
 //! `vibn mcp gitea`: the six Gitea tools as thin wrappers over `api::gitea_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, server_config};
 use crate::api::gitea_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -156,6 +158,18 @@ impl GiteaServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for GiteaServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("gitea", INSTRUCTIONS)
     }

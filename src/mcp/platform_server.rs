@@ -1,11 +1,13 @@
 //! `vibn mcp platform`: memory, skills, PRDs and web search as thin wrappers over
 //! `api::platform_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, server_config};
 use crate::api::platform_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -175,6 +177,18 @@ impl PlatformServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for PlatformServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("platform", INSTRUCTIONS)
     }

@@ -1,12 +1,14 @@
 //! `vibn mcp workspace`: the eight workspace tools as thin wrappers over
 //! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tokio_util::sync::CancellationToken;
 
-use super::common::{LazyRouter, UnknownTool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, server_config};
 use crate::api::workspace_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -197,6 +199,18 @@ impl WorkspaceServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for WorkspaceServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("workspace", INSTRUCTIONS)
     }
