@@ -7,6 +7,7 @@
 use std::sync::{Arc, OnceLock};
 
 use rmcp::RoleServer;
+use rmcp::handler::server::common::schema_for_input;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::ProgressNotificationParam;
@@ -14,11 +15,13 @@ use rmcp::model::{
     CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ServerCapabilities,
     ServerConfig, Tool,
 };
+use rmcp::schemars::JsonSchema;
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
 use super::transport::StdioTransport;
+use crate::api::limits::{Limit, Limited};
 use crate::config::ToolFilter;
 use crate::error::{ApiError, cut};
 
@@ -158,6 +161,54 @@ fn strip_keys(object: &mut JsonObject, keys: &[&str]) {
             _ => {}
         }
     }
+}
+
+/// The input schema of params type `P`, with its string limits (`api::limits`) written in:
+/// `maxLength` (and `maxItems` for lists) plus a sentence in the property's description,
+/// for models and clients that read only the prose. Used as `#[tool(input_schema = …)]`.
+pub fn limited_input<P: JsonSchema + Limited + 'static>() -> Arc<JsonObject> {
+    let mut schema = match schema_for_input::<P>() {
+        Ok(schema) => (*schema).clone(),
+        // The same failure rmcp's own `#[tool]` expansion reports: a params type whose
+        // schema is not an object is a programming error caught by every test run.
+        Err(e) => panic!(
+            "invalid input schema for {}: {e}",
+            std::any::type_name::<P>()
+        ),
+    };
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for (name, limit) in P::LIMITS {
+            if let Some(Value::Object(property)) = properties.get_mut(*name) {
+                write_limit(property, limit);
+            }
+        }
+    }
+    Arc::new(schema)
+}
+
+fn write_limit(property: &mut JsonObject, limit: &Limit) {
+    let is_list = property.get("type").is_some_and(|t| {
+        t == "array" || t.as_array().is_some_and(|a| a.iter().any(|t| t == "array"))
+    });
+    let sentence = if is_list {
+        if let Some(Value::Object(items)) = property.get_mut("items") {
+            items.insert("maxLength".into(), limit.max.into());
+        }
+        property.insert("maxItems".into(), limit.max_items.into());
+        format!(
+            "At most {} items of at most {} each.",
+            limit.max_items,
+            limit.describe()
+        )
+    } else {
+        property.insert("maxLength".into(), limit.max.into());
+        format!("At most {}.", limit.describe())
+    };
+    let description = match property.get("description").and_then(Value::as_str) {
+        Some(d) => format!("{} {sentence}", d.trim_end()),
+        None => sentence,
+    };
+    property.insert("description".into(), description.into());
 }
 
 /// Every tool `build` makes, prepared as served without filters (for the inventory).

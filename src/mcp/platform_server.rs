@@ -7,7 +7,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, call_tool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
 use crate::api::platform_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -57,6 +57,7 @@ impl PlatformServer {
 impl PlatformServer {
     /// Remember something under a key (replaces the key's earlier content).
     #[tool(
+        input_schema = limited_input::<SaveMemoryParams>(),
         title = "Save memory",
         annotations(
             read_only_hint = false,
@@ -74,6 +75,7 @@ impl PlatformServer {
 
     /// Search remembered notes by text or tag, newest first.
     #[tool(
+        input_schema = limited_input::<ListMemoryParams>(),
         title = "List memory",
         annotations(
             read_only_hint = true,
@@ -91,6 +93,7 @@ impl PlatformServer {
 
     /// List the available skills (name and description); malformed ones are reported.
     #[tool(
+        input_schema = limited_input::<ListSkillsParams>(),
         title = "List skills",
         annotations(
             read_only_hint = true,
@@ -108,6 +111,7 @@ impl PlatformServer {
 
     /// Read one skill's full instructions (its SKILL.md).
     #[tool(
+        input_schema = limited_input::<GetSkillParams>(),
         title = "Get skill",
         annotations(
             read_only_hint = true,
@@ -125,6 +129,7 @@ impl PlatformServer {
 
     /// Freeze a new version of a project's PRD; earlier versions stay as they were.
     #[tool(
+        input_schema = limited_input::<FinalizePrdParams>(),
         title = "Finalize PRD",
         annotations(
             read_only_hint = false,
@@ -142,6 +147,7 @@ impl PlatformServer {
 
     /// Read a project's PRD: the latest version, or a given one.
     #[tool(
+        input_schema = limited_input::<GetPrdParams>(),
         title = "Get PRD",
         annotations(
             read_only_hint = true,
@@ -159,6 +165,7 @@ impl PlatformServer {
 
     /// Search the web; returns titles, URLs and snippets.
     #[tool(
+        input_schema = limited_input::<WebSearchParams>(),
         title = "Web search",
         annotations(
             read_only_hint = true,

@@ -8,7 +8,7 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tokio_util::sync::CancellationToken;
 
-use super::common::{LazyRouter, UnknownTool, call_tool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
 use crate::api::workspace_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -61,6 +61,7 @@ impl WorkspaceServer {
 impl WorkspaceServer {
     /// Read a text file by lines; says when it is truncated and where to read on.
     #[tool(
+        input_schema = limited_input::<ReadFileParams>(),
         title = "Read file",
         annotations(
             read_only_hint = true,
@@ -78,6 +79,7 @@ impl WorkspaceServer {
 
     /// Write a whole file atomically, creating parent folders.
     #[tool(
+        input_schema = limited_input::<WriteFileParams>(),
         title = "Write file",
         annotations(
             read_only_hint = false,
@@ -95,6 +97,7 @@ impl WorkspaceServer {
 
     /// Replace exact text in a file (must occur exactly `count` times) and return the diff.
     #[tool(
+        input_schema = limited_input::<ReplaceInFileParams>(),
         title = "Replace in file",
         annotations(
             read_only_hint = false,
@@ -112,6 +115,7 @@ impl WorkspaceServer {
 
     /// List a folder's entries (honours .gitignore), optionally several levels deep.
     #[tool(
+        input_schema = limited_input::<ListDirectoryParams>(),
         title = "List directory",
         annotations(
             read_only_hint = true,
@@ -129,6 +133,7 @@ impl WorkspaceServer {
 
     /// Find files by gitignore-style glob (honours .gitignore).
     #[tool(
+        input_schema = limited_input::<FindFilesParams>(),
         title = "Find files",
         annotations(
             read_only_hint = true,
@@ -146,6 +151,7 @@ impl WorkspaceServer {
 
     /// Search file contents for text or a regex, with optional context lines.
     #[tool(
+        input_schema = limited_input::<SearchCodeParams>(),
         title = "Search code",
         annotations(
             read_only_hint = true,
@@ -163,6 +169,7 @@ impl WorkspaceServer {
 
     /// Run a shell command in the workspace with a timeout; returns exit code and output.
     #[tool(
+        input_schema = limited_input::<ExecuteCommandParams>(),
         title = "Execute command",
         annotations(
             read_only_hint = false,
@@ -181,6 +188,7 @@ impl WorkspaceServer {
 
     /// Stage, commit and push the workspace repository to its Gitea origin.
     #[tool(
+        input_schema = limited_input::<GitCommitAndPushParams>(),
         title = "Git commit and push",
         annotations(
             read_only_hint = false,

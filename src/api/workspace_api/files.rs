@@ -113,6 +113,7 @@ pub struct ReplaceInFileOut {
 impl WorkspaceApi {
     /// Read a window of lines of a text file.
     pub fn read_file(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
@@ -141,6 +142,7 @@ impl WorkspaceApi {
 
     /// Write a whole file atomically, creating parent folders.
     pub fn write_file(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.write_file_now(p);
@@ -168,6 +170,7 @@ impl WorkspaceApi {
 
     /// Replace exactly `count` occurrences of `old`, returning a unified diff.
     pub fn replace_in_file(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.replace_in_file_now(p);

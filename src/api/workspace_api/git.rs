@@ -84,6 +84,7 @@ impl WorkspaceApi {
         &self,
         p: GitCommitAndPushParams,
     ) -> Result<GitCommitAndPushOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let result = self.commit_and_push_now(p, &who).await;
         let target = match &result {

@@ -108,6 +108,7 @@ impl WorkspaceApi {
         &self,
         p: ListDirectoryParams,
     ) -> Result<ListDirectoryOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
@@ -180,6 +181,7 @@ impl WorkspaceApi {
 
     /// Find files whose path matches a gitignore-style glob.
     pub async fn find_files(&self, p: FindFilesParams) -> Result<FindFilesOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;

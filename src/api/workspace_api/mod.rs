@@ -10,6 +10,7 @@
 mod exec;
 mod files;
 mod git;
+mod limits;
 mod listing;
 mod search;
 
