@@ -172,8 +172,11 @@ impl WorkspaceApi {
             .line_terminator(Some(b'\n'))
             .build(&p.pattern)
             .map_err(|e| {
-                ApiError::bad_request(format!("invalid regular expression: {e}"))
-                    .with_hint("pass regex=false to search for the literal text")
+                ApiError::bad_request(format!(
+                    "invalid regular expression: {}",
+                    crate::error::cut(&e.to_string(), 500)
+                ))
+                .with_hint("pass regex=false to search for the literal text")
             })?;
         let context = p.context.unwrap_or(0).min(MAX_CONTEXT) as usize;
         let mut walker = workspace_walker(&start);
