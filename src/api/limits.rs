@@ -42,24 +42,37 @@ pub struct Limit {
     pub unit: Unit,
     /// For a list parameter: how many strings it may hold.
     pub max_items: usize,
+    /// Whether a NUL character may occur (not in names, paths or process arguments, which
+    /// no OS call can carry; a NUL there used to surface as a 500).
+    pub nul_allowed: bool,
 }
 
 impl Limit {
-    /// At most `max` characters.
+    /// At most `max` characters, none of them NUL.
     pub const fn chars(max: usize) -> Self {
         Limit {
             max,
             unit: Unit::Chars,
             max_items: LIST_ITEMS,
+            nul_allowed: false,
         }
     }
 
-    /// At most `max` bytes of UTF-8.
+    /// At most `max` bytes of UTF-8 (contents: NUL allowed).
     pub const fn bytes(max: usize) -> Self {
         Limit {
             max,
             unit: Unit::Bytes,
             max_items: LIST_ITEMS,
+            nul_allowed: true,
+        }
+    }
+
+    /// The same limit, with NUL refused (text that becomes a process argument).
+    pub const fn without_nul(self) -> Self {
+        Limit {
+            nul_allowed: false,
+            ..self
         }
     }
 
@@ -87,6 +100,12 @@ impl Limit {
 
     /// `value` of parameter `field` is within the limit, or a 400 naming it.
     pub fn check(&self, field: &str, value: &str) -> Result<(), ApiError> {
+        if !self.nul_allowed && value.contains('\0') {
+            return Err(ApiError::bad_request(format!(
+                "{field} contains a NUL character, which it cannot hold"
+            ))
+            .with_hint(format!("remove the NUL (\\u0000) from {field}")));
+        }
         // Within `max` bytes is within `max` characters: only longer text is counted.
         if value.len() <= self.max {
             return Ok(());
@@ -233,6 +252,14 @@ mod tests {
             e.message()
         );
         assert!(None::<String>.check_limit("x", &limit).is_ok());
+    }
+
+    #[test]
+    fn nul_is_refused_in_names_and_arguments_but_not_in_contents() {
+        assert_eq!(PATH.check("path", "a\0b").unwrap_err().status(), 400);
+        let argument = Limit::bytes(10).without_nul();
+        assert!(argument.check("command", "echo\0").is_err());
+        assert!(Limit::bytes(10).check("content", "a\0b").is_ok());
     }
 
     #[test]

@@ -183,3 +183,13 @@ async fn a_huge_memory_query_is_a_400_not_a_keystore_failure() {
     );
     client.cancel().await.unwrap();
 }
+
+/// A NUL in a command line is the caller's mistake: a 400, not the 500 "cannot start
+/// /bin/sh: nul byte found" it used to be.
+#[tokio::test]
+async fn a_nul_in_a_command_is_a_400() {
+    let ws = Workspace::new();
+    let client = ws.client().await;
+    let r = call(&client, "execute_command", json!({"command": "echo a\u{0}b"})).await;
+    assert_eq!(err_body(&r)["status"], 400);
+}

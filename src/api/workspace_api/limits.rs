@@ -12,7 +12,7 @@ use crate::api::limits::{GLOB, Limit, NAME, PATH, limits};
 const FILE_TEXT: Limit = Limit::bytes(MAX_FILE_BYTES as usize);
 /// A command line (one argument of `sh -c`; Linux caps one argument at 128 KiB) or a
 /// commit message (far beyond any real one).
-const ARGUMENT: Limit = Limit::bytes(64 * 1024);
+const ARGUMENT: Limit = Limit::bytes(64 * 1024).without_nul();
 /// Search patterns (a literal or a regular expression).
 const PATTERN: Limit = Limit::chars(4096);
 /// Paths one commit may stage.
