@@ -190,6 +190,11 @@ async fn a_huge_memory_query_is_a_400_not_a_keystore_failure() {
 async fn a_nul_in_a_command_is_a_400() {
     let ws = Workspace::new();
     let client = ws.client().await;
-    let r = call(&client, "execute_command", json!({"command": "echo a\u{0}b"})).await;
+    let r = call(
+        &client,
+        "execute_command",
+        json!({"command": "echo a\u{0}b"}),
+    )
+    .await;
     assert_eq!(err_body(&r)["status"], 400);
 }
