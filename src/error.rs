@@ -152,6 +152,37 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Characters of an argument quoted in a message; the rest is cut (DESIGN §3: messages
+/// quote user input only cut short).
+pub const QUOTE_CHARS: usize = 200;
+
+/// `text` cut to at most `max` characters, ending in `…` when something was cut.
+pub fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => {
+            let keep = text[..end]
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(end, |(i, _)| i);
+            std::borrow::Cow::Owned(format!("{}…", &text[..keep]))
+        }
+    }
+}
+
+/// A user-supplied value for a message: quoted like `{:?}`, cut to `QUOTE_CHARS`
+/// characters with `…` (and its length) when longer.
+pub fn quote(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!(
+            "{:?}… ({} characters)",
+            &value[..end],
+            value.chars().count()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +203,26 @@ mod tests {
         for (kind, status) in table {
             assert_eq!(kind.status(), status, "{kind:?}");
         }
+    }
+
+    #[test]
+    fn quote_cuts_long_values_and_says_how_long_they_were() {
+        assert_eq!(quote("a\"b"), "\"a\\\"b\"");
+        let long = "é".repeat(5000);
+        let q = quote(&long);
+        assert!(
+            q.starts_with(&format!("\"{}\"…", "é".repeat(QUOTE_CHARS))),
+            "{q}"
+        );
+        assert!(q.ends_with("(5000 characters)"), "{q}");
+    }
+
+    #[test]
+    fn cut_keeps_at_most_max_characters() {
+        assert_eq!(cut("short", 10), "short");
+        assert_eq!(cut("abcdef", 4), "abc…");
+        assert_eq!(cut("ééééé", 5), "ééééé");
+        assert_eq!(cut("éééééé", 5).chars().count(), 5);
     }
 
     #[test]

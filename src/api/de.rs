@@ -25,11 +25,12 @@ pub fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error>
     match Option::<NumberOrString>::deserialize(d)? {
         None => Ok(None),
         Some(NumberOrString::Number(n)) => Ok(Some(n)),
-        Some(NumberOrString::Text(s)) => {
-            s.trim().parse().map(Some).map_err(|_| {
-                D::Error::custom(format!("expected a non-negative integer, got {s:?}"))
-            })
-        }
+        Some(NumberOrString::Text(s)) => s.trim().parse().map(Some).map_err(|_| {
+            D::Error::custom(format!(
+                "expected a non-negative integer, got {}",
+                crate::error::quote(&s)
+            ))
+        }),
     }
 }
 
@@ -80,7 +81,8 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
             "true" | "1" | "yes" => Ok(Some(true)),
             "false" | "0" | "no" => Ok(Some(false)),
             _ => Err(D::Error::custom(format!(
-                "expected true or false, got {s:?}"
+                "expected true or false, got {}",
+                crate::error::quote(&s)
             ))),
         },
     }

@@ -7,6 +7,7 @@ pub mod agent_api;
 pub mod coolify_api;
 pub mod de;
 pub mod gitea_api;
+pub mod limits;
 pub mod pin;
 pub mod platform_api;
 pub mod text;

@@ -69,15 +69,6 @@ pub fn window(text: &str, offset: u64, limit: u64) -> Window {
     }
 }
 
-/// `text` cut to at most `max_chars` characters, with `…` when something was cut (for
-/// echoing user input in messages).
-pub fn cut(text: &str, max_chars: usize) -> String {
-    match text.char_indices().nth(max_chars) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,7 +35,7 @@ use crate::error::ApiError;
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
-pub use memory::{MAX_MEMORY_BYTES, MAX_PRD_BYTES, Memory, PrdVersion};
+pub use memory::{MAX_MEMORY_BYTES, MAX_MEMORY_KEY, MAX_PRD_BYTES, Memory, PrdVersion};
 pub use secret_box::{Keyring, SecretError, SecretKey};
 pub use secrets::RewrapReport;
 pub use workspaces::Workspace;

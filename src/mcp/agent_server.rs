@@ -1,11 +1,14 @@
 //! `vibn mcp agent`: agent jobs on a runner as thin wrappers over `api::agent_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, progress_reporter, server_config};
+use super::common::{
+    LazyRouter, UnknownTool, call_tool, limited_input, progress_reporter, server_config,
+};
 use crate::api::agent_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -46,6 +49,7 @@ impl AgentServer {
 impl AgentServer {
     /// Start an agent on a task; returns the job id to follow.
     #[tool(
+        input_schema = limited_input::<SpawnAgentParams>(),
         title = "Spawn agent",
         annotations(
             read_only_hint = false,
@@ -63,6 +67,7 @@ impl AgentServer {
 
     /// Read a job's status; with wait_s, wait for it to finish while reporting progress.
     #[tool(
+        input_schema = limited_input::<GetJobStatusParams>(),
         title = "Get job status",
         annotations(
             read_only_hint = true,
@@ -85,6 +90,7 @@ impl AgentServer {
 
     /// List the jobs spawned from this workspace, newest first.
     #[tool(
+        input_schema = limited_input::<ListJobsParams>(),
         title = "List jobs",
         annotations(
             read_only_hint = true,
@@ -102,6 +108,7 @@ impl AgentServer {
 
     /// Cancel a job that has not finished.
     #[tool(
+        input_schema = limited_input::<CancelJobParams>(),
         title = "Cancel job",
         annotations(
             read_only_hint = false,
@@ -120,6 +127,18 @@ impl AgentServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for AgentServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("agent", INSTRUCTIONS)
     }

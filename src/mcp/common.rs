@@ -1,25 +1,29 @@
 //! Plumbing every MCP server shares: server identity, the one place tools are filtered
 //! (`--read-only`, `--tools`, `--exclude-tools`), the one place an `ApiError` becomes an
-//! `isError` result, and stdio serving with a clean exit on EOF.
+//! `isError` result, and stdio serving (over `transport`) with a clean exit on EOF.
 //!
 //! No guards and no domain logic here; those live in `api/` and `policy/`.
 
 use std::sync::{Arc, OnceLock};
 
 use rmcp::RoleServer;
+use rmcp::handler::server::common::schema_for_input;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::ProgressNotificationParam;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, Implementation, JsonObject, ServerCapabilities, ServerConfig,
-    Tool,
+    CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ServerCapabilities,
+    ServerConfig, Tool,
 };
+use rmcp::schemars::JsonSchema;
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
+use super::transport::StdioTransport;
+use crate::api::limits::{Limit, Limited};
 use crate::config::ToolFilter;
-use crate::error::ApiError;
+use crate::error::{ApiError, cut};
 
 /// serverInfo and capabilities of `vibn-<server>`, with usage instructions for the model.
 pub fn server_config(server: &str, instructions: &str) -> ServerConfig {
@@ -159,6 +163,54 @@ fn strip_keys(object: &mut JsonObject, keys: &[&str]) {
     }
 }
 
+/// The input schema of params type `P`, with its string limits (`api::limits`) written in:
+/// `maxLength` (and `maxItems` for lists) plus a sentence in the property's description,
+/// for models and clients that read only the prose. Used as `#[tool(input_schema = …)]`.
+pub fn limited_input<P: JsonSchema + Limited + 'static>() -> Arc<JsonObject> {
+    let mut schema = match schema_for_input::<P>() {
+        Ok(schema) => (*schema).clone(),
+        // The same failure rmcp's own `#[tool]` expansion reports: a params type whose
+        // schema is not an object is a programming error caught by every test run.
+        Err(e) => panic!(
+            "invalid input schema for {}: {e}",
+            std::any::type_name::<P>()
+        ),
+    };
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        for (name, limit) in P::LIMITS {
+            if let Some(Value::Object(property)) = properties.get_mut(*name) {
+                write_limit(property, limit);
+            }
+        }
+    }
+    Arc::new(schema)
+}
+
+fn write_limit(property: &mut JsonObject, limit: &Limit) {
+    let is_list = property.get("type").is_some_and(|t| {
+        t == "array" || t.as_array().is_some_and(|a| a.iter().any(|t| t == "array"))
+    });
+    let sentence = if is_list {
+        if let Some(Value::Object(items)) = property.get_mut("items") {
+            items.insert("maxLength".into(), limit.max.into());
+        }
+        property.insert("maxItems".into(), limit.max_items.into());
+        format!(
+            "At most {} items of at most {} each.",
+            limit.max_items,
+            limit.describe()
+        )
+    } else {
+        property.insert("maxLength".into(), limit.max.into());
+        format!("At most {}.", limit.describe())
+    };
+    let description = match property.get("description").and_then(Value::as_str) {
+        Some(d) => format!("{} {sentence}", d.trim_end()),
+        None => sentence,
+    };
+    property.insert("description".into(), description.into());
+}
+
 /// Every tool `build` makes, prepared as served without filters (for the inventory).
 pub fn served_tools<S: Send + Sync + 'static>(build: fn() -> ToolRouter<S>) -> Vec<Tool> {
     let mut router = build();
@@ -236,23 +288,66 @@ pub fn progress_reporter(ctx: &RequestContext<RoleServer>) -> Option<crate::api:
     }))
 }
 
-/// The one conversion of an `ApiError` into a tool result: `isError: true` with
-/// structured content `{error, status, hint}` (and the same JSON as text).
+/// The one conversion of an `ApiError` into a tool result: `isError: true` with the JSON
+/// `{error, status, hint}` as its text, and no `structuredContent`. A tool's
+/// `outputSchema` describes its success result; structured content that does not match
+/// it makes clients discard the whole answer (Inspector CLI reports only schema errors,
+/// TS SDK v1 throws `-32602`), while every client (Inspector, TS SDK v1 and v2, Python
+/// SDK) accepts an error result without it and shows its text.
 impl IntoCallToolResult for ApiError {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let body = json!({
-            "error": self.message(),
-            "status": self.status(),
-            "hint": self.hint(),
-        });
-        Ok(CallToolResult::structured_error(body).into())
+        Ok(CallToolResult::error(vec![ContentBlock::text(error_text(&self))]).into())
     }
 }
 
-/// Serve `server` over stdin/stdout until the client closes stdin. EOF before any
-/// request (a probe, `</dev/null`) is a clean exit too.
+/// Longest error message put into a tool result (a safety net: messages quote user
+/// input only cut short, see `error::quote`).
+const MAX_ERROR_CHARS: usize = 2000;
+
+/// The text of an error result: `{"error", "status", "hint"}` as JSON.
+pub fn error_text(e: &ApiError) -> String {
+    json!({
+        "error": cut(e.message(), MAX_ERROR_CHARS),
+        "status": e.status(),
+        "hint": e.hint().map(|h| cut(h, MAX_ERROR_CHARS)),
+    })
+    .to_string()
+}
+
+/// Call a tool through `router`, giving every failure the shape of an `ApiError`
+/// result: rmcp turns arguments that do not deserialize into a plain-text error that
+/// quotes the offending value whole (`invalid type: string "…5 MiB…"`); here it becomes a
+/// 400 with the message cut short.
+pub async fn call_tool<S: Send + Sync + 'static>(
+    router: &ToolRouter<S>,
+    context: ToolCallContext<'_, S>,
+) -> Result<CallToolResponse, rmcp::ErrorData> {
+    let response = router.call(context).await?;
+    let CallToolResponse::Complete(result) = response else {
+        return Ok(response);
+    };
+    if result.is_error != Some(true) || result.structured_content.is_some() {
+        return Ok(CallToolResponse::Complete(result));
+    }
+    let text: String = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+        .collect();
+    if serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("status").is_some()) {
+        // Already an ApiError result.
+        return Ok(CallToolResponse::Complete(result));
+    }
+    let e = ApiError::bad_request(cut(&text, 600))
+        .with_hint("the arguments do not match the tool's input schema; fix them and retry");
+    Ok(CallToolResult::error(vec![ContentBlock::text(error_text(&e))]).into())
+}
+
+/// Serve `server` over stdin/stdout (vibn's own transport, see `transport`) until the
+/// client closes stdin. EOF before any request (a probe, `</dev/null`) is a clean exit too.
 pub async fn serve_stdio<S: ServerHandler>(server: S) -> anyhow::Result<()> {
-    let running = match server.serve(rmcp::transport::stdio_pipes()).await {
+    let (read, write) = rmcp::transport::stdio_pipes();
+    let running = match server.serve(StdioTransport::new(read, write)).await {
         Ok(running) => running,
         Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
         Err(e) => return Err(e.into()),

@@ -1,11 +1,14 @@
 //! `vibn mcp coolify`: the Coolify tools as thin wrappers over `api::coolify_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, progress_reporter, server_config};
+use super::common::{
+    LazyRouter, UnknownTool, call_tool, limited_input, progress_reporter, server_config,
+};
 use crate::api::coolify_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -57,6 +60,7 @@ impl CoolifyServer {
 impl CoolifyServer {
     /// List the Coolify projects you can use.
     #[tool(
+        input_schema = limited_input::<ListProjectsParams>(),
         title = "List projects",
         annotations(
             read_only_hint = true,
@@ -74,6 +78,7 @@ impl CoolifyServer {
 
     /// List the applications of one project.
     #[tool(
+        input_schema = limited_input::<ListApplicationsParams>(),
         title = "List applications",
         annotations(
             read_only_hint = true,
@@ -91,6 +96,7 @@ impl CoolifyServer {
 
     /// List every application you can use, grouped by project.
     #[tool(
+        input_schema = limited_input::<ListAllAppsParams>(),
         title = "List all apps",
         annotations(
             read_only_hint = true,
@@ -108,6 +114,7 @@ impl CoolifyServer {
 
     /// Show an application's status, URLs and latest deployment.
     #[tool(
+        input_schema = limited_input::<GetAppStatusParams>(),
         title = "Get app status",
         annotations(
             read_only_hint = true,
@@ -125,6 +132,7 @@ impl CoolifyServer {
 
     /// Read the newest runtime log lines of an application.
     #[tool(
+        input_schema = limited_input::<GetLogsParams>(),
         title = "Get logs",
         annotations(
             read_only_hint = true,
@@ -142,6 +150,7 @@ impl CoolifyServer {
 
     /// Queue a deployment of an application by uuid; returns the deployment uuid.
     #[tool(
+        input_schema = limited_input::<DeployParams>(),
         title = "Deploy",
         annotations(
             read_only_hint = false,
@@ -159,6 +168,7 @@ impl CoolifyServer {
 
     /// Deploy an application by name or uuid; with wait, follow it to the end with progress.
     #[tool(
+        input_schema = limited_input::<DeployAppParams>(),
         title = "Deploy app",
         annotations(
             read_only_hint = false,
@@ -181,6 +191,7 @@ impl CoolifyServer {
 
     /// List an application's deployments, newest first.
     #[tool(
+        input_schema = limited_input::<ListDeploymentsParams>(),
         title = "List deployments",
         annotations(
             read_only_hint = true,
@@ -198,6 +209,7 @@ impl CoolifyServer {
 
     /// Show a deployment's status and its build log, paged by lines.
     #[tool(
+        input_schema = limited_input::<GetDeploymentParams>(),
         title = "Get deployment",
         annotations(
             read_only_hint = true,
@@ -216,6 +228,18 @@ impl CoolifyServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for CoolifyServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("coolify", INSTRUCTIONS)
     }

@@ -1,10 +1,12 @@
 //! `vibn mcp gitea`: the six Gitea tools as thin wrappers over `api::gitea_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
 use crate::api::gitea_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -53,6 +55,7 @@ impl GiteaServer {
 impl GiteaServer {
     /// List repositories of an owner (default: the workspace org), one page at a time.
     #[tool(
+        input_schema = limited_input::<ListReposParams>(),
         title = "List repositories",
         annotations(
             read_only_hint = true,
@@ -70,6 +73,7 @@ impl GiteaServer {
 
     /// List a repository's issues (not pull requests), filtered by state and labels.
     #[tool(
+        input_schema = limited_input::<ListIssuesParams>(),
         title = "List issues",
         annotations(
             read_only_hint = true,
@@ -87,6 +91,7 @@ impl GiteaServer {
 
     /// List issues across every repository of the workspace, newest first.
     #[tool(
+        input_schema = limited_input::<ListAllIssuesParams>(),
         title = "List all issues",
         annotations(
             read_only_hint = true,
@@ -104,6 +109,7 @@ impl GiteaServer {
 
     /// Open an issue in a repository, with optional labels (by name).
     #[tool(
+        input_schema = limited_input::<CreateIssueParams>(),
         title = "Create issue",
         annotations(
             read_only_hint = false,
@@ -121,6 +127,7 @@ impl GiteaServer {
 
     /// Close an issue, optionally adding a comment first.
     #[tool(
+        input_schema = limited_input::<CloseIssueParams>(),
         title = "Close issue",
         annotations(
             read_only_hint = false,
@@ -138,6 +145,7 @@ impl GiteaServer {
 
     /// Read a file of a repository by lines, at a branch, tag or commit.
     #[tool(
+        input_schema = limited_input::<ReadRepoFileParams>(),
         title = "Read repository file",
         annotations(
             read_only_hint = true,
@@ -156,6 +164,18 @@ impl GiteaServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for GiteaServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("gitea", INSTRUCTIONS)
     }

@@ -7,6 +7,7 @@ pub mod common;
 pub mod coolify_server;
 pub mod gitea_server;
 pub mod platform_server;
+pub mod transport;
 pub mod workspace_server;
 
 /// Every built server with its tools as served (no filter), in a stable order.

@@ -1,11 +1,13 @@
 //! `vibn mcp platform`: memory, skills, PRDs and web search as thin wrappers over
 //! `api::platform_api`.
 
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{LazyRouter, UnknownTool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
 use crate::api::platform_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -55,6 +57,7 @@ impl PlatformServer {
 impl PlatformServer {
     /// Remember something under a key (replaces the key's earlier content).
     #[tool(
+        input_schema = limited_input::<SaveMemoryParams>(),
         title = "Save memory",
         annotations(
             read_only_hint = false,
@@ -72,6 +75,7 @@ impl PlatformServer {
 
     /// Search remembered notes by text or tag, newest first.
     #[tool(
+        input_schema = limited_input::<ListMemoryParams>(),
         title = "List memory",
         annotations(
             read_only_hint = true,
@@ -89,6 +93,7 @@ impl PlatformServer {
 
     /// List the available skills (name and description); malformed ones are reported.
     #[tool(
+        input_schema = limited_input::<ListSkillsParams>(),
         title = "List skills",
         annotations(
             read_only_hint = true,
@@ -106,6 +111,7 @@ impl PlatformServer {
 
     /// Read one skill's full instructions (its SKILL.md).
     #[tool(
+        input_schema = limited_input::<GetSkillParams>(),
         title = "Get skill",
         annotations(
             read_only_hint = true,
@@ -123,6 +129,7 @@ impl PlatformServer {
 
     /// Freeze a new version of a project's PRD; earlier versions stay as they were.
     #[tool(
+        input_schema = limited_input::<FinalizePrdParams>(),
         title = "Finalize PRD",
         annotations(
             read_only_hint = false,
@@ -140,6 +147,7 @@ impl PlatformServer {
 
     /// Read a project's PRD: the latest version, or a given one.
     #[tool(
+        input_schema = limited_input::<GetPrdParams>(),
         title = "Get PRD",
         annotations(
             read_only_hint = true,
@@ -157,6 +165,7 @@ impl PlatformServer {
 
     /// Search the web; returns titles, URLs and snippets.
     #[tool(
+        input_schema = limited_input::<WebSearchParams>(),
         title = "Web search",
         annotations(
             read_only_hint = true,
@@ -175,6 +184,18 @@ impl PlatformServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for PlatformServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("platform", INSTRUCTIONS)
     }

@@ -2,12 +2,14 @@
 //! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
-use rmcp::model::ServerConfig;
-use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use tokio_util::sync::CancellationToken;
 
-use super::common::{LazyRouter, UnknownTool, server_config};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
 use crate::api::workspace_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -85,6 +87,7 @@ impl WorkspaceServer {
 impl WorkspaceServer {
     /// Read a text file by lines; says when it is truncated and where to read on.
     #[tool(
+        input_schema = limited_input::<ReadFileParams>(),
         title = "Read file",
         annotations(
             read_only_hint = true,
@@ -102,6 +105,7 @@ impl WorkspaceServer {
 
     /// Write a whole file atomically, creating parent folders.
     #[tool(
+        input_schema = limited_input::<WriteFileParams>(),
         title = "Write file",
         annotations(
             read_only_hint = false,
@@ -119,6 +123,7 @@ impl WorkspaceServer {
 
     /// Replace exact text in a file (must occur exactly `count` times) and return the diff.
     #[tool(
+        input_schema = limited_input::<ReplaceInFileParams>(),
         title = "Replace in file",
         annotations(
             read_only_hint = false,
@@ -136,6 +141,7 @@ impl WorkspaceServer {
 
     /// List a folder's entries (honours .gitignore), optionally several levels deep.
     #[tool(
+        input_schema = limited_input::<ListDirectoryParams>(),
         title = "List directory",
         annotations(
             read_only_hint = true,
@@ -153,6 +159,7 @@ impl WorkspaceServer {
 
     /// Find files by gitignore-style glob (honours .gitignore).
     #[tool(
+        input_schema = limited_input::<FindFilesParams>(),
         title = "Find files",
         annotations(
             read_only_hint = true,
@@ -170,6 +177,7 @@ impl WorkspaceServer {
 
     /// Search file contents for text or a regex, with optional context lines.
     #[tool(
+        input_schema = limited_input::<SearchCodeParams>(),
         title = "Search code",
         annotations(
             read_only_hint = true,
@@ -187,6 +195,7 @@ impl WorkspaceServer {
 
     /// Run a shell command in the workspace with a timeout; returns exit code and output.
     #[tool(
+        input_schema = limited_input::<ExecuteCommandParams>(),
         title = "Execute command",
         annotations(
             read_only_hint = false,
@@ -205,6 +214,7 @@ impl WorkspaceServer {
 
     /// Stage, commit and push the workspace repository to its Gitea origin.
     #[tool(
+        input_schema = limited_input::<GitCommitAndPushParams>(),
         title = "Git commit and push",
         annotations(
             read_only_hint = false,
@@ -223,6 +233,18 @@ impl WorkspaceServer {
 
 #[tool_handler(router = self.router.get())]
 impl ServerHandler for WorkspaceServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        call_tool(
+            self.router.get(),
+            ToolCallContext::new(self, request, context),
+        )
+        .await
+    }
+
     fn get_info(&self) -> ServerConfig {
         server_config("workspace", INSTRUCTIONS)
     }

@@ -14,16 +14,17 @@ pub mod protected;
 pub mod repo_ref;
 pub mod tenant;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 
-/// Why a guard refused an input; each variant keeps the offending value as data.
+/// Why a guard refused an input; each variant keeps the offending value as data, and
+/// its message quotes that value cut short (`error::quote`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     /// A path contained a NUL byte.
-    #[error("path {path:?} contains a NUL byte")]
+    #[error("path {} contains a NUL byte", quote(.path))]
     NulInPath { path: String },
     /// A path leads outside the workspace root.
-    #[error("path {path:?} is outside the workspace root")]
+    #[error("path {} is outside the workspace root", quote(.path))]
     OutsideRoot { path: String },
     /// A path component longer than the filesystem allows.
     #[error("a file name in {path:?} is longer than {limit} bytes")]
@@ -32,7 +33,7 @@ pub enum PolicyError {
     #[error("{path} is inside .git/, which the file tools never write")]
     GitMetadata { path: String },
     /// A branch name git would reject or could read as an option.
-    #[error("invalid branch name {name:?}: {reason}")]
+    #[error("invalid branch name {}: {reason}", quote(.name))]
     BadBranch { name: String, reason: &'static str },
     /// A repository on the protected list.
     #[error("repository {repo} is protected (VIBN_PROTECTED_REPOS): it is read-only for agents")]
@@ -41,10 +42,10 @@ pub enum PolicyError {
     #[error("repository {repo} is outside this workspace's Gitea org {org}")]
     RepoOutsideOrg { repo: String, org: String },
     /// An owner other than the pinned workspace's Gitea org.
-    #[error("{owner} is outside this workspace's Gitea org {org}")]
+    #[error("{} is outside this workspace's Gitea org {org}", quote(.owner))]
     OwnerOutsideOrg { owner: String, org: String },
     /// A repository reference that is not `owner/name` of valid names.
-    #[error("invalid repository {input:?}: {reason}")]
+    #[error("invalid repository {}: {reason}", quote(.input))]
     BadRepo { input: String, reason: &'static str },
     /// A protected-list pattern that is not a valid glob.
     #[error("invalid pattern {pattern:?} in {list}: {reason}")]

@@ -96,7 +96,7 @@ async fn pinned_server_refuses_other_tenants_identically() {
     for uuid in [t.theirs.as_str(), "doesnotexist00"] {
         let r = call_tool(&client, "get_app_status", json!({"uuid": uuid}), false).await;
         assert_eq!(err_status(&r), 403, "{uuid}");
-        let message = r.structured_content.as_ref().unwrap()["error"]
+        let message = crate::support::err_body(&r)["error"]
             .as_str()
             .unwrap()
             .replace(uuid, "<uuid>");

@@ -241,7 +241,7 @@ async fn deploy_app_resolves_names_helpfully() {
     let client = w.c.mcp("", Pin::operator(), BUDGET).await;
     let r = call_tool(&client, "deploy_app", json!({"name": "nope"}), false).await;
     assert_eq!(err_status(&r), 404);
-    let hint = r.structured_content.as_ref().unwrap()["hint"]
+    let hint = crate::support::err_body(&r)["hint"]
         .as_str()
         .unwrap()
         .to_string();

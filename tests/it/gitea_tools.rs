@@ -233,7 +233,7 @@ async fn create_issue_with_label_names() {
     )
     .await;
     assert_eq!(err_status(&r), 400);
-    let hint = r.structured_content.as_ref().unwrap()["hint"]
+    let hint = crate::support::err_body(&r)["hint"]
         .as_str()
         .unwrap()
         .to_string();
@@ -335,7 +335,7 @@ async fn read_repo_file_reads_by_lines() {
     .await;
     assert_eq!(err_status(&r), 400);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("lib.rs")
@@ -429,7 +429,7 @@ async fn unconfigured_gitea_names_the_variables() {
     let r = call(&client, "list_repos", json!({})).await;
     assert_eq!(err_status(&r), 503);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("GITEA_API_TOKEN")

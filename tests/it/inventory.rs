@@ -2,6 +2,7 @@
 //! schemas plain objects; and the `--read-only` / `--tools` / `--exclude-tools` filter.
 
 use rmcp::model::Tool;
+use serde_json::Value;
 use vibn::config::ToolFilter;
 use vibn::mcp::agent_server::AgentServer;
 use vibn::mcp::coolify_server::CoolifyServer;
@@ -118,6 +119,67 @@ fn every_parameter_is_documented() {
     }
 }
 
+/// Every string parameter (and every string in a list parameter) documents its maximum
+/// length, in the schema and in its description (issue 10); enums need none.
+#[test]
+fn every_string_parameter_documents_its_maximum_length() {
+    for tool in all_tools() {
+        let props = tool
+            .input_schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        for (field, schema) in props {
+            let what = format!("{}.{field}", tool.name);
+            let description = schema["description"].as_str().unwrap_or_default();
+            match schema["type"].as_str() {
+                Some("string") if schema.get("enum").is_none() => {
+                    assert!(schema["maxLength"].is_u64(), "{what}: maxLength");
+                    assert!(description.contains("At most"), "{what}: {description}");
+                }
+                Some("array") if schema["items"]["type"] == "string" => {
+                    assert!(schema["maxItems"].is_u64(), "{what}: maxItems");
+                    assert!(schema["items"]["maxLength"].is_u64(), "{what}: items");
+                    assert!(description.contains("At most"), "{what}: {description}");
+                }
+                Some(_) => {}
+                // A `$ref` here is an enum of strings (checked below).
+                None => assert!(schema.get("$ref").is_some(), "{what}: no single type"),
+            }
+        }
+    }
+}
+
+/// No schema uses an `enum` or `const` that is not a string (some clients' validators
+/// and model APIs accept only string enums).
+#[test]
+fn enums_and_consts_are_strings() {
+    fn walk(value: &Value, what: &str) {
+        match value {
+            Value::Object(map) => {
+                if let Some(values) = map.get("enum") {
+                    let all = values
+                        .as_array()
+                        .is_some_and(|v| v.iter().all(|x| x.is_string()));
+                    assert!(all, "{what}: enum {values}");
+                }
+                if let Some(c) = map.get("const") {
+                    assert!(c.is_string(), "{what}: const {c}");
+                }
+                map.values().for_each(|v| walk(v, what));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, what)),
+            _ => {}
+        }
+    }
+    for tool in all_tools() {
+        walk(&Value::Object((*tool.input_schema).clone()), &tool.name);
+        let output = tool.output_schema.clone().unwrap();
+        walk(&Value::Object((*output).clone()), &tool.name);
+    }
+}
+
 /// The start-up name list matches the router exactly.
 #[test]
 fn tool_name_lists_match_the_routers() {
@@ -144,7 +206,7 @@ fn tool_name_lists_match_the_routers() {
 fn served_schemas_are_compact() {
     for tool in all_tools() {
         assert!(!tool.input_schema.contains_key("$schema"), "{}", tool.name);
-        let output = serde_json::Value::Object((*tool.output_schema.clone().unwrap()).clone());
+        let output = Value::Object((*tool.output_schema.clone().unwrap()).clone());
         assert!(output.get("properties").is_some(), "{}", tool.name);
         assert!(
             !output.to_string().contains("\"format\":\"uint"),

@@ -18,6 +18,7 @@ mod coolify_client;
 mod coolify_pinning;
 mod coolify_shapes;
 mod coolify_tools;
+mod error_results;
 mod gitea_client;
 mod gitea_pinning;
 mod gitea_shapes;
@@ -28,7 +29,7 @@ mod pinning;
 mod platform_tools;
 mod prism_mock;
 mod process;
-
+mod transport;
 mod workspace_exec;
 mod workspace_git;
 mod workspace_git_hostile;

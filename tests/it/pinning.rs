@@ -104,7 +104,7 @@ async fn every_invalid_key_gets_the_identical_401() {
         .await;
         let r = call(&client, "read_file", json!({"path": "f.txt"})).await;
         assert_eq!(err_status(&r), 401, "{what}");
-        bodies.push((what, serde_json::to_string(&r.structured_content).unwrap()));
+        bodies.push((what, crate::support::err_body(&r).to_string()));
     }
     for (what, body) in &bodies {
         assert_eq!(body, &bodies[0].1, "{what} differs from {}", bodies[0].0);
@@ -321,7 +321,9 @@ fn running_pinned_binary_rejects_a_key_revoked_after_start() {
     assert!(revoke.status.success());
     let after = send(3, read(3));
     assert_eq!(after["result"]["isError"], true, "{after}");
-    assert_eq!(after["result"]["structuredContent"]["status"], 401);
+    let body: Value =
+        serde_json::from_str(after["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(body["status"], 401, "{after}");
     drop(stdin);
     assert!(server.wait().unwrap().success());
 }

@@ -281,7 +281,7 @@ async fn skills_from_a_folder_report_malformed_ones() {
     let r = call_tool(&client, "get_skill", json!({"name": "nope"}), false).await;
     assert_eq!(err_status(&r), 404);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("deploy-app")
@@ -357,7 +357,7 @@ async fn skills_without_a_source_name_the_settings() {
     let r = call_tool(&client, "list_skills", json!({}), false).await;
     assert_eq!(err_status(&r), 503);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("VIBN_SKILLS_DIR")
@@ -413,7 +413,7 @@ async fn prds_are_versioned_and_immutable() {
     let r = call_tool(&client, "get_prd", json!({"project": "other"}), false).await;
     assert_eq!(err_status(&r), 404);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("site")
@@ -495,7 +495,7 @@ async fn web_search_without_a_provider_names_the_settings() {
     let client = p.serve(p.parts()).await;
     let r = call_tool(&client, "web_search", json!({"query": "x"}), false).await;
     assert_eq!(err_status(&r), 503);
-    let hint = r.structured_content.as_ref().unwrap()["hint"]
+    let hint = crate::support::err_body(&r)["hint"]
         .as_str()
         .unwrap()
         .to_string();

@@ -35,7 +35,8 @@ fn tokio_vibn(args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}"#;
 
-/// Feed raw lines to the server and collect its JSON replies until stdin closes.
+/// Feed raw lines to the server, close stdin, and collect every JSON reply it writes
+/// before it exits.
 fn raw_session(root: &std::path::Path, lines: &[&str]) -> (Vec<Value>, std::process::ExitStatus) {
     let mut child = vibn()
         .args(["mcp", "workspace", "--root"])
@@ -47,20 +48,14 @@ fn raw_session(root: &std::path::Path, lines: &[&str]) -> (Vec<Value>, std::proc
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
-    let expected = lines.iter().filter(|l| l.contains("\"id\"")).count();
     for line in lines {
         writeln!(stdin, "{line}").unwrap();
     }
-    stdin.flush().unwrap();
-    let mut replies = Vec::new();
-    let mut lines_out = stdout.lines();
-    while replies.len() < expected {
-        let Some(Ok(line)) = lines_out.next() else {
-            break;
-        };
-        replies.push(serde_json::from_str(&line).expect("stdout carries only JSON-RPC"));
-    }
     drop(stdin);
+    let replies = stdout
+        .lines()
+        .map(|line| serde_json::from_str(&line.unwrap()).expect("stdout carries only JSON-RPC"))
+        .collect();
     let status = child.wait().unwrap();
     (replies, status)
 }
@@ -120,7 +115,7 @@ async fn server_credentials_do_not_reach_commands() {
     client.cancel().await.unwrap();
 }
 
-/// Malformed lines and unknown tools get errors; the server keeps serving.
+/// Malformed lines, bad params and unknown tools get errors; the server keeps serving.
 #[test]
 fn malformed_requests_do_not_kill_the_server() {
     let ws = Workspace::new();
@@ -148,6 +143,15 @@ fn malformed_requests_do_not_kill_the_server() {
     assert!(
         by_id(json!(2))["error"].is_object(),
         "unknown tool is a JSON-RPC error"
+    );
+    assert_eq!(by_id(json!(3))["error"]["code"], -32602, "bad params");
+    let parse_errors = replies
+        .iter()
+        .filter(|r| r["id"].is_null() && r["error"]["code"] == -32700)
+        .count();
+    assert_eq!(
+        parse_errors, 2,
+        "each malformed line is answered: {replies:?}"
     );
     assert_eq!(
         by_id(json!(4))["result"]["structuredContent"]["content"],

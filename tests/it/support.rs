@@ -97,28 +97,38 @@ pub fn ok(result: &CallToolResult) -> &Value {
         .expect("structured content")
 }
 
-/// The status of a failed call (`isError` with `{error, status, hint}`).
-pub fn err_status(result: &CallToolResult) -> u64 {
+/// The body `{error, status, hint}` of a failed call: an `isError` result whose text is
+/// that JSON, with no `structuredContent` (which would contradict the tool's
+/// `outputSchema`, issue 10).
+pub fn err_body(result: &CallToolResult) -> Value {
     assert_eq!(
         result.is_error,
         Some(true),
         "expected an error, got {:?}",
         result.structured_content
     );
-    let body = result
-        .structured_content
-        .as_ref()
-        .expect("structured error");
+    assert_eq!(
+        result.structured_content, None,
+        "an error result carries no structuredContent"
+    );
+    let text: String = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect();
+    let body: Value = serde_json::from_str(&text).expect("the error text is JSON");
     assert!(body["error"].is_string(), "error message missing: {body}");
-    body["status"].as_u64().expect("status")
+    body
+}
+
+/// The status of a failed call (`isError` with `{error, status, hint}`).
+pub fn err_status(result: &CallToolResult) -> u64 {
+    err_body(result)["status"].as_u64().expect("status")
 }
 
 /// The error message of a failed call.
 pub fn err_message(result: &CallToolResult) -> String {
-    result.structured_content.as_ref().unwrap()["error"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    err_body(result)["error"].as_str().unwrap().to_string()
 }
 
 /// Run git in `dir` and return its stdout; panics on failure.

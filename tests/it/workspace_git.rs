@@ -353,7 +353,7 @@ async fn push_without_credentials_names_the_variables() {
     let r = call(&client, "git_commit_and_push", json!({"message": "a"})).await;
     assert_eq!(err_status(&r), 503);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("GITEA_API_TOKEN")

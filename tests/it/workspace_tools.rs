@@ -58,7 +58,7 @@ async fn read_file_of_a_missing_file_is_not_found() {
     let r = call(&client, "read_file", json!({"path": "nope.txt"})).await;
     assert_eq!(err_status(&r), 404);
     assert!(
-        r.structured_content.as_ref().unwrap()["hint"]
+        crate::support::err_body(&r)["hint"]
             .as_str()
             .unwrap()
             .contains("list_directory")

@@ -13,7 +13,7 @@ use crate::api::Progress;
 use crate::api::de;
 use crate::api::pin::Principal;
 use crate::clients::runner::{RunRequest, RunnerJob};
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 use crate::keystore::{JobRecord, JobUpdate, Keystore, now_ms};
 use crate::policy::{protected, repo_ref};
 
@@ -162,7 +162,10 @@ fn check_job_id(id: &str) -> Result<&str, ApiError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     {
-        return Err(ApiError::bad_request(format!("{id:?} is not a job id")));
+        return Err(ApiError::bad_request(format!(
+            "{} is not a job id",
+            quote(id)
+        )));
     }
     Ok(id)
 }
@@ -170,6 +173,7 @@ fn check_job_id(id: &str) -> Result<&str, ApiError> {
 impl AgentApi {
     /// Start an agent on a task; the job is journaled.
     pub async fn spawn_agent(&self, p: SpawnAgentParams) -> Result<SpawnAgentOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.agent.clone();
         let result = self.spawn_now(&who, p).await;
@@ -191,7 +195,8 @@ impl AgentApi {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
         {
             return Err(ApiError::bad_request(format!(
-                "{agent:?} is not an agent name"
+                "{} is not an agent name",
+                quote(&agent)
             )));
         }
         if p.task.trim().is_empty() || p.task.len() > MAX_TASK_BYTES {
@@ -283,6 +288,7 @@ impl AgentApi {
         progress: Option<Progress>,
         cancel: CancellationToken,
     ) -> Result<JobOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let (scope, workspace) = Self::scope(&who);
         let id = check_job_id(&p.job_id)?;
@@ -360,6 +366,7 @@ impl AgentApi {
 
     /// Cancel a job of this workspace.
     pub async fn cancel_job(&self, p: CancelJobParams) -> Result<JobOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.job_id.clone();
         let result = self.cancel_now(&who, p).await;

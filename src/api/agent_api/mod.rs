@@ -4,6 +4,7 @@
 //! simply not found. When pinned, the workspace slug goes with every runner request.
 
 mod jobs;
+mod limits;
 
 use std::sync::Arc;
 use std::time::Duration;

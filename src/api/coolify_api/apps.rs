@@ -195,6 +195,7 @@ impl CoolifyApi {
         &self,
         p: ListApplicationsParams,
     ) -> Result<ListApplicationsOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let scope = self.scope(&who).await?;
         let wanted = p.project_uuid.trim();
@@ -290,6 +291,7 @@ impl CoolifyApi {
 
     /// An application's state and its latest deployment.
     pub async fn get_app_status(&self, p: GetAppStatusParams) -> Result<AppStatusOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let scope = self.scope(&who).await?;
         let app = self.app_in_scope(&scope, &p.uuid).await?;
@@ -308,6 +310,7 @@ impl CoolifyApi {
 
     /// The newest runtime log lines of an application.
     pub async fn get_logs(&self, p: GetLogsParams) -> Result<GetLogsOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let scope = self.scope(&who).await?;
         let app = self.app_in_scope(&scope, &p.uuid).await?;

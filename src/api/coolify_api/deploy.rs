@@ -13,7 +13,7 @@ use crate::api::Progress;
 use crate::api::de;
 use crate::api::pin::Principal;
 use crate::clients::coolify::{Application, Deployment, DeploymentState};
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 
 /// Log lines of a failed deployment returned by `deploy_app`.
 const FAILURE_LOG_LINES: usize = 30;
@@ -91,6 +91,7 @@ pub struct DeployAppOut {
 impl CoolifyApi {
     /// Queue a deployment of one application.
     pub async fn deploy(&self, p: DeployParams) -> Result<DeployOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.uuid.clone();
         let result = self.deploy_now(&who, p).await;
@@ -125,6 +126,7 @@ impl CoolifyApi {
         progress: Option<Progress>,
         cancel: CancellationToken,
     ) -> Result<DeployAppOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.uuid.clone().or(p.name.clone()).unwrap_or_default();
         let result = self.deploy_app_now(&who, p, progress, cancel).await;
@@ -284,7 +286,7 @@ impl CoolifyApi {
                         let names: Vec<&str> =
                             apps.iter().map(|a| a.name.as_str()).take(30).collect();
                         Err(
-                            ApiError::not_found(format!("no application named {name:?}"))
+                            ApiError::not_found(format!("no application named {}", quote(name)))
                                 .with_hint(if names.is_empty() {
                                     "there are no applications yet".to_string()
                                 } else {
@@ -295,7 +297,8 @@ impl CoolifyApi {
                     many => {
                         let uuids: Vec<&str> = many.iter().map(|a| a.uuid.as_str()).collect();
                         Err(ApiError::bad_request(format!(
-                            "several applications are named {name:?}"
+                            "several applications are named {}",
+                            quote(name)
                         ))
                         .with_hint(format!("pass uuid instead: one of {}", uuids.join(", "))))
                     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{CoolifyApi, Scope};
 use crate::api::de;
 use crate::clients::coolify::Deployment;
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 
 /// Deployments per page by default.
 pub const DEFAULT_PAGE: u64 = 10;
@@ -125,6 +125,7 @@ impl CoolifyApi {
         &self,
         p: ListDeploymentsParams,
     ) -> Result<ListDeploymentsOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let scope = self.scope(&who).await?;
         let app = self.app_in_scope(&scope, &p.uuid).await?;
@@ -161,6 +162,7 @@ impl CoolifyApi {
         &self,
         p: GetDeploymentParams,
     ) -> Result<GetDeploymentOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let scope = self.scope(&who).await?;
         let uuid = p.deployment_uuid.trim();
@@ -170,7 +172,8 @@ impl CoolifyApi {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(ApiError::bad_request(format!(
-                "{uuid:?} is not a deployment uuid"
+                "{} is not a deployment uuid",
+                quote(uuid)
             )));
         }
         let outside = || {

@@ -10,6 +10,7 @@
 mod apps;
 mod deploy;
 mod deployments;
+mod limits;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,7 @@ use futures::StreamExt;
 use crate::api::pin::{Pin, Principal};
 use crate::clients::coolify::{Application, CoolifyClient, Project};
 use crate::config::CoolifyServerConfig;
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 use crate::policy::protected::ProtectedList;
 use crate::policy::tenant::{self, ProjectScope};
 
@@ -161,7 +162,8 @@ impl CoolifyApi {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         {
             return Err(ApiError::bad_request(format!(
-                "{uuid:?} is not an application uuid"
+                "{} is not an application uuid",
+                quote(uuid)
             )));
         }
         let outside = || {

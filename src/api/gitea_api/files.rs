@@ -9,7 +9,7 @@ use super::GiteaApi;
 use crate::api::de;
 use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
 use crate::clients::gitea::ContentsAnswer;
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 
 /// Files larger than this are not read.
 pub const MAX_REPO_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -68,6 +68,7 @@ pub struct ReadRepoFileOut {
 impl GiteaApi {
     /// Read a window of lines of a file in a repository.
     pub async fn read_repo_file(&self, p: ReadRepoFileParams) -> Result<ReadRepoFileOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let repo = self.repo(&who, &p.repo)?;
         let path = p.path.trim().trim_matches('/').to_string();
@@ -78,8 +79,8 @@ impl GiteaApi {
             || path.contains('\0')
         {
             return Err(ApiError::bad_request(format!(
-                "{:?} is not a file path in the repository",
-                p.path
+                "{} is not a file path in the repository",
+                quote(&p.path)
             )));
         }
         let git_ref = p
@@ -121,8 +122,10 @@ impl GiteaApi {
                         }
                     })
                     .collect();
-                return Err(ApiError::bad_request(format!("{path} is a directory"))
-                    .with_hint(format!("read one of its entries: {}", names.join(", "))));
+                return Err(
+                    ApiError::bad_request(format!("{} is a directory", quote(&path)))
+                        .with_hint(format!("read one of its entries: {}", names.join(", "))),
+                );
             }
             ContentsAnswer::File(file) => file,
         };

@@ -245,6 +245,7 @@ pub struct CloseIssueOut {
 impl GiteaApi {
     /// One page of a repository's issues.
     pub async fn list_issues(&self, p: ListIssuesParams) -> Result<ListIssuesOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let repo = self.repo(&who, &p.repo)?;
         let page = p.page.unwrap_or(1).clamp(1, u64::from(u32::MAX)) as u32;
@@ -338,6 +339,7 @@ impl GiteaApi {
 
     /// Create an issue; label names are resolved to ids first.
     pub async fn create_issue(&self, p: CreateIssueParams) -> Result<CreateIssueOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.repo.clone();
         let result = self.create_issue_now(&who, p).await;
@@ -388,6 +390,7 @@ impl GiteaApi {
 
     /// Close an issue, optionally commenting first.
     pub async fn close_issue(&self, p: CloseIssueParams) -> Result<CloseIssueOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = format!("{}#{}", p.repo, p.number);
         let result = self.close_issue_now(&who, p).await;

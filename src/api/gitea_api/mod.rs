@@ -8,6 +8,7 @@
 
 mod files;
 mod issues;
+mod limits;
 mod repos;
 
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use super::GiteaApi;
 use crate::api::de;
 use crate::clients::gitea::{Page, Repository};
 use crate::clients::http::ClientError;
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 use crate::policy::repo_ref;
 
 /// Repositories returned per page when no limit is given.
@@ -93,12 +93,14 @@ pub struct ListReposOut {
 impl GiteaApi {
     /// List one page of repositories.
     pub async fn list_repos(&self, p: ListReposParams) -> Result<ListReposOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let owner = match p.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
             Some(owner) => {
                 if !repo_ref::is_valid_name(owner) {
                     return Err(ApiError::bad_request(format!(
-                        "{owner:?} is not a user or org name"
+                        "{} is not a user or org name",
+                        quote(owner)
                     )));
                 }
                 self.check_owner(&who, owner)?;
@@ -132,7 +134,7 @@ impl GiteaApi {
 
 fn not_found_owner(e: ClientError, owner: &str) -> ApiError {
     if e.status() == Some(404) {
-        ApiError::not_found(format!("no user or org named {owner:?} on Gitea"))
+        ApiError::not_found(format!("no user or org named {} on Gitea", quote(owner)))
             .with_hint("call list_repos without owner to see the repositories you can use")
     } else {
         e.into()

@@ -91,6 +91,7 @@ pub struct ListMemoryOut {
 impl PlatformApi {
     /// Save a memory in this workspace (and session).
     pub async fn save_memory(&self, p: SaveMemoryParams) -> Result<SaveMemoryOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.key.clone();
         let result = (|| {
@@ -114,6 +115,7 @@ impl PlatformApi {
 
     /// Search this workspace's (and session's) memories.
     pub async fn list_memory(&self, p: ListMemoryParams) -> Result<ListMemoryOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let (scope, _) = Self::scope(&who);
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as u32;

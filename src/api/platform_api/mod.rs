@@ -4,6 +4,7 @@
 //! skills from its org's repository); unpinned, to the local operator scope. Memory is
 //! further scoped to `SESSION_KEY` when set. Writes are audited.
 
+mod limits;
 mod memory;
 mod prd;
 mod search;

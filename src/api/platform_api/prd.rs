@@ -67,6 +67,7 @@ pub struct GetPrdOut {
 impl PlatformApi {
     /// Finalize a new version of a project's PRD.
     pub async fn finalize_prd(&self, p: FinalizePrdParams) -> Result<FinalizePrdOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.project.clone();
         let result = (|| {
@@ -93,6 +94,7 @@ impl PlatformApi {
 
     /// The latest (or a given) version of a project's PRD.
     pub async fn get_prd(&self, p: GetPrdParams) -> Result<GetPrdOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let (scope, _) = Self::scope(&who);
         let store = self.store()?;

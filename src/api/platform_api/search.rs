@@ -38,6 +38,7 @@ pub struct WebSearchOut {
 impl PlatformApi {
     /// Search the web.
     pub async fn web_search(&self, p: WebSearchParams) -> Result<WebSearchOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let query = p.query.trim();
         if query.is_empty() {

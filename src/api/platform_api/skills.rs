@@ -14,7 +14,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 use super::PlatformApi;
 use crate::api::pin::Principal;
 use crate::clients::gitea::{ContentsAnswer, GiteaClient};
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 use crate::policy::{protected, repo_ref};
 
 /// Largest SKILL.md read.
@@ -201,6 +201,7 @@ impl PlatformApi {
 
     /// One skill's full SKILL.md and the names of its other files.
     pub async fn get_skill(&self, p: GetSkillParams) -> Result<GetSkillOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let wanted = p.name.trim();
         if wanted.is_empty() {
@@ -244,7 +245,7 @@ impl PlatformApi {
         }
         names.sort();
         Err(
-            ApiError::not_found(format!("no skill named {wanted:?}")).with_hint(
+            ApiError::not_found(format!("no skill named {}", quote(wanted))).with_hint(
                 if names.is_empty() {
                     "there are no skills yet".to_string()
                 } else {

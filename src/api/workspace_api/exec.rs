@@ -74,6 +74,7 @@ impl WorkspaceApi {
         p: ExecuteCommandParams,
         cancel: CancellationToken,
     ) -> Result<ExecuteCommandOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.command.clone();
         let result = self.execute_command_now(p, cancel).await;

@@ -120,6 +120,7 @@ impl WorkspaceApi {
     }
 
     fn read_file_now(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
@@ -153,6 +154,7 @@ impl WorkspaceApi {
     }
 
     fn write_file_audited(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.write_file_now(p);
@@ -191,6 +193,7 @@ impl WorkspaceApi {
         &self,
         p: ReplaceInFileParams,
     ) -> Result<ReplaceInFileOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let target = p.path.clone();
         let result = self.replace_in_file_now(p);

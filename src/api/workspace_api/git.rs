@@ -28,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use super::WorkspaceApi;
 use crate::api::de;
 use crate::api::pin::Principal;
-use crate::api::text;
+
 use crate::error::ApiError;
 use crate::policy::{git_config, git_refs, git_remote, paths, protected};
 use crate::redact;
@@ -123,6 +123,7 @@ impl WorkspaceApi {
         &self,
         p: GitCommitAndPushParams,
     ) -> Result<GitCommitAndPushOut, ApiError> {
+        super::limits::check(&p)?;
         let who = self.who()?;
         let result = self.commit_and_push_now(p, &who).await;
         let target = match &result {
@@ -190,7 +191,7 @@ impl WorkspaceApi {
             Some(url) => Some(git_remote::parse(url).ok_or_else(|| {
                 ApiError::bad_request(format!(
                     "origin {} does not name an owner/name repository",
-                    redact::urls(&text::cut(url, 200))
+                    redact::urls(&crate::error::cut(url, 200))
                 ))
                 .with_hint("set origin to the https URL of the repository on Gitea")
             })?),
@@ -294,7 +295,7 @@ impl WorkspaceApi {
             let shown: Vec<String> = unsafe_keys
                 .iter()
                 .take(10)
-                .map(|k| text::cut(k, 100))
+                .map(|k| crate::error::cut(k, 100).into_owned())
                 .collect();
             return Err(ApiError::forbidden(format!(
                 "the repository's .git/config sets {} that could run a command or redirect \
@@ -359,8 +360,8 @@ impl WorkspaceApi {
             return Err(ApiError::forbidden(format!(
                 "origin points at {}://{}, not the configured Gitea host {gitea_host}; Gitea \
                  credentials are only sent to Gitea over http(s)",
-                text::cut(&remote.scheme, 20),
-                text::cut(&remote.host, 200)
+                crate::error::cut(&remote.scheme, 20),
+                crate::error::cut(&remote.host, 200)
             ))
             .with_hint("set origin to the repository's https URL on the Gitea host"));
         }

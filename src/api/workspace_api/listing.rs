@@ -108,6 +108,7 @@ impl WorkspaceApi {
         &self,
         p: ListDirectoryParams,
     ) -> Result<ListDirectoryOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
@@ -180,6 +181,7 @@ impl WorkspaceApi {
 
     /// Find files whose path matches a gitignore-style glob.
     pub async fn find_files(&self, p: FindFilesParams) -> Result<FindFilesOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
@@ -190,7 +192,9 @@ impl WorkspaceApi {
         let overrides = OverrideBuilder::new(&start)
             .add(&glob)
             .and_then(|b| b.build())
-            .map_err(|e| ApiError::bad_request(format!("invalid glob {glob:?}: {e}")))?;
+            .map_err(|e| {
+                ApiError::bad_request(format!("invalid glob {}: {e}", crate::error::quote(&glob)))
+            })?;
         let root = self.config().canonical_root.clone();
         let handle = self.root().try_clone().map_err(|e| fs_error(e, &glob))?;
         blocking(move || {

@@ -10,6 +10,7 @@
 mod exec;
 mod files;
 mod git;
+mod limits;
 mod listing;
 mod search;
 
@@ -127,6 +128,7 @@ impl WorkspaceApi {
 /// Map a filesystem error on `path` to what the model should do about it.
 fn fs_error(e: io::Error, path: &str) -> ApiError {
     use io::ErrorKind as K;
+    let path = crate::error::cut(path, crate::error::QUOTE_CHARS);
     match e.kind() {
         K::NotFound => ApiError::not_found(format!("{path}: no such file or directory"))
             .with_hint("call list_directory or find_files to see what exists"),

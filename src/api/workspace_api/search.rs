@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::WorkspaceApi;
 use super::listing::{blocking, relative_to, workspace_walker};
 use crate::api::de;
-use crate::error::ApiError;
+use crate::error::{ApiError, quote};
 
 /// Matching lines returned by one call at most.
 pub const MAX_MATCHES: usize = 200;
@@ -159,6 +159,7 @@ impl Sink for Collector<'_> {
 impl WorkspaceApi {
     /// Search file contents under a folder, honouring .gitignore.
     pub async fn search_code(&self, p: SearchCodeParams) -> Result<SearchCodeOut, ApiError> {
+        super::limits::check(&p)?;
         self.who()?;
         if p.pattern.is_empty() {
             return Err(ApiError::bad_request("pattern must not be empty"));
@@ -171,8 +172,11 @@ impl WorkspaceApi {
             .line_terminator(Some(b'\n'))
             .build(&p.pattern)
             .map_err(|e| {
-                ApiError::bad_request(format!("invalid regular expression: {e}"))
-                    .with_hint("pass regex=false to search for the literal text")
+                ApiError::bad_request(format!(
+                    "invalid regular expression: {}",
+                    crate::error::cut(&e.to_string(), 500)
+                ))
+                .with_hint("pass regex=false to search for the literal text")
             })?;
         let context = p.context.unwrap_or(0).min(MAX_CONTEXT) as usize;
         let mut walker = workspace_walker(&start);
@@ -180,7 +184,7 @@ impl WorkspaceApi {
             let overrides = OverrideBuilder::new(&start)
                 .add(glob)
                 .and_then(|b| b.build())
-                .map_err(|e| ApiError::bad_request(format!("invalid glob {glob:?}: {e}")))?;
+                .map_err(|e| ApiError::bad_request(format!("invalid glob {}: {e}", quote(glob))))?;
             walker.overrides(overrides);
         }
         let api = self.clone();
