@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use serde_json::json;
-use tokio_util::sync::CancellationToken;
+use vibn::api::caller::Caller;
 use vibn::api::workspace_api::WorkspaceApi;
 use vibn::config::WorkspaceConfig;
 use vibn::policy::protected::ProtectedList;
@@ -33,7 +33,7 @@ async fn echo(api: &WorkspaceApi) -> f64 {
     let params = serde_json::from_value(json!({"command": "echo hi"})).unwrap();
     let t = Instant::now();
     let out = api
-        .execute_command(params, CancellationToken::new())
+        .execute_command(&Caller::operator("workspace", "execute_command"), params)
         .await
         .unwrap();
     assert_eq!(out.stdout, "hi\n");

@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
+use vibn::api::caller::Caller;
 use vibn::api::gitea_api::{GiteaApi, IssueStateParam, ListAllIssuesParams};
-use vibn::api::pin::Pin;
 use vibn::clients::gitea::GiteaClient;
 use vibn::clients::http::HttpConfig;
 use vibn::policy::protected::ProtectedList;
@@ -62,7 +62,6 @@ async fn main() {
             Some(client.clone()),
             Some(sandbox.admin_login()),
             ProtectedList::empty(),
-            Pin::operator(),
         );
         // Ideal: the repository list, then every issue request at once.
         let mut ideal = Vec::new();
@@ -86,9 +85,12 @@ async fn main() {
         for _ in 0..RUNS {
             let t = Instant::now();
             let out = api
-                .list_all_issues(ListAllIssuesParams {
-                    state: IssueStateParam::Open,
-                })
+                .list_all_issues(
+                    &Caller::operator("gitea", "list_all_issues"),
+                    ListAllIssuesParams {
+                        state: IssueStateParam::Open,
+                    },
+                )
                 .await
                 .unwrap();
             measured.push(t.elapsed().as_secs_f64() * 1e3);

@@ -4,11 +4,11 @@
 //! never `mcp`.
 
 pub mod agent_api;
+pub mod caller;
 pub mod coolify_api;
 pub mod de;
 pub mod gitea_api;
 pub mod limits;
-pub mod pin;
 pub mod platform_api;
 pub mod text;
 pub mod workspace_api;

@@ -34,12 +34,12 @@ pub enum ConfigError {
     /// A policy setting could not be parsed.
     #[error(transparent)]
     Policy(#[from] PolicyError),
-    /// A Gitea setting is incomplete or malformed.
-    #[error("{0}")]
-    Gitea(String),
-    /// A Coolify setting is incomplete or malformed.
-    #[error("{0}")]
-    Coolify(String),
+    /// A URL setting that is not an http(s) URL.
+    #[error("{var} {value:?} is not an http(s) URL")]
+    BadUrl { var: &'static str, value: String },
+    /// Settings that only work together, given in part.
+    #[error("{} only work together: set all of them, or none", vars.join(", "))]
+    Incomplete { vars: &'static [&'static str] },
     /// No keystore location could be determined.
     #[error("no keystore location: set VIBN_KEYSTORE (or XDG_DATA_HOME / HOME)")]
     NoKeystorePath,
@@ -49,9 +49,22 @@ pub enum ConfigError {
     /// A folder given to `--exec-writable` cannot be used.
     #[error("--exec-writable {path}: {reason}")]
     BadExecWritable { path: PathBuf, reason: String },
-    /// The workspace key or slug given is unusable as configuration.
-    #[error("{0}")]
-    Pin(String),
+    /// A workspace slug flag that is not a slug.
+    #[error("{flag} {value:?} is not a workspace slug")]
+    BadSlug { flag: &'static str, value: String },
+}
+
+/// `value` of the setting `var` as an http(s) base URL: trimmed, without a trailing
+/// slash. The one check every URL setting goes through.
+pub fn http_url(var: &'static str, value: &str) -> Result<String, ConfigError> {
+    let url = value.trim().trim_end_matches('/').to_string();
+    if crate::policy::git_remote::http_host(&url).is_none() {
+        return Err(ConfigError::BadUrl {
+            var,
+            value: crate::error::cut(value, 200).into_owned(),
+        });
+    }
+    Ok(url)
 }
 
 /// Which tools a server exposes (applied once, before serving).
@@ -118,27 +131,20 @@ impl GiteaCredentials {
         match (present(&url), present(&username), present(&token)) {
             (false, false, false) => Ok(None),
             (true, true, true) => {
-                let base_url = url
-                    .unwrap_or_default()
-                    .trim()
-                    .trim_end_matches('/')
-                    .to_string();
-                if crate::policy::git_remote::http_host(&base_url).is_none() {
-                    return Err(ConfigError::Gitea(format!(
-                        "GITEA_API_URL {base_url:?} is not an http(s) URL"
-                    )));
-                }
+                let base_url = http_url(env_names::GITEA_API_URL, &url.unwrap_or_default())?;
                 Ok(Some(GiteaCredentials {
                     base_url,
                     username: username.unwrap_or_default().trim().to_string(),
                     token: SecretString::from(token.unwrap_or_default().trim().to_string()),
                 }))
             }
-            _ => Err(ConfigError::Gitea(
-                "Gitea credentials are incomplete: set GITEA_API_URL, GITEA_USERNAME and \
-                 GITEA_API_TOKEN together (or none of them)"
-                    .to_string(),
-            )),
+            _ => Err(ConfigError::Incomplete {
+                vars: &[
+                    env_names::GITEA_API_URL,
+                    env_names::GITEA_USERNAME,
+                    env_names::GITEA_API_TOKEN,
+                ],
+            }),
         }
     }
 }
@@ -172,9 +178,10 @@ impl PinConfig {
         if let Some(slug) = &expected_workspace
             && !crate::policy::naming::is_valid_slug(slug)
         {
-            return Err(ConfigError::Pin(format!(
-                "--workspace {slug:?} is not a workspace slug"
-            )));
+            return Err(ConfigError::BadSlug {
+                flag: "--workspace",
+                value: crate::error::cut(slug, 100).into_owned(),
+            });
         }
         let keystore = match (&args.keystore, &api_key) {
             (Some(path), _) => Some(path.clone()),

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 use super::{
-    ConfigError, GiteaCredentials, PinConfig, inherited_child_env, protected_repos, read_env,
+    ConfigError, GiteaCredentials, PinConfig, http_url, inherited_child_env, protected_repos,
+    read_env,
 };
 use crate::args::{AgentArgs, CoolifyArgs, GiteaArgs, PlatformArgs, WorkspaceArgs};
 use crate::clients::http::HttpConfig;
@@ -72,21 +73,14 @@ impl CoolifyServerConfig {
         let token = read_env(env_names::COOLIFY_API_TOKEN).filter(|t| !t.trim().is_empty());
         let coolify = match (url, token) {
             (None, None) => None,
-            (Some(url), Some(token)) => {
-                if crate::policy::git_remote::http_host(&url).is_none() {
-                    return Err(ConfigError::Coolify(format!(
-                        "COOLIFY_API_URL {url:?} is not an http(s) URL"
-                    )));
-                }
-                Some(CoolifyCredentials {
-                    base_url: url.trim().to_string(),
-                    token: SecretString::from(token.trim().to_string()),
-                })
-            }
+            (Some(url), Some(token)) => Some(CoolifyCredentials {
+                base_url: http_url(env_names::COOLIFY_API_URL, &url)?,
+                token: SecretString::from(token.trim().to_string()),
+            }),
             _ => {
-                return Err(ConfigError::Coolify(
-                    "Coolify settings are incomplete: set COOLIFY_API_URL and COOLIFY_API_TOKEN together".into(),
-                ));
+                return Err(ConfigError::Incomplete {
+                    vars: &[env_names::COOLIFY_API_URL, env_names::COOLIFY_API_TOKEN],
+                });
             }
         };
         let spec = args.protected_apps.as_deref().unwrap_or_default();
@@ -146,10 +140,14 @@ impl PlatformServerConfig {
             non_empty(args.searxng_url.clone()),
             non_empty(read_env(env_names::BRAVE_API_KEY)),
         ) {
-            (Some(url), _) => Some(SearchProvider::Searxng { url }),
+            (Some(url), _) => Some(SearchProvider::Searxng {
+                url: http_url(env_names::VIBN_SEARXNG_URL, &url)?,
+            }),
             (None, Some(key)) => Some(SearchProvider::Brave {
-                url: non_empty(read_env(env_names::BRAVE_API_URL))
-                    .unwrap_or_else(|| crate::clients::search::BRAVE_API_URL.to_string()),
+                url: match non_empty(read_env(env_names::BRAVE_API_URL)) {
+                    Some(url) => http_url(env_names::BRAVE_API_URL, &url)?,
+                    None => crate::clients::search::BRAVE_API_URL.to_string(),
+                },
                 key: SecretString::from(key),
             }),
             (None, None) => None,
@@ -184,12 +182,7 @@ pub struct AgentServerConfig {
 impl AgentServerConfig {
     /// Resolve the agent server's flags and environment.
     pub fn resolve(args: &AgentArgs) -> Result<Self, ConfigError> {
-        let url = args.runner_url.trim().trim_end_matches('/').to_string();
-        if crate::policy::git_remote::http_host(&url).is_none() {
-            return Err(ConfigError::Pin(format!(
-                "AGENT_RUNNER_URL {url:?} is not an http(s) URL"
-            )));
-        }
+        let url = http_url(env_names::AGENT_RUNNER_URL, &args.runner_url)?;
         Ok(AgentServerConfig {
             runner_url: url,
             runner_token: read_env(env_names::AGENT_RUNNER_TOKEN)

@@ -1,15 +1,14 @@
 //! `vibn mcp agent`: agent jobs on a runner as thin wrappers over `api::agent_api`.
 
-use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{
-    LazyRouter, UnknownTool, call_tool, limited_input, progress_reporter, server_config,
-};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
 use crate::api::agent_api::*;
+use crate::api::caller::{Caller, Pinning};
 use crate::config::ToolFilter;
 use crate::error::ApiError;
 
@@ -23,15 +22,20 @@ pub const TOOL_NAMES: [&str; 4] = ["cancel_job", "get_job_status", "list_jobs", 
 /// The agent MCP server.
 #[derive(Clone)]
 pub struct AgentServer {
+    pinning: Pinning,
     api: AgentApi,
     router: LazyRouter<Self>,
 }
 
 impl AgentServer {
     /// A server over `api` exposing the tools `filter` allows.
-    pub fn new(api: AgentApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+    pub fn new(api: AgentApi, pinning: Pinning, filter: &ToolFilter) -> Result<Self, UnknownTool> {
         let router = LazyRouter::new("agent", &TOOL_NAMES, Self::agent_router, filter)?;
-        Ok(AgentServer { api, router })
+        Ok(AgentServer {
+            pinning,
+            api,
+            router,
+        })
     }
 
     /// Every tool of this server as served without filters.
@@ -60,9 +64,10 @@ impl AgentServer {
     )]
     async fn spawn_agent(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<SpawnAgentParams>,
     ) -> Result<Json<SpawnAgentOut>, ApiError> {
-        Ok(Json(self.api.spawn_agent(p).await?))
+        Ok(Json(self.api.spawn_agent(&caller, p).await?))
     }
 
     /// Read a job's status; with wait_s, wait for it to finish while reporting progress.
@@ -78,14 +83,10 @@ impl AgentServer {
     )]
     async fn get_job_status(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GetJobStatusParams>,
-        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<JobOut>, ApiError> {
-        Ok(Json(
-            self.api
-                .get_job_status(p, progress_reporter(&ctx), ctx.ct.clone())
-                .await?,
-        ))
+        Ok(Json(self.api.get_job_status(&caller, p).await?))
     }
 
     /// List the jobs spawned from this workspace, newest first.
@@ -101,9 +102,10 @@ impl AgentServer {
     )]
     async fn list_jobs(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListJobsParams>,
     ) -> Result<Json<ListJobsOut>, ApiError> {
-        Ok(Json(self.api.list_jobs(p).await?))
+        Ok(Json(self.api.list_jobs(&caller, p).await?))
     }
 
     /// Cancel a job that has not finished.
@@ -119,9 +121,10 @@ impl AgentServer {
     )]
     async fn cancel_job(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<CancelJobParams>,
     ) -> Result<Json<JobOut>, ApiError> {
-        Ok(Json(self.api.cancel_job(p).await?))
+        Ok(Json(self.api.cancel_job(&caller, p).await?))
     }
 }
 
@@ -133,8 +136,12 @@ impl ServerHandler for AgentServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         call_tool(
+            self,
             self.router.get(),
-            ToolCallContext::new(self, request, context),
+            &self.pinning,
+            "agent",
+            request,
+            context,
         )
         .await
     }

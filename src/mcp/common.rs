@@ -12,8 +12,8 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::ProgressNotificationParam;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ServerCapabilities,
-    ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    JsonObject, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::schemars::JsonSchema;
 use rmcp::service::{RequestContext, ServerInitializeError};
@@ -21,6 +21,7 @@ use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
 
 use super::transport::StdioTransport;
+use crate::api::caller::Pinning;
 use crate::api::limits::{Limit, Limited};
 use crate::config::ToolFilter;
 use crate::error::{ApiError, cut};
@@ -314,15 +315,35 @@ pub fn error_text(e: &ApiError) -> String {
     .to_string()
 }
 
-/// Call a tool through `router`, giving every failure the shape of an `ApiError`
-/// result: rmcp turns arguments that do not deserialize into a plain-text error that
-/// quotes the offending value whole (`invalid type: string "…5 MiB…"`); here it becomes a
-/// 400 with the message cut short.
+/// Call a tool of `server` through `router`. First the call's `Caller` is made — the
+/// one place it is made over stdio: the server's key validated now (401/503 before
+/// anything runs), the request's progress token and cancellation — and handed to the
+/// tool as an extension. Then every failure gets the shape of an `ApiError` result:
+/// rmcp turns arguments that do not deserialize into a plain-text error that quotes the
+/// offending value whole (`invalid type: string "…5 MiB…"`); here it becomes a 400
+/// with the message cut short.
 pub async fn call_tool<S: Send + Sync + 'static>(
+    service: &S,
     router: &ToolRouter<S>,
-    context: ToolCallContext<'_, S>,
+    pinning: &Pinning,
+    server: &'static str,
+    request: CallToolRequestParams,
+    mut context: RequestContext<RoleServer>,
 ) -> Result<CallToolResponse, rmcp::ErrorData> {
-    let response = router.call(context).await?;
+    if router.has_route(&request.name) {
+        match pinning.caller(server, &request.name).await {
+            Ok(caller) => {
+                let caller = caller
+                    .with_progress(progress_reporter(&context))
+                    .with_cancel(context.ct.clone());
+                context.extensions.insert(caller);
+            }
+            Err(e) => return e.into_call_tool_result(),
+        }
+    }
+    let response = router
+        .call(ToolCallContext::new(service, request, context))
+        .await?;
     let CallToolResponse::Complete(result) = response else {
         return Ok(response);
     };

@@ -1,14 +1,13 @@
 //! `vibn mcp coolify`: the Coolify tools as thin wrappers over `api::coolify_api`.
 
-use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
-use super::common::{
-    LazyRouter, UnknownTool, call_tool, limited_input, progress_reporter, server_config,
-};
+use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
+use crate::api::caller::{Caller, Pinning};
 use crate::api::coolify_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -34,15 +33,24 @@ pub const TOOL_NAMES: [&str; 9] = [
 /// The Coolify MCP server.
 #[derive(Clone)]
 pub struct CoolifyServer {
+    pinning: Pinning,
     api: CoolifyApi,
     router: LazyRouter<Self>,
 }
 
 impl CoolifyServer {
     /// A server over `api` exposing the tools `filter` allows.
-    pub fn new(api: CoolifyApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+    pub fn new(
+        api: CoolifyApi,
+        pinning: Pinning,
+        filter: &ToolFilter,
+    ) -> Result<Self, UnknownTool> {
         let router = LazyRouter::new("coolify", &TOOL_NAMES, Self::coolify_router, filter)?;
-        Ok(CoolifyServer { api, router })
+        Ok(CoolifyServer {
+            pinning,
+            api,
+            router,
+        })
     }
 
     /// Every tool of this server as served without filters.
@@ -71,9 +79,10 @@ impl CoolifyServer {
     )]
     async fn list_projects(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListProjectsParams>,
     ) -> Result<Json<ListProjectsOut>, ApiError> {
-        Ok(Json(self.api.list_projects(p).await?))
+        Ok(Json(self.api.list_projects(&caller, p).await?))
     }
 
     /// List the applications of one project.
@@ -89,9 +98,10 @@ impl CoolifyServer {
     )]
     async fn list_applications(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListApplicationsParams>,
     ) -> Result<Json<ListApplicationsOut>, ApiError> {
-        Ok(Json(self.api.list_applications(p).await?))
+        Ok(Json(self.api.list_applications(&caller, p).await?))
     }
 
     /// List every application you can use, grouped by project.
@@ -107,9 +117,10 @@ impl CoolifyServer {
     )]
     async fn list_all_apps(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListAllAppsParams>,
     ) -> Result<Json<ListAllAppsOut>, ApiError> {
-        Ok(Json(self.api.list_all_apps(p).await?))
+        Ok(Json(self.api.list_all_apps(&caller, p).await?))
     }
 
     /// Show an application's status, URLs and latest deployment.
@@ -125,9 +136,10 @@ impl CoolifyServer {
     )]
     async fn get_app_status(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GetAppStatusParams>,
     ) -> Result<Json<AppStatusOut>, ApiError> {
-        Ok(Json(self.api.get_app_status(p).await?))
+        Ok(Json(self.api.get_app_status(&caller, p).await?))
     }
 
     /// Read the newest runtime log lines of an application.
@@ -143,9 +155,10 @@ impl CoolifyServer {
     )]
     async fn get_logs(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GetLogsParams>,
     ) -> Result<Json<GetLogsOut>, ApiError> {
-        Ok(Json(self.api.get_logs(p).await?))
+        Ok(Json(self.api.get_logs(&caller, p).await?))
     }
 
     /// Queue a deployment of an application by uuid; returns the deployment uuid.
@@ -161,9 +174,10 @@ impl CoolifyServer {
     )]
     async fn deploy(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<DeployParams>,
     ) -> Result<Json<DeployOut>, ApiError> {
-        Ok(Json(self.api.deploy(p).await?))
+        Ok(Json(self.api.deploy(&caller, p).await?))
     }
 
     /// Deploy an application by name or uuid; with wait, follow it to the end with progress.
@@ -179,14 +193,10 @@ impl CoolifyServer {
     )]
     async fn deploy_app(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<DeployAppParams>,
-        ctx: RequestContext<RoleServer>,
     ) -> Result<Json<DeployAppOut>, ApiError> {
-        Ok(Json(
-            self.api
-                .deploy_app(p, progress_reporter(&ctx), ctx.ct.clone())
-                .await?,
-        ))
+        Ok(Json(self.api.deploy_app(&caller, p).await?))
     }
 
     /// List an application's deployments, newest first.
@@ -202,9 +212,10 @@ impl CoolifyServer {
     )]
     async fn list_deployments(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListDeploymentsParams>,
     ) -> Result<Json<ListDeploymentsOut>, ApiError> {
-        Ok(Json(self.api.list_deployments(p).await?))
+        Ok(Json(self.api.list_deployments(&caller, p).await?))
     }
 
     /// Show a deployment's status and its build log, paged by lines.
@@ -220,9 +231,10 @@ impl CoolifyServer {
     )]
     async fn get_deployment(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GetDeploymentParams>,
     ) -> Result<Json<GetDeploymentOut>, ApiError> {
-        Ok(Json(self.api.get_deployment(p).await?))
+        Ok(Json(self.api.get_deployment(&caller, p).await?))
     }
 }
 
@@ -234,8 +246,12 @@ impl ServerHandler for CoolifyServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         call_tool(
+            self,
             self.router.get(),
-            ToolCallContext::new(self, request, context),
+            &self.pinning,
+            "coolify",
+            request,
+            context,
         )
         .await
     }

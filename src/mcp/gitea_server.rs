@@ -1,12 +1,13 @@
 //! `vibn mcp gitea`: the six Gitea tools as thin wrappers over `api::gitea_api`.
 
-use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
+use crate::api::caller::{Caller, Pinning};
 use crate::api::gitea_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -29,15 +30,20 @@ pub const TOOL_NAMES: [&str; 6] = [
 /// The Gitea MCP server.
 #[derive(Clone)]
 pub struct GiteaServer {
+    pinning: Pinning,
     api: GiteaApi,
     router: LazyRouter<Self>,
 }
 
 impl GiteaServer {
     /// A server over `api` exposing the tools `filter` allows.
-    pub fn new(api: GiteaApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+    pub fn new(api: GiteaApi, pinning: Pinning, filter: &ToolFilter) -> Result<Self, UnknownTool> {
         let router = LazyRouter::new("gitea", &TOOL_NAMES, Self::gitea_router, filter)?;
-        Ok(GiteaServer { api, router })
+        Ok(GiteaServer {
+            pinning,
+            api,
+            router,
+        })
     }
 
     /// Every tool of this server as served without filters.
@@ -66,9 +72,10 @@ impl GiteaServer {
     )]
     async fn list_repos(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListReposParams>,
     ) -> Result<Json<ListReposOut>, ApiError> {
-        Ok(Json(self.api.list_repos(p).await?))
+        Ok(Json(self.api.list_repos(&caller, p).await?))
     }
 
     /// List a repository's issues (not pull requests), filtered by state and labels.
@@ -84,9 +91,10 @@ impl GiteaServer {
     )]
     async fn list_issues(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListIssuesParams>,
     ) -> Result<Json<ListIssuesOut>, ApiError> {
-        Ok(Json(self.api.list_issues(p).await?))
+        Ok(Json(self.api.list_issues(&caller, p).await?))
     }
 
     /// List issues across every repository of the workspace, newest first.
@@ -102,9 +110,10 @@ impl GiteaServer {
     )]
     async fn list_all_issues(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListAllIssuesParams>,
     ) -> Result<Json<ListAllIssuesOut>, ApiError> {
-        Ok(Json(self.api.list_all_issues(p).await?))
+        Ok(Json(self.api.list_all_issues(&caller, p).await?))
     }
 
     /// Open an issue in a repository, with optional labels (by name).
@@ -120,9 +129,10 @@ impl GiteaServer {
     )]
     async fn create_issue(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<CreateIssueParams>,
     ) -> Result<Json<CreateIssueOut>, ApiError> {
-        Ok(Json(self.api.create_issue(p).await?))
+        Ok(Json(self.api.create_issue(&caller, p).await?))
     }
 
     /// Close an issue, optionally adding a comment first.
@@ -138,9 +148,10 @@ impl GiteaServer {
     )]
     async fn close_issue(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<CloseIssueParams>,
     ) -> Result<Json<CloseIssueOut>, ApiError> {
-        Ok(Json(self.api.close_issue(p).await?))
+        Ok(Json(self.api.close_issue(&caller, p).await?))
     }
 
     /// Read a file of a repository by lines, at a branch, tag or commit.
@@ -156,9 +167,10 @@ impl GiteaServer {
     )]
     async fn read_repo_file(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ReadRepoFileParams>,
     ) -> Result<Json<ReadRepoFileOut>, ApiError> {
-        Ok(Json(self.api.read_repo_file(p).await?))
+        Ok(Json(self.api.read_repo_file(&caller, p).await?))
     }
 }
 
@@ -170,8 +182,12 @@ impl ServerHandler for GiteaServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         call_tool(
+            self,
             self.router.get(),
-            ToolCallContext::new(self, request, context),
+            &self.pinning,
+            "gitea",
+            request,
+            context,
         )
         .await
     }

@@ -1,22 +1,18 @@
 //! MCP servers: one file per server, each a set of `#[tool]` wrappers that only
 //! translate (params → `api` call → `Json` result or `isError`). Shared plumbing —
-//! stdio serving, tool filtering, error conversion — lives in `common`.
+//! stdio serving, tool filtering, error conversion, the `Caller` of each call — lives in
+//! `common`; the one list of servers is `registry`.
 
 pub mod agent_server;
 pub mod common;
 pub mod coolify_server;
 pub mod gitea_server;
 pub mod platform_server;
+pub mod registry;
 pub mod transport;
 pub mod workspace_server;
 
-/// Every built server with its tools as served (no filter), in a stable order.
+/// Every built server with its tools as served (no filter), in the registry's order.
 pub fn inventory() -> Vec<(&'static str, Vec<rmcp::model::Tool>)> {
-    vec![
-        ("workspace", workspace_server::WorkspaceServer::all_tools()),
-        ("gitea", gitea_server::GiteaServer::all_tools()),
-        ("coolify", coolify_server::CoolifyServer::all_tools()),
-        ("platform", platform_server::PlatformServer::all_tools()),
-        ("agent", agent_server::AgentServer::all_tools()),
-    ]
+    registry::built().map(|s| (s.name, (s.tools)())).collect()
 }

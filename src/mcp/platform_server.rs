@@ -1,13 +1,14 @@
 //! `vibn mcp platform`: memory, skills, PRDs and web search as thin wrappers over
 //! `api::platform_api`.
 
-use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
 
 use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
+use crate::api::caller::{Caller, Pinning};
 use crate::api::platform_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -31,15 +32,24 @@ pub const TOOL_NAMES: [&str; 7] = [
 /// The platform MCP server.
 #[derive(Clone)]
 pub struct PlatformServer {
+    pinning: Pinning,
     api: PlatformApi,
     router: LazyRouter<Self>,
 }
 
 impl PlatformServer {
     /// A server over `api` exposing the tools `filter` allows.
-    pub fn new(api: PlatformApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+    pub fn new(
+        api: PlatformApi,
+        pinning: Pinning,
+        filter: &ToolFilter,
+    ) -> Result<Self, UnknownTool> {
         let router = LazyRouter::new("platform", &TOOL_NAMES, Self::platform_router, filter)?;
-        Ok(PlatformServer { api, router })
+        Ok(PlatformServer {
+            pinning,
+            api,
+            router,
+        })
     }
 
     /// Every tool of this server as served without filters.
@@ -68,9 +78,10 @@ impl PlatformServer {
     )]
     async fn save_memory(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<SaveMemoryParams>,
     ) -> Result<Json<SaveMemoryOut>, ApiError> {
-        Ok(Json(self.api.save_memory(p).await?))
+        Ok(Json(self.api.save_memory(&caller, p).await?))
     }
 
     /// Search remembered notes by text or tag, newest first.
@@ -86,9 +97,10 @@ impl PlatformServer {
     )]
     async fn list_memory(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListMemoryParams>,
     ) -> Result<Json<ListMemoryOut>, ApiError> {
-        Ok(Json(self.api.list_memory(p).await?))
+        Ok(Json(self.api.list_memory(&caller, p).await?))
     }
 
     /// List the available skills (name and description); malformed ones are reported.
@@ -104,9 +116,10 @@ impl PlatformServer {
     )]
     async fn list_skills(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListSkillsParams>,
     ) -> Result<Json<ListSkillsOut>, ApiError> {
-        Ok(Json(self.api.list_skills(p).await?))
+        Ok(Json(self.api.list_skills(&caller, p).await?))
     }
 
     /// Read one skill's full instructions (its SKILL.md).
@@ -122,9 +135,10 @@ impl PlatformServer {
     )]
     async fn get_skill(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GetSkillParams>,
     ) -> Result<Json<GetSkillOut>, ApiError> {
-        Ok(Json(self.api.get_skill(p).await?))
+        Ok(Json(self.api.get_skill(&caller, p).await?))
     }
 
     /// Freeze a new version of a project's PRD; earlier versions stay as they were.
@@ -140,9 +154,10 @@ impl PlatformServer {
     )]
     async fn finalize_prd(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<FinalizePrdParams>,
     ) -> Result<Json<FinalizePrdOut>, ApiError> {
-        Ok(Json(self.api.finalize_prd(p).await?))
+        Ok(Json(self.api.finalize_prd(&caller, p).await?))
     }
 
     /// Read a project's PRD: the latest version, or a given one.
@@ -158,9 +173,10 @@ impl PlatformServer {
     )]
     async fn get_prd(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GetPrdParams>,
     ) -> Result<Json<GetPrdOut>, ApiError> {
-        Ok(Json(self.api.get_prd(p).await?))
+        Ok(Json(self.api.get_prd(&caller, p).await?))
     }
 
     /// Search the web; returns titles, URLs and snippets.
@@ -176,9 +192,10 @@ impl PlatformServer {
     )]
     async fn web_search(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<WebSearchParams>,
     ) -> Result<Json<WebSearchOut>, ApiError> {
-        Ok(Json(self.api.web_search(p).await?))
+        Ok(Json(self.api.web_search(&caller, p).await?))
     }
 }
 
@@ -190,8 +207,12 @@ impl ServerHandler for PlatformServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         call_tool(
+            self,
             self.router.get(),
-            ToolCallContext::new(self, request, context),
+            &self.pinning,
+            "platform",
+            request,
+            context,
         )
         .await
     }

@@ -1,15 +1,15 @@
 //! `vibn mcp workspace`: the eight workspace tools as thin wrappers over
 //! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
 
+use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::{Json, Parameters};
 use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool, tool_handler, tool_router};
-use tokio_util::sync::CancellationToken;
 
 use super::common::{LazyRouter, UnknownTool, call_tool, limited_input, server_config};
+use crate::api::caller::{Caller, Pinning};
 use crate::api::workspace_api::*;
 use crate::config::ToolFilter;
 use crate::error::ApiError;
@@ -36,20 +36,29 @@ pub const TOOL_NAMES: [&str; 8] = [
 /// The workspace MCP server.
 #[derive(Clone)]
 pub struct WorkspaceServer {
+    pinning: Pinning,
     api: WorkspaceApi,
     router: LazyRouter<Self>,
 }
 
 impl WorkspaceServer {
     /// A server over `api` exposing the tools `filter` allows.
-    pub fn new(api: WorkspaceApi, filter: &ToolFilter) -> Result<Self, UnknownTool> {
+    pub fn new(
+        api: WorkspaceApi,
+        pinning: Pinning,
+        filter: &ToolFilter,
+    ) -> Result<Self, UnknownTool> {
         let build = if api.config().exec.is_off() {
             Self::unconfined_router
         } else {
             Self::workspace_router
         };
         let router = LazyRouter::new("workspace", &TOOL_NAMES, build, filter)?;
-        Ok(WorkspaceServer { api, router })
+        Ok(WorkspaceServer {
+            pinning,
+            api,
+            router,
+        })
     }
 
     /// The router of a server started with `--exec-sandbox off`: the tools that start
@@ -98,9 +107,10 @@ impl WorkspaceServer {
     )]
     async fn read_file(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ReadFileParams>,
     ) -> Result<Json<ReadFileOut>, ApiError> {
-        Ok(Json(self.api.read_file(p).await?))
+        Ok(Json(self.api.read_file(&caller, p).await?))
     }
 
     /// Write a whole file atomically, creating parent folders.
@@ -116,9 +126,10 @@ impl WorkspaceServer {
     )]
     async fn write_file(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<WriteFileParams>,
     ) -> Result<Json<WriteFileOut>, ApiError> {
-        Ok(Json(self.api.write_file(p).await?))
+        Ok(Json(self.api.write_file(&caller, p).await?))
     }
 
     /// Replace exact text in a file (must occur exactly `count` times) and return the diff.
@@ -134,9 +145,10 @@ impl WorkspaceServer {
     )]
     async fn replace_in_file(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ReplaceInFileParams>,
     ) -> Result<Json<ReplaceInFileOut>, ApiError> {
-        Ok(Json(self.api.replace_in_file(p).await?))
+        Ok(Json(self.api.replace_in_file(&caller, p).await?))
     }
 
     /// List a folder's entries (honours .gitignore), optionally several levels deep.
@@ -152,9 +164,10 @@ impl WorkspaceServer {
     )]
     async fn list_directory(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ListDirectoryParams>,
     ) -> Result<Json<ListDirectoryOut>, ApiError> {
-        Ok(Json(self.api.list_directory(p).await?))
+        Ok(Json(self.api.list_directory(&caller, p).await?))
     }
 
     /// Find files by gitignore-style glob (honours .gitignore).
@@ -170,9 +183,10 @@ impl WorkspaceServer {
     )]
     async fn find_files(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<FindFilesParams>,
     ) -> Result<Json<FindFilesOut>, ApiError> {
-        Ok(Json(self.api.find_files(p).await?))
+        Ok(Json(self.api.find_files(&caller, p).await?))
     }
 
     /// Search file contents for text or a regex, with optional context lines.
@@ -188,9 +202,10 @@ impl WorkspaceServer {
     )]
     async fn search_code(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<SearchCodeParams>,
     ) -> Result<Json<SearchCodeOut>, ApiError> {
-        Ok(Json(self.api.search_code(p).await?))
+        Ok(Json(self.api.search_code(&caller, p).await?))
     }
 
     /// Run a shell command in the workspace with a timeout; returns exit code and output.
@@ -206,10 +221,10 @@ impl WorkspaceServer {
     )]
     async fn execute_command(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<ExecuteCommandParams>,
-        cancel: CancellationToken,
     ) -> Result<Json<ExecuteCommandOut>, ApiError> {
-        Ok(Json(self.api.execute_command(p, cancel).await?))
+        Ok(Json(self.api.execute_command(&caller, p).await?))
     }
 
     /// Stage, commit and push the workspace repository to its Gitea origin.
@@ -225,9 +240,10 @@ impl WorkspaceServer {
     )]
     async fn git_commit_and_push(
         &self,
+        Extension(caller): Extension<Caller>,
         Parameters(p): Parameters<GitCommitAndPushParams>,
     ) -> Result<Json<GitCommitAndPushOut>, ApiError> {
-        Ok(Json(self.api.git_commit_and_push(p).await?))
+        Ok(Json(self.api.git_commit_and_push(&caller, p).await?))
     }
 }
 
@@ -239,8 +255,12 @@ impl ServerHandler for WorkspaceServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
         call_tool(
+            self,
             self.router.get(),
-            ToolCallContext::new(self, request, context),
+            &self.pinning,
+            "workspace",
+            request,
+            context,
         )
         .await
     }

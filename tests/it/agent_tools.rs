@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::api::agent_api::AgentApi;
-use vibn::api::pin::Pin;
+use vibn::api::caller::Pinning;
 use vibn::clients::runner::RunnerClient;
 use vibn::config::{PinConfig, ToolFilter};
 use vibn::keystore::Keystore;
@@ -38,24 +38,23 @@ impl Agents {
         self.dir.path().join("ks.db")
     }
 
-    fn operator(&self) -> Pin {
-        Pin::from_config(&PinConfig {
+    fn operator(&self) -> Pinning {
+        Pinning::from_config(&PinConfig {
             api_key: None,
             expected_workspace: None,
             keystore: Some(self.keystore()),
         })
     }
 
-    async fn serve_at(&self, url: &str, pin: Pin) -> ProgressClient {
+    async fn serve_at(&self, url: &str, pin: Pinning) -> ProgressClient {
         let api = AgentApi::with_runner(
             RunnerClient::new(url, None, fast_http()),
-            pin,
             Duration::from_millis(40),
         );
-        serve_with_progress(AgentServer::new(api, &ToolFilter::default()).unwrap()).await
+        serve_with_progress(AgentServer::new(api, pin, &ToolFilter::default()).unwrap()).await
     }
 
-    async fn serve(&self, pin: Pin) -> ProgressClient {
+    async fn serve(&self, pin: Pinning) -> ProgressClient {
         self.serve_at(&self.runner.base_url(), pin).await
     }
 }
@@ -313,7 +312,7 @@ async fn pinned_jobs_carry_the_workspace_and_stay_in_it() {
             .token
             .expose_secret()
             .to_string();
-        let pin = Pin::from_config(&PinConfig {
+        let pin = Pinning::from_config(&PinConfig {
             api_key: Some(SecretString::from(key)),
             expected_workspace: None,
             keystore: Some(a.keystore()),

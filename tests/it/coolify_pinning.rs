@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use vibn::api::pin::Pin;
+use vibn::api::caller::Pinning;
 use vibn::config::PinConfig;
 use vibn::keystore::Keystore;
 
@@ -15,7 +15,7 @@ use crate::support::{err_status, ok};
 struct Tenant {
     c: Coolify,
     _dir: tempfile::TempDir,
-    pin: Pin,
+    pin: Pinning,
     mine: String,
     theirs: String,
     their_project: String,
@@ -49,7 +49,7 @@ async fn tenant(linked: bool) -> Tenant {
         .token
         .expose_secret()
         .to_string();
-    let pin = Pin::from_config(&PinConfig {
+    let pin = Pinning::from_config(&PinConfig {
         api_key: Some(SecretString::from(key)),
         expected_workspace: None,
         keystore: Some(path),

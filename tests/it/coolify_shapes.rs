@@ -7,12 +7,11 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
+use vibn::api::caller::Caller;
 use vibn::api::coolify_api::{
     DeployAppParams, GetAppStatusParams, GetDeploymentParams, ListAllAppsParams,
     ListDeploymentsParams,
 };
-use vibn::api::pin::Pin;
 use vibn_sandbox::coolify::{Edit, Fault};
 
 use crate::coolify_support::Coolify;
@@ -21,6 +20,11 @@ const BUDGET: Duration = Duration::from_secs(20);
 
 fn params<T: serde::de::DeserializeOwned>(args: Value) -> T {
     serde_json::from_value(args).unwrap()
+}
+
+/// An operator call (the tests call the API directly).
+fn operator() -> Caller {
+    Caller::operator("coolify", "test")
 }
 
 /// A project with applications `site` and `api`, and one deployment of `site` that
@@ -66,8 +70,11 @@ async fn deployments_as_a_bare_array_are_listed() {
         1,
     );
     let out = c
-        .api("", Pin::operator(), BUDGET)
-        .list_deployments(params::<ListDeploymentsParams>(json!({"uuid": site})))
+        .api("", BUDGET)
+        .list_deployments(
+            &operator(),
+            params::<ListDeploymentsParams>(json!({"uuid": site})),
+        )
         .await
         .unwrap();
     assert_eq!(out.deployments.len(), 1);
@@ -88,8 +95,11 @@ async fn app_status_reads_deployments_as_a_bare_array() {
         1,
     );
     let out = c
-        .api("", Pin::operator(), BUDGET)
-        .get_app_status(params::<GetAppStatusParams>(json!({"uuid": site})))
+        .api("", BUDGET)
+        .get_app_status(
+            &operator(),
+            params::<GetAppStatusParams>(json!({"uuid": site})),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -114,11 +124,10 @@ async fn deploy_app_reports_an_unknown_state_instead_of_waiting() {
     );
     let started = Instant::now();
     let out = c
-        .api("", Pin::operator(), Duration::from_secs(6))
+        .api("", Duration::from_secs(6))
         .deploy_app(
+            &operator(),
             params::<DeployAppParams>(json!({"uuid": site, "wait": true})),
-            None,
-            CancellationToken::new(),
         )
         .await
         .unwrap();
@@ -147,10 +156,11 @@ async fn a_log_that_is_not_a_json_list_is_shown_with_a_note() {
         1,
     );
     let out = c
-        .api("", Pin::operator(), BUDGET)
-        .get_deployment(params::<GetDeploymentParams>(
-            json!({"deployment_uuid": deployment}),
-        ))
+        .api("", BUDGET)
+        .get_deployment(
+            &operator(),
+            params::<GetDeploymentParams>(json!({"deployment_uuid": deployment})),
+        )
         .await
         .unwrap();
     assert_eq!(out.log, ["Cloning", "Build failed"]);
@@ -172,8 +182,8 @@ async fn list_all_apps_lists_every_application_it_counts() {
         100,
     );
     let out = c
-        .api("", Pin::operator(), BUDGET)
-        .list_all_apps(params::<ListAllAppsParams>(json!({})))
+        .api("", BUDGET)
+        .list_all_apps(&operator(), params::<ListAllAppsParams>(json!({})))
         .await
         .unwrap();
     let listed: usize = out
@@ -209,8 +219,8 @@ async fn an_environment_without_an_id_claims_no_application() {
         times: 1,
     });
     let out = c
-        .api("", Pin::operator(), BUDGET)
-        .list_all_apps(params::<ListAllAppsParams>(json!({})))
+        .api("", BUDGET)
+        .list_all_apps(&operator(), params::<ListAllAppsParams>(json!({})))
         .await
         .unwrap();
     assert!(out.projects.is_empty(), "{out:?}");

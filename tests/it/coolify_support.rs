@@ -12,8 +12,8 @@ use rmcp::service::{NotificationContext, RunningService};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use secrecy::SecretString;
 use serde_json::Value;
+use vibn::api::caller::Pinning;
 use vibn::api::coolify_api::CoolifyApi;
-use vibn::api::pin::Pin;
 use vibn::clients::coolify::CoolifyClient;
 use vibn::clients::http::HttpConfig;
 use vibn::config::ToolFilter;
@@ -79,20 +79,25 @@ impl Coolify {
         )
     }
 
-    pub fn api(&self, protected: &str, pin: Pin, wait_budget: Duration) -> CoolifyApi {
+    pub fn api(&self, protected: &str, wait_budget: Duration) -> CoolifyApi {
         CoolifyApi::with_client(
             Some(self.root_client()),
             ProtectedList::parse("VIBN_PROTECTED_APPS", protected).unwrap(),
-            pin,
             Duration::from_millis(40),
             wait_budget,
         )
     }
 
     /// An in-process MCP client of `vibn mcp coolify` over this sandbox.
-    pub async fn mcp(&self, protected: &str, pin: Pin, wait_budget: Duration) -> ProgressClient {
+    pub async fn mcp(
+        &self,
+        protected: &str,
+        pin: Pinning,
+        wait_budget: Duration,
+    ) -> ProgressClient {
         let server = CoolifyServer::new(
-            self.api(protected, pin, wait_budget),
+            self.api(protected, wait_budget),
+            pin,
             &ToolFilter::default(),
         )
         .unwrap();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use vibn::api::pin::Pin;
+use vibn::api::caller::Pinning;
 use vibn_sandbox::coolify::DeployOutcome;
 
 use crate::coolify_support::{Coolify, call_tool};
@@ -52,7 +52,7 @@ async fn world() -> World {
 #[tokio::test]
 async fn lists_group_applications_by_project() {
     let w = world().await;
-    let client = w.c.mcp("", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
     let r = call_tool(&client, "list_projects", json!({}), false).await;
     assert_eq!(ok(&r)["projects"].as_array().unwrap().len(), 2);
     let r = call_tool(
@@ -88,7 +88,7 @@ async fn lists_group_applications_by_project() {
 #[tokio::test]
 async fn app_status_and_logs() {
     let w = world().await;
-    let client = w.c.mcp("", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
     let r = call_tool(&client, "get_app_status", json!({"uuid": w.site}), false).await;
     assert_eq!(ok(&r)["name"], "site");
     assert!(ok(&r).get("last_deployment_uuid").is_none());
@@ -118,7 +118,7 @@ async fn app_status_and_logs() {
 #[tokio::test]
 async fn deploy_and_deploy_app_with_wait_and_progress() {
     let w = world().await;
-    let client = w.c.mcp("", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
     let r = call_tool(&client, "deploy", json!({"uuid": w.api}), false).await;
     let deployment = ok(&r)["deployment_uuid"].as_str().unwrap().to_string();
     let r = call_tool(
@@ -158,7 +158,7 @@ async fn deploy_and_deploy_app_with_wait_and_progress() {
 async fn failed_deployment_returns_its_log_tail() {
     let w = world().await;
     w.c.state().set_deploy_outcome(&w.site, DeployOutcome::Fail);
-    let client = w.c.mcp("", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
     let r = call_tool(
         &client,
         "deploy_app",
@@ -179,7 +179,7 @@ async fn deploy_app_returns_within_its_budget() {
     w.c.state()
         .set_deploy_timing(Duration::from_secs(5), Duration::from_secs(5));
     let client =
-        w.c.mcp("", Pin::operator(), Duration::from_millis(300))
+        w.c.mcp("", Pinning::operator(), Duration::from_millis(300))
             .await;
     let started = std::time::Instant::now();
     let r = call_tool(
@@ -206,7 +206,7 @@ async fn deploy_app_stops_waiting_on_cancellation() {
     let w = world().await;
     w.c.state()
         .set_deploy_timing(Duration::from_secs(30), Duration::from_secs(30));
-    let client = w.c.mcp("", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
     let pending = call_tool(
         &client,
         "deploy_app",
@@ -238,7 +238,7 @@ async fn deploy_app_stops_waiting_on_cancellation() {
 #[tokio::test]
 async fn deploy_app_resolves_names_helpfully() {
     let w = world().await;
-    let client = w.c.mcp("", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
     let r = call_tool(&client, "deploy_app", json!({"name": "nope"}), false).await;
     assert_eq!(err_status(&r), 404);
     let hint = crate::support::err_body(&r)["hint"]
@@ -259,12 +259,16 @@ async fn deploy_app_resolves_names_helpfully() {
 async fn protected_apps_refuse_changes() {
     let w = world().await;
     let client =
-        w.c.mcp(&format!("{},other-app", w.site), Pin::operator(), BUDGET)
-            .await;
+        w.c.mcp(
+            &format!("{},other-app", w.site),
+            Pinning::operator(),
+            BUDGET,
+        )
+        .await;
     w.c.state().clear_requests();
     let r = call_tool(&client, "deploy", json!({"uuid": w.site}), false).await;
     assert_eq!(err_status(&r), 403);
-    let client = w.c.mcp("API", Pin::operator(), BUDGET).await;
+    let client = w.c.mcp("API", Pinning::operator(), BUDGET).await;
     let r = call_tool(&client, "deploy_app", json!({"name": "api"}), false).await;
     assert_eq!(err_status(&r), 403);
     assert!(err_message(&r).contains("protected"));

@@ -7,7 +7,7 @@ use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use vibn::api::pin::Pin;
+use vibn::api::caller::Pinning;
 use vibn::config::PinConfig;
 use vibn::keystore::Keystore;
 
@@ -54,8 +54,8 @@ async fn pinned() -> Pinned {
 }
 
 impl Pinned {
-    fn pin(&self) -> Pin {
-        Pin::from_config(&PinConfig {
+    fn pin(&self) -> Pinning {
+        Pinning::from_config(&PinConfig {
             api_key: Some(SecretString::from(self.key.clone())),
             expected_workspace: None,
             keystore: Some(self.keystore.clone()),

@@ -6,11 +6,16 @@
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
+use vibn::api::caller::Caller;
 use vibn::api::gitea_api::{ListIssuesParams, ListReposParams, ReadRepoFileParams};
-use vibn::api::pin::Pin;
 use vibn_sandbox::gitea::{Edit, Fault};
 
 use crate::gitea_support::Gitea;
+
+/// An operator call (the tests call the API directly).
+fn operator() -> Caller {
+    Caller::operator("gitea", "test")
+}
 
 /// The most negative integer JSON tools produce exactly (Prism's random examples use it).
 const MIN_SAFE: i64 = -9_007_199_254_740_991;
@@ -42,8 +47,11 @@ async fn negative_open_issues_count_is_read() {
         json!(MIN_SAFE),
     );
     let out = g
-        .api("", Pin::operator())
-        .list_repos(params::<ListReposParams>(json!({"owner": "acme"})))
+        .api("")
+        .list_repos(
+            &operator(),
+            params::<ListReposParams>(json!({"owner": "acme"})),
+        )
         .await
         .unwrap();
     assert!(
@@ -68,8 +76,11 @@ async fn negative_comment_count_is_read() {
         json!(MIN_SAFE),
     );
     let out = g
-        .api("", Pin::operator())
-        .list_issues(params::<ListIssuesParams>(json!({"repo": "acme/site"})))
+        .api("")
+        .list_issues(
+            &operator(),
+            params::<ListIssuesParams>(json!({"repo": "acme/site"})),
+        )
         .await
         .unwrap();
     assert_eq!(out.issues[0].comments, MIN_SAFE);
@@ -81,10 +92,11 @@ async fn negative_file_size_is_read_and_measured() {
     let g = Gitea::seeded().await;
     rewrite(&g, "/repos/acme/site/contents/", "/size", json!(MIN_SAFE));
     let out = g
-        .api("", Pin::operator())
-        .read_repo_file(params::<ReadRepoFileParams>(
-            json!({"repo": "acme/site", "path": "README.md"}),
-        ))
+        .api("")
+        .read_repo_file(
+            &operator(),
+            params::<ReadRepoFileParams>(json!({"repo": "acme/site", "path": "README.md"})),
+        )
         .await
         .unwrap();
     assert_eq!(out.content, "# site\n");
@@ -102,10 +114,11 @@ async fn content_that_is_not_base64_is_read_raw() {
         json!("not base64 at all!"),
     );
     let out = g
-        .api("", Pin::operator())
-        .read_repo_file(params::<ReadRepoFileParams>(
-            json!({"repo": "acme/site", "path": "README.md"}),
-        ))
+        .api("")
+        .read_repo_file(
+            &operator(),
+            params::<ReadRepoFileParams>(json!({"repo": "acme/site", "path": "README.md"})),
+        )
         .await
         .unwrap();
     assert_eq!(out.content, "# site\n");
@@ -118,10 +131,11 @@ async fn unreadable_contents_answer_names_endpoint_and_field() {
     let g = Gitea::seeded().await;
     rewrite(&g, "/repos/acme/site/contents/", "/size", json!("big"));
     let err = g
-        .api("", Pin::operator())
-        .read_repo_file(params::<ReadRepoFileParams>(
-            json!({"repo": "acme/site", "path": "README.md"}),
-        ))
+        .api("")
+        .read_repo_file(
+            &operator(),
+            params::<ReadRepoFileParams>(json!({"repo": "acme/site", "path": "README.md"})),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), 502);
@@ -148,8 +162,11 @@ async fn unreadable_answer_is_logged_at_warn() {
     let _guard = tracing::subscriber::set_default(subscriber);
     let g = Gitea::seeded().await;
     rewrite(&g, "/orgs/acme/repos", "/0/private", json!("yes"));
-    g.api("", Pin::operator())
-        .list_repos(params::<ListReposParams>(json!({"owner": "acme"})))
+    g.api("")
+        .list_repos(
+            &operator(),
+            params::<ListReposParams>(json!({"owner": "acme"})),
+        )
         .await
         .unwrap_err();
     let text = logs.text();

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
+use vibn::api::caller::Pinning;
 use vibn::api::gitea_api::GiteaApi;
-use vibn::api::pin::Pin;
 use vibn::clients::gitea::GiteaClient;
 use vibn::clients::http::HttpConfig;
 use vibn::config::ToolFilter;
@@ -76,18 +76,17 @@ impl Gitea {
         self.client_with(&self.sandbox.admin_token(), fast_http())
     }
 
-    pub fn api(&self, protected: &str, pin: Pin) -> GiteaApi {
+    pub fn api(&self, protected: &str) -> GiteaApi {
         GiteaApi::with_client(
             Some(self.admin_client()),
             Some(self.sandbox.admin_login()),
             ProtectedList::parse("VIBN_PROTECTED_REPOS", protected).unwrap(),
-            pin,
         )
     }
 
     /// An in-process MCP client of `vibn mcp gitea` over this sandbox.
-    pub async fn mcp(&self, protected: &str, pin: Pin) -> Client {
-        let server = GiteaServer::new(self.api(protected, pin), &ToolFilter::default()).unwrap();
+    pub async fn mcp(&self, protected: &str, pin: Pinning) -> Client {
+        let server = GiteaServer::new(self.api(protected), pin, &ToolFilter::default()).unwrap();
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
         tokio::spawn(async move {
             use rmcp::ServiceExt;

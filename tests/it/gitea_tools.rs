@@ -1,7 +1,7 @@
 //! The Gitea server's tools against the Gitea sandbox, through rmcp's client.
 
 use serde_json::json;
-use vibn::api::pin::Pin;
+use vibn::api::caller::Pinning;
 
 use crate::gitea_support::Gitea;
 use crate::support::{call, err_message, err_status, ok};
@@ -48,7 +48,7 @@ async fn list_repos_pages_an_orgs_repositories() {
             .create_repo("acme", &format!("extra{i}"), false)
             .unwrap();
     }
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(&client, "list_repos", json!({"owner": "acme", "limit": 2})).await;
     let out = ok(&r);
     assert_eq!(out["repos"].as_array().unwrap().len(), 2);
@@ -83,7 +83,7 @@ async fn list_repos_of_the_operator_and_of_a_user() {
     let g = Gitea::seeded().await;
     let admin = g.sandbox.admin_login();
     g.state().create_repo(&admin, "notes", true).unwrap();
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(&client, "list_repos", json!({})).await;
     let names: Vec<String> = ok(&r)["repos"]
         .as_array()
@@ -110,7 +110,7 @@ async fn list_repos_of_the_operator_and_of_a_user() {
 #[tokio::test]
 async fn list_repos_of_an_unknown_owner_is_not_found() {
     let g = Gitea::seeded().await;
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(&client, "list_repos", json!({"owner": "ghost"})).await;
     assert_eq!(err_status(&r), 404);
     let r = call(&client, "list_repos", json!({"owner": "../etc"})).await;
@@ -121,7 +121,7 @@ async fn list_repos_of_an_unknown_owner_is_not_found() {
 #[tokio::test]
 async fn list_issues_excludes_pull_requests_and_filters() {
     let g = seeded_with_issues().await;
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(&client, "list_issues", json!({"repo": "acme/site"})).await;
     let titles: Vec<String> = ok(&r)["issues"]
         .as_array()
@@ -163,7 +163,7 @@ async fn list_issues_excludes_pull_requests_and_filters() {
 #[tokio::test]
 async fn list_all_issues_fans_out_over_repositories() {
     let g = seeded_with_issues().await;
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(&client, "list_all_issues", json!({})).await;
     let out = ok(&r);
     let issues = out["issues"].as_array().unwrap();
@@ -188,7 +188,7 @@ async fn list_all_issues_reports_failing_repositories() {
         times: 10,
         retry_after: None,
     });
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(&client, "list_all_issues", json!({})).await;
     let out = ok(&r);
     assert_eq!(out["failed"].as_array().unwrap().len(), 1);
@@ -200,7 +200,7 @@ async fn list_all_issues_reports_failing_repositories() {
 #[tokio::test]
 async fn create_issue_with_label_names() {
     let g = seeded_with_issues().await;
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(
         &client,
         "create_issue",
@@ -251,7 +251,7 @@ async fn create_issue_with_label_names() {
 #[tokio::test]
 async fn close_issue_comments_then_closes() {
     let g = seeded_with_issues().await;
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(
         &client,
         "close_issue",
@@ -316,7 +316,7 @@ async fn read_repo_file_reads_by_lines() {
         };
         c.create_file("acme", "site", &change).await.unwrap();
     }
-    let client = g.mcp("", Pin::operator()).await;
+    let client = g.mcp("", Pinning::operator()).await;
     let r = call(
         &client,
         "read_repo_file",
@@ -374,7 +374,7 @@ async fn read_repo_file_reads_by_lines() {
 #[tokio::test]
 async fn protected_repositories_refuse_writes_without_an_upstream_call() {
     let g = seeded_with_issues().await;
-    let client = g.mcp("acme/site", Pin::operator()).await;
+    let client = g.mcp("acme/site", Pinning::operator()).await;
     g.state().clear_requests();
     let r = call(
         &client,
@@ -412,11 +412,13 @@ async fn unconfigured_gitea_names_the_variables() {
         None,
         None,
         vibn::policy::protected::ProtectedList::empty(),
-        Pin::operator(),
     );
-    let server =
-        vibn::mcp::gitea_server::GiteaServer::new(api, &vibn::config::ToolFilter::default())
-            .unwrap();
+    let server = vibn::mcp::gitea_server::GiteaServer::new(
+        api,
+        Pinning::operator(),
+        &vibn::config::ToolFilter::default(),
+    )
+    .unwrap();
     let (a, b) = tokio::io::duplex(1 << 16);
     tokio::spawn(async move {
         use rmcp::ServiceExt;

@@ -315,7 +315,8 @@ fn unknown_tool_in_filter_is_refused_with_the_valid_names() {
         only: vec!["reed_file".into()],
         ..Default::default()
     };
-    let Err(err) = WorkspaceServer::new(api, &filter) else {
+    let Err(err) = WorkspaceServer::new(api, vibn::api::caller::Pinning::operator(), &filter)
+    else {
         panic!("must fail")
     };
     let text = err.to_string();

@@ -14,6 +14,7 @@ mod gitea_support;
 mod support;
 
 mod agent_tools;
+mod caller;
 mod coolify_client;
 mod coolify_pinning;
 mod coolify_shapes;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use vibn::api::pin::Pin;
+use vibn::api::caller::Pinning;
 use vibn::api::platform_api::{PlatformApi, PlatformParts};
 use vibn::clients::gitea::FileChange;
 use vibn::clients::search::SearchClient;
@@ -32,8 +32,8 @@ impl Platform {
         self.dir.path().join("ks.db")
     }
 
-    fn operator_pin(&self) -> Pin {
-        Pin::from_config(&PinConfig {
+    fn operator_pin(&self) -> Pinning {
+        Pinning::from_config(&PinConfig {
             api_key: None,
             expected_workspace: None,
             keystore: Some(self.keystore()),
@@ -48,13 +48,17 @@ impl Platform {
             skills_dir: None,
             search: None,
             session: String::new(),
-            pin: self.operator_pin(),
         }
     }
 
     async fn serve(&self, parts: PlatformParts) -> ProgressClient {
+        self.serve_pinned(parts, self.operator_pin()).await
+    }
+
+    async fn serve_pinned(&self, parts: PlatformParts, pin: Pinning) -> ProgressClient {
         serve_with_progress(
-            PlatformServer::new(PlatformApi::from_parts(parts), &ToolFilter::default()).unwrap(),
+            PlatformServer::new(PlatformApi::from_parts(parts), pin, &ToolFilter::default())
+                .unwrap(),
         )
         .await
     }
@@ -158,12 +162,12 @@ async fn memory_is_scoped_to_the_workspace() {
             .token
             .expose_secret()
             .to_string();
-        let pin = Pin::from_config(&PinConfig {
+        let pin = Pinning::from_config(&PinConfig {
             api_key: Some(SecretString::from(key)),
             expected_workspace: None,
             keystore: Some(p.keystore()),
         });
-        clients.push(p.serve(PlatformParts { pin, ..p.parts() }).await);
+        clients.push(p.serve_pinned(p.parts(), pin).await);
     }
     call_tool(
         &clients[0],
@@ -328,7 +332,7 @@ async fn skills_from_the_workspace_skills_repository() {
         .await
         .unwrap();
     }
-    let pin = Pin::from_config(&PinConfig {
+    let pin = Pinning::from_config(&PinConfig {
         api_key: Some(SecretString::from(key)),
         expected_workspace: None,
         keystore: Some(p.keystore()),
@@ -336,10 +340,9 @@ async fn skills_from_the_workspace_skills_repository() {
     let parts = PlatformParts {
         gitea: Some(g.client_with(&g.sandbox.admin_token(), fast_http())),
         gitea_user: Some(g.sandbox.admin_login()),
-        pin,
         ..p.parts()
     };
-    let client = p.serve(parts).await;
+    let client = p.serve_pinned(parts, pin).await;
     let r = call_tool(&client, "list_skills", json!({}), false).await;
     let out = ok(&r);
     assert_eq!(out["source"], format!("gitea:{}/skills", ws.gitea_org));

@@ -16,9 +16,9 @@ use rmcp::ServiceExt;
 use rmcp::model::CallToolResult;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use vibn::api::caller::Pinning;
 use vibn::api::coolify_api::CoolifyApi;
 use vibn::api::gitea_api::GiteaApi;
-use vibn::api::pin::Pin;
 use vibn::clients::coolify::CoolifyClient;
 use vibn::clients::gitea::GiteaClient;
 use vibn::clients::http::{Auth, Call, Http, HttpConfig};
@@ -116,9 +116,8 @@ async fn gitea_tools_never_5xx_on_answers_the_spec_allows() {
                 Some(client),
                 Some("vibn-bot".into()),
                 ProtectedList::empty(),
-                Pin::operator(),
             );
-            serve(GiteaServer::new(api, &ToolFilter::default()).unwrap()).await
+            serve(GiteaServer::new(api, Pinning::operator(), &ToolFilter::default()).unwrap()).await
         })
         .await;
     judge("gitea", &outcomes);
@@ -140,11 +139,11 @@ async fn coolify_tools_never_5xx_on_answers_the_spec_allows() {
             let api = CoolifyApi::with_client(
                 Some(client),
                 ProtectedList::empty(),
-                Pin::operator(),
                 Duration::from_millis(50),
                 Duration::from_secs(1),
             );
-            serve(CoolifyServer::new(api, &ToolFilter::default()).unwrap()).await
+            serve(CoolifyServer::new(api, Pinning::operator(), &ToolFilter::default()).unwrap())
+                .await
         })
         .await;
     judge("coolify", &outcomes);

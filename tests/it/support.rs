@@ -6,6 +6,7 @@ use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
+use vibn::api::caller::Pinning;
 use vibn::api::workspace_api::WorkspaceApi;
 use vibn::config::{GiteaCredentials, ToolFilter, WorkspaceConfig};
 use vibn::mcp::workspace_server::WorkspaceServer;
@@ -62,7 +63,9 @@ pub async fn serve_workspace(mut config: WorkspaceConfig, filter: &ToolFilter) -
     if matches!(config.exec.mode, ExecMode::Unavailable) {
         config.exec = sandbox();
     }
-    let server = WorkspaceServer::new(WorkspaceApi::open(config).unwrap(), filter).unwrap();
+    let pinning = Pinning::from_config(&config.pin);
+    let server =
+        WorkspaceServer::new(WorkspaceApi::open(config).unwrap(), pinning, filter).unwrap();
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {

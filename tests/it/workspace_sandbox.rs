@@ -299,8 +299,8 @@ async fn no_sandbox_means_no_command() {
         let api = vibn::api::workspace_api::WorkspaceApi::open(config).unwrap();
         let r = api
             .execute_command(
+                &vibn::api::caller::Caller::operator("workspace", "execute_command"),
                 serde_json::from_value(json!({"command": "touch ran"})).unwrap(),
-                tokio_util::sync::CancellationToken::new(),
             )
             .await;
         let e = r.unwrap_err();

@@ -6,12 +6,10 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use super::{AgentApi, MAX_WAIT_S};
-use crate::api::Progress;
+use crate::api::caller::Caller;
 use crate::api::de;
-use crate::api::pin::Principal;
 use crate::clients::runner::{RunRequest, RunnerJob};
 use crate::error::{ApiError, quote};
 use crate::keystore::{JobRecord, JobUpdate, Keystore, now_ms};
@@ -172,21 +170,23 @@ fn check_job_id(id: &str) -> Result<&str, ApiError> {
 
 impl AgentApi {
     /// Start an agent on a task; the job is journaled.
-    pub async fn spawn_agent(&self, p: SpawnAgentParams) -> Result<SpawnAgentOut, ApiError> {
+    pub async fn spawn_agent(
+        &self,
+        caller: &Caller,
+        p: SpawnAgentParams,
+    ) -> Result<SpawnAgentOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
         let target = p.agent.clone();
-        let result = self.spawn_now(&who, p).await;
-        self.inner
-            .pin
-            .audited(&who, "agent", "spawn_agent", &target, result)
+        let result = self.spawn_now(caller, p).await;
+        caller.audited(&target, result)
     }
 
     async fn spawn_now(
         &self,
-        who: &Principal,
+        caller: &Caller,
         p: SpawnAgentParams,
     ) -> Result<SpawnAgentOut, ApiError> {
+        let who = caller.principal();
         let agent = p.agent.trim().to_string();
         if agent.is_empty()
             || agent.len() > 64
@@ -241,7 +241,7 @@ impl AgentApi {
         } else {
             accepted.status
         };
-        self.inner.pin.store()?.record_job(&JobRecord {
+        caller.store()?.record_job(&JobRecord {
             id: accepted.job_id.clone(),
             scope,
             agent: agent.clone(),
@@ -284,15 +284,14 @@ impl AgentApi {
     /// A job's state; with `wait_s`, wait for it to finish (progress, cancellable).
     pub async fn get_job_status(
         &self,
+        caller: &Caller,
         p: GetJobStatusParams,
-        progress: Option<Progress>,
-        cancel: CancellationToken,
     ) -> Result<JobOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let (scope, workspace) = Self::scope(&who);
+        let who = caller.principal();
+        let (scope, workspace) = Self::scope(who);
         let id = check_job_id(&p.job_id)?;
-        let store = self.inner.pin.store()?;
+        let store = caller.store()?;
         let mut record = journaled(&store, &scope, id)?;
         let wait = Duration::from_secs(p.wait_s.unwrap_or(0).min(MAX_WAIT_S));
         let started = Instant::now();
@@ -303,13 +302,12 @@ impl AgentApi {
                 .await?;
             record = store.job(&scope, id)?.unwrap_or(record);
             step += 1;
-            if let Some(report) = &progress {
-                report(
+            caller
+                .progress(
                     step,
                     job.progress.clone().unwrap_or_else(|| job.status.clone()),
                 )
                 .await;
-            }
             // A status outside the runner contract is reported, not waited out.
             if job.is_final()
                 || !job.is_known()
@@ -318,7 +316,7 @@ impl AgentApi {
                 return Ok(job_out(&record));
             }
             tokio::select! {
-                () = cancel.cancelled() => {
+                () = caller.cancelled().cancelled() => {
                     return Err(ApiError::bad_request("stopped waiting: the call was cancelled; the job goes on")
                         .with_hint(format!("call get_job_status {id} again")));
                 }
@@ -328,10 +326,14 @@ impl AgentApi {
     }
 
     /// The newest jobs of this workspace, unfinished ones refreshed from the runner.
-    pub async fn list_jobs(&self, p: ListJobsParams) -> Result<ListJobsOut, ApiError> {
-        let who = self.who()?;
-        let (scope, workspace) = Self::scope(&who);
-        let store = self.inner.pin.store()?;
+    pub async fn list_jobs(
+        &self,
+        caller: &Caller,
+        p: ListJobsParams,
+    ) -> Result<ListJobsOut, ApiError> {
+        let who = caller.principal();
+        let (scope, workspace) = Self::scope(who);
+        let store = caller.store()?;
         let limit = p.limit.unwrap_or(DEFAULT_LIST).clamp(1, 100) as u32;
         let journal = store.list_jobs(&scope, limit)?;
         let open: Vec<String> = journal
@@ -365,20 +367,22 @@ impl AgentApi {
     }
 
     /// Cancel a job of this workspace.
-    pub async fn cancel_job(&self, p: CancelJobParams) -> Result<JobOut, ApiError> {
+    pub async fn cancel_job(
+        &self,
+        caller: &Caller,
+        p: CancelJobParams,
+    ) -> Result<JobOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
         let target = p.job_id.clone();
-        let result = self.cancel_now(&who, p).await;
-        self.inner
-            .pin
-            .audited(&who, "agent", "cancel_job", &target, result)
+        let result = self.cancel_now(caller, p).await;
+        caller.audited(&target, result)
     }
 
-    async fn cancel_now(&self, who: &Principal, p: CancelJobParams) -> Result<JobOut, ApiError> {
+    async fn cancel_now(&self, caller: &Caller, p: CancelJobParams) -> Result<JobOut, ApiError> {
+        let who = caller.principal();
         let (scope, workspace) = Self::scope(who);
         let id = check_job_id(&p.job_id)?;
-        let store = self.inner.pin.store()?;
+        let store = caller.store()?;
         journaled(&store, &scope, id)?;
         match self.inner.runner.cancel(id, workspace.as_deref()).await {
             Ok(job) => store.update_job(&scope, id, &update_of(&job))?,

@@ -9,7 +9,7 @@ mod limits;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::pin::{Pin, Principal};
+use crate::api::caller::Principal;
 use crate::clients::http::ClientError;
 use crate::clients::runner::RunnerClient;
 use crate::config::AgentServerConfig;
@@ -33,7 +33,6 @@ pub struct AgentApi {
 
 struct Inner {
     runner: RunnerClient,
-    pin: Pin,
     poll_interval: Duration,
 }
 
@@ -41,22 +40,17 @@ impl AgentApi {
     /// An API from the server's configuration (nothing is contacted yet).
     pub fn new(config: AgentServerConfig) -> Self {
         let runner = RunnerClient::new(&config.runner_url, config.runner_token, config.http);
-        Self::with_runner(runner, Pin::from_config(&config.pin), config.poll_interval)
+        Self::with_runner(runner, config.poll_interval)
     }
 
     /// An API over an explicit runner client (tests).
-    pub fn with_runner(runner: RunnerClient, pin: Pin, poll_interval: Duration) -> Self {
+    pub fn with_runner(runner: RunnerClient, poll_interval: Duration) -> Self {
         AgentApi {
             inner: Arc::new(Inner {
                 runner,
-                pin,
                 poll_interval,
             }),
         }
-    }
-
-    fn who(&self) -> Result<Principal, ApiError> {
-        self.inner.pin.resolve()
     }
 
     /// The journal scope and the slug sent to the runner.

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CoolifyApi, Scope};
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::clients::coolify::Application;
 use crate::error::ApiError;
@@ -167,9 +168,13 @@ pub struct GetLogsOut {
 
 impl CoolifyApi {
     /// The projects you can see.
-    pub async fn list_projects(&self, _p: ListProjectsParams) -> Result<ListProjectsOut, ApiError> {
-        let who = self.who()?;
-        let projects = match self.scope(&who).await? {
+    pub async fn list_projects(
+        &self,
+        caller: &Caller,
+        _p: ListProjectsParams,
+    ) -> Result<ListProjectsOut, ApiError> {
+        let who = caller.principal();
+        let projects = match self.scope(who).await? {
             Scope::Project(p) => vec![ProjectSummary {
                 uuid: p.uuid,
                 name: p.name,
@@ -193,11 +198,12 @@ impl CoolifyApi {
     /// The applications of one project.
     pub async fn list_applications(
         &self,
+        caller: &Caller,
         p: ListApplicationsParams,
     ) -> Result<ListApplicationsOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let scope = self.scope(&who).await?;
+        let who = caller.principal();
+        let scope = self.scope(who).await?;
         let wanted = p.project_uuid.trim();
         let project = match &scope {
             Scope::Project(mine) if mine.uuid == wanted => mine.clone(),
@@ -240,9 +246,13 @@ impl CoolifyApi {
     }
 
     /// Every application you can see, grouped by project.
-    pub async fn list_all_apps(&self, _p: ListAllAppsParams) -> Result<ListAllAppsOut, ApiError> {
-        let who = self.who()?;
-        let scope = self.scope(&who).await?;
+    pub async fn list_all_apps(
+        &self,
+        caller: &Caller,
+        _p: ListAllAppsParams,
+    ) -> Result<ListAllAppsOut, ApiError> {
+        let who = caller.principal();
+        let scope = self.scope(who).await?;
         let (projects, apps) =
             tokio::join!(self.projects_in_scope(&scope), self.apps_in_scope(&scope));
         let (projects, apps) = (projects?, apps?);
@@ -290,10 +300,14 @@ impl CoolifyApi {
     }
 
     /// An application's state and its latest deployment.
-    pub async fn get_app_status(&self, p: GetAppStatusParams) -> Result<AppStatusOut, ApiError> {
+    pub async fn get_app_status(
+        &self,
+        caller: &Caller,
+        p: GetAppStatusParams,
+    ) -> Result<AppStatusOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let scope = self.scope(&who).await?;
+        let who = caller.principal();
+        let scope = self.scope(who).await?;
         let app = self.app_in_scope(&scope, &p.uuid).await?;
         let latest = self.client()?.list_app_deployments(&app.uuid, 0, 1).await?;
         let last = latest.deployments.into_iter().next();
@@ -309,10 +323,14 @@ impl CoolifyApi {
     }
 
     /// The newest runtime log lines of an application.
-    pub async fn get_logs(&self, p: GetLogsParams) -> Result<GetLogsOut, ApiError> {
+    pub async fn get_logs(
+        &self,
+        caller: &Caller,
+        p: GetLogsParams,
+    ) -> Result<GetLogsOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let scope = self.scope(&who).await?;
+        let who = caller.principal();
+        let scope = self.scope(who).await?;
         let app = self.app_in_scope(&scope, &p.uuid).await?;
         let lines = p.lines.unwrap_or(DEFAULT_LOG_LINES).clamp(1, MAX_LOG_LINES);
         let logs = self.client()?.application_logs(&app.uuid, lines as u32).await.map_err(|e| {

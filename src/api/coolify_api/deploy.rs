@@ -6,12 +6,10 @@ use std::time::Instant;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use super::{CoolifyApi, Scope};
-use crate::api::Progress;
+use crate::api::caller::{Caller, Principal};
 use crate::api::de;
-use crate::api::pin::Principal;
 use crate::clients::coolify::{Application, Deployment, DeploymentState};
 use crate::error::{ApiError, quote};
 
@@ -90,14 +88,12 @@ pub struct DeployAppOut {
 
 impl CoolifyApi {
     /// Queue a deployment of one application.
-    pub async fn deploy(&self, p: DeployParams) -> Result<DeployOut, ApiError> {
+    pub async fn deploy(&self, caller: &Caller, p: DeployParams) -> Result<DeployOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let target = p.uuid.clone();
-        let result = self.deploy_now(&who, p).await;
-        self.inner
-            .pin
-            .audited(&who, "coolify", "deploy", &target, result)
+        let result = self.deploy_now(who, p).await;
+        caller.audited(&target, result)
     }
 
     async fn deploy_now(&self, who: &Principal, p: DeployParams) -> Result<DeployOut, ApiError> {
@@ -122,27 +118,21 @@ impl CoolifyApi {
     /// Deploy an application by name or uuid; with `wait`, follow it to the end.
     pub async fn deploy_app(
         &self,
+        caller: &Caller,
         p: DeployAppParams,
-        progress: Option<Progress>,
-        cancel: CancellationToken,
     ) -> Result<DeployAppOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
         let target = p.uuid.clone().or(p.name.clone()).unwrap_or_default();
-        let result = self.deploy_app_now(&who, p, progress, cancel).await;
-        self.inner
-            .pin
-            .audited(&who, "coolify", "deploy_app", &target, result)
+        let result = self.deploy_app_now(caller, p).await;
+        caller.audited(&target, result)
     }
 
     async fn deploy_app_now(
         &self,
-        who: &Principal,
+        caller: &Caller,
         p: DeployAppParams,
-        progress: Option<Progress>,
-        cancel: CancellationToken,
     ) -> Result<DeployAppOut, ApiError> {
-        let scope = self.scope(who).await?;
+        let scope = self.scope(caller.principal()).await?;
         let app = self
             .find_app(&scope, p.name.as_deref(), p.uuid.as_deref())
             .await?;
@@ -182,7 +172,7 @@ impl CoolifyApi {
                 ),
             });
         }
-        let last = self.follow(&deployment_uuid, progress, cancel).await?;
+        let last = self.follow(caller, &deployment_uuid).await?;
         let state = last.state();
         let finished = state.is_final();
         let succeeded = state == DeploymentState::Finished;
@@ -222,12 +212,7 @@ impl CoolifyApi {
     /// never change, so it is reported rather than waited out), the wait budget is spent,
     /// or the call is cancelled. The first look is immediate, so a quick deployment costs
     /// no interval.
-    async fn follow(
-        &self,
-        deployment_uuid: &str,
-        progress: Option<Progress>,
-        cancel: CancellationToken,
-    ) -> Result<Deployment, ApiError> {
+    async fn follow(&self, caller: &Caller, deployment_uuid: &str) -> Result<Deployment, ApiError> {
         let started = Instant::now();
         let mut step = 0;
         loop {
@@ -243,9 +228,7 @@ impl CoolifyApi {
                 }
             })?;
             step += 1;
-            if let Some(report) = &progress {
-                report(step, current.status.clone()).await;
-            }
+            caller.progress(step, current.status.clone()).await;
             let state = current.state();
             if state.is_final()
                 || state == DeploymentState::Unknown
@@ -254,7 +237,7 @@ impl CoolifyApi {
                 return Ok(current);
             }
             tokio::select! {
-                () = cancel.cancelled() => {
+                () = caller.cancelled().cancelled() => {
                     return Err(ApiError::bad_request("stopped waiting: the call was cancelled; the deployment goes on")
                         .with_hint(format!("poll get_deployment {deployment_uuid}")));
                 }

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{CoolifyApi, Scope};
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::clients::coolify::Deployment;
 use crate::error::{ApiError, quote};
@@ -123,11 +124,12 @@ impl CoolifyApi {
     /// One page of an application's deployments.
     pub async fn list_deployments(
         &self,
+        caller: &Caller,
         p: ListDeploymentsParams,
     ) -> Result<ListDeploymentsOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let scope = self.scope(&who).await?;
+        let who = caller.principal();
+        let scope = self.scope(who).await?;
         let app = self.app_in_scope(&scope, &p.uuid).await?;
         let offset = p.offset.unwrap_or(0).min(u64::from(u32::MAX)) as u32;
         let limit = p.limit.unwrap_or(DEFAULT_PAGE).clamp(1, 50) as u32;
@@ -160,11 +162,12 @@ impl CoolifyApi {
     /// A deployment's status and a page of its build log.
     pub async fn get_deployment(
         &self,
+        caller: &Caller,
         p: GetDeploymentParams,
     ) -> Result<GetDeploymentOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let scope = self.scope(&who).await?;
+        let who = caller.principal();
+        let scope = self.scope(who).await?;
         let uuid = p.deployment_uuid.trim();
         if uuid.is_empty()
             || !uuid

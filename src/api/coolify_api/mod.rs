@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use crate::api::pin::{Pin, Principal};
+use crate::api::caller::Principal;
 use crate::clients::coolify::{Application, CoolifyClient, Project};
 use crate::config::CoolifyServerConfig;
 use crate::error::{ApiError, quote};
@@ -48,7 +48,6 @@ pub struct CoolifyApi {
 struct Inner {
     client: Option<CoolifyClient>,
     protected: ProtectedList,
-    pin: Pin,
     poll_interval: Duration,
     wait_budget: Duration,
     /// Deployments already seen to belong to an application (deployment → app uuid).
@@ -85,7 +84,6 @@ impl CoolifyApi {
         Self::with_client(
             client,
             config.protected_apps,
-            Pin::from_config(&config.pin),
             config.poll_interval,
             config.wait_budget,
         )
@@ -95,7 +93,6 @@ impl CoolifyApi {
     pub fn with_client(
         client: Option<CoolifyClient>,
         protected: ProtectedList,
-        pin: Pin,
         poll_interval: Duration,
         wait_budget: Duration,
     ) -> Self {
@@ -103,7 +100,6 @@ impl CoolifyApi {
             inner: Arc::new(Inner {
                 client,
                 protected,
-                pin,
                 poll_interval,
                 wait_budget,
                 known_deployments: Mutex::new(HashMap::new()),
@@ -116,10 +112,6 @@ impl CoolifyApi {
             ApiError::not_provisioned("Coolify is not configured")
                 .with_hint("set COOLIFY_API_URL and COOLIFY_API_TOKEN in the MCP client's config")
         })
-    }
-
-    fn who(&self) -> Result<Principal, ApiError> {
-        self.inner.pin.resolve()
     }
 
     /// What `who` may see: everything, or the pinned workspace's project.

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::GiteaApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
 use crate::clients::gitea::ContentsAnswer;
@@ -67,10 +68,14 @@ pub struct ReadRepoFileOut {
 
 impl GiteaApi {
     /// Read a window of lines of a file in a repository.
-    pub async fn read_repo_file(&self, p: ReadRepoFileParams) -> Result<ReadRepoFileOut, ApiError> {
+    pub async fn read_repo_file(
+        &self,
+        caller: &Caller,
+        p: ReadRepoFileParams,
+    ) -> Result<ReadRepoFileOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let repo = self.repo(&who, &p.repo)?;
+        let who = caller.principal();
+        let repo = self.repo(who, &p.repo)?;
         let path = p.path.trim().trim_matches('/').to_string();
         if path.is_empty()
             || path

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::GiteaApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::clients::gitea::{Issue, IssueState, Label};
 use crate::error::ApiError;
@@ -244,10 +245,14 @@ pub struct CloseIssueOut {
 
 impl GiteaApi {
     /// One page of a repository's issues.
-    pub async fn list_issues(&self, p: ListIssuesParams) -> Result<ListIssuesOut, ApiError> {
+    pub async fn list_issues(
+        &self,
+        caller: &Caller,
+        p: ListIssuesParams,
+    ) -> Result<ListIssuesOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let repo = self.repo(&who, &p.repo)?;
+        let who = caller.principal();
+        let repo = self.repo(who, &p.repo)?;
         let page = p.page.unwrap_or(1).clamp(1, u64::from(u32::MAX)) as u32;
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 50) as u32;
         let labels = p.labels.unwrap_or_default();
@@ -275,9 +280,10 @@ impl GiteaApi {
     /// Issues of every repository (the workspace org's, or those you can see).
     pub async fn list_all_issues(
         &self,
+        caller: &Caller,
         p: ListAllIssuesParams,
     ) -> Result<ListAllIssuesOut, ApiError> {
-        let who = self.who()?;
+        let who = caller.principal();
         let client = self.client()?;
         let repos = match who.gitea_org() {
             Some(org) => client.all_org_repos(org, MAX_REPOS + 1).await?,
@@ -338,19 +344,21 @@ impl GiteaApi {
     }
 
     /// Create an issue; label names are resolved to ids first.
-    pub async fn create_issue(&self, p: CreateIssueParams) -> Result<CreateIssueOut, ApiError> {
+    pub async fn create_issue(
+        &self,
+        caller: &Caller,
+        p: CreateIssueParams,
+    ) -> Result<CreateIssueOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let target = p.repo.clone();
-        let result = self.create_issue_now(&who, p).await;
-        self.inner
-            .pin
-            .audited(&who, "gitea", "create_issue", &target, result)
+        let result = self.create_issue_now(who, p).await;
+        caller.audited(&target, result)
     }
 
     async fn create_issue_now(
         &self,
-        who: &crate::api::pin::Principal,
+        who: &crate::api::caller::Principal,
         p: CreateIssueParams,
     ) -> Result<CreateIssueOut, ApiError> {
         let repo = self.repo(who, &p.repo)?;
@@ -389,19 +397,21 @@ impl GiteaApi {
     }
 
     /// Close an issue, optionally commenting first.
-    pub async fn close_issue(&self, p: CloseIssueParams) -> Result<CloseIssueOut, ApiError> {
+    pub async fn close_issue(
+        &self,
+        caller: &Caller,
+        p: CloseIssueParams,
+    ) -> Result<CloseIssueOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let target = format!("{}#{}", p.repo, p.number);
-        let result = self.close_issue_now(&who, p).await;
-        self.inner
-            .pin
-            .audited(&who, "gitea", "close_issue", &target, result)
+        let result = self.close_issue_now(who, p).await;
+        caller.audited(&target, result)
     }
 
     async fn close_issue_now(
         &self,
-        who: &crate::api::pin::Principal,
+        who: &crate::api::caller::Principal,
         p: CloseIssueParams,
     ) -> Result<CloseIssueOut, ApiError> {
         let repo = self.repo(who, &p.repo)?;

@@ -13,7 +13,7 @@ mod repos;
 
 use std::sync::Arc;
 
-use crate::api::pin::{Pin, Principal};
+use crate::api::caller::Principal;
 use crate::clients::gitea::GiteaClient;
 use crate::config::GiteaServerConfig;
 use crate::error::ApiError;
@@ -38,7 +38,6 @@ struct Inner {
     client: Option<GiteaClient>,
     username: Option<String>,
     protected: ProtectedList,
-    pin: Pin,
 }
 
 impl GiteaApi {
@@ -52,7 +51,6 @@ impl GiteaApi {
             client,
             config.gitea.map(|g| g.username),
             config.protected_repos,
-            Pin::from_config(&config.pin),
         )
     }
 
@@ -61,14 +59,12 @@ impl GiteaApi {
         client: Option<GiteaClient>,
         username: Option<String>,
         protected: ProtectedList,
-        pin: Pin,
     ) -> Self {
         GiteaApi {
             inner: Arc::new(Inner {
                 client,
                 username,
                 protected,
-                pin,
             }),
         }
     }
@@ -79,10 +75,6 @@ impl GiteaApi {
                 "set GITEA_API_URL, GITEA_USERNAME and GITEA_API_TOKEN in the MCP client's config",
             )
         })
-    }
-
-    fn who(&self) -> Result<Principal, ApiError> {
-        self.inner.pin.resolve()
     }
 
     /// The owner a bare repository name belongs to: the pinned org, else the user.

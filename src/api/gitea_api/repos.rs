@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::GiteaApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::clients::gitea::{Page, Repository};
 use crate::clients::http::ClientError;
@@ -92,9 +93,13 @@ pub struct ListReposOut {
 
 impl GiteaApi {
     /// List one page of repositories.
-    pub async fn list_repos(&self, p: ListReposParams) -> Result<ListReposOut, ApiError> {
+    pub async fn list_repos(
+        &self,
+        caller: &Caller,
+        p: ListReposParams,
+    ) -> Result<ListReposOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let owner = match p.owner.as_deref().map(str::trim).filter(|o| !o.is_empty()) {
             Some(owner) => {
                 if !repo_ref::is_valid_name(owner) {
@@ -103,7 +108,7 @@ impl GiteaApi {
                         quote(owner)
                     )));
                 }
-                self.check_owner(&who, owner)?;
+                self.check_owner(who, owner)?;
                 Some(owner.to_string())
             }
             None => who.gitea_org().map(str::to_string),

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::PlatformApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::error::ApiError;
 use crate::keystore::Memory;
@@ -90,13 +91,17 @@ pub struct ListMemoryOut {
 
 impl PlatformApi {
     /// Save a memory in this workspace (and session).
-    pub async fn save_memory(&self, p: SaveMemoryParams) -> Result<SaveMemoryOut, ApiError> {
+    pub async fn save_memory(
+        &self,
+        caller: &Caller,
+        p: SaveMemoryParams,
+    ) -> Result<SaveMemoryOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let target = p.key.clone();
         let result = (|| {
-            let (scope, _) = Self::scope(&who);
-            let (memory, created) = self.store()?.save_memory(
+            let (scope, _) = Self::scope(who);
+            let (memory, created) = caller.store()?.save_memory(
                 &scope,
                 &self.inner.session,
                 p.key.trim(),
@@ -108,21 +113,24 @@ impl PlatformApi {
                 created,
             })
         })();
-        self.inner
-            .pin
-            .audited(&who, "platform", "save_memory", &target, result)
+        caller.audited(&target, result)
     }
 
     /// Search this workspace's (and session's) memories.
-    pub async fn list_memory(&self, p: ListMemoryParams) -> Result<ListMemoryOut, ApiError> {
+    pub async fn list_memory(
+        &self,
+        caller: &Caller,
+        p: ListMemoryParams,
+    ) -> Result<ListMemoryOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let (scope, _) = Self::scope(&who);
+        let who = caller.principal();
+        let (scope, _) = Self::scope(who);
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as u32;
         let query = p.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let tag = p.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
         let (memories, total) =
-            self.store()?
+            caller
+                .store()?
                 .list_memory(&scope, &self.inner.session, query, tag, limit)?;
         Ok(ListMemoryOut {
             truncated: total > memories.len() as u64,

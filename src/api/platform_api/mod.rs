@@ -13,11 +13,10 @@ mod skills;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::api::pin::{Pin, Principal};
+use crate::api::caller::Principal;
 use crate::clients::gitea::GiteaClient;
 use crate::clients::search::SearchClient;
 use crate::config::{PlatformServerConfig, SearchProvider};
-use crate::error::ApiError;
 
 pub use memory::{ListMemoryOut, ListMemoryParams, MemoryOut, SaveMemoryOut, SaveMemoryParams};
 pub use prd::{FinalizePrdOut, FinalizePrdParams, GetPrdOut, GetPrdParams};
@@ -36,7 +35,6 @@ pub struct PlatformApi {
 }
 
 struct Inner {
-    pin: Pin,
     gitea: Option<GiteaClient>,
     gitea_user: Option<String>,
     skills_repo: Option<String>,
@@ -59,8 +57,6 @@ pub struct PlatformParts {
     pub search: Option<SearchClient>,
     /// The session memory is scoped to.
     pub session: String,
-    /// The pin (with a keystore).
-    pub pin: Pin,
 }
 
 impl PlatformApi {
@@ -82,7 +78,6 @@ impl PlatformApi {
             skills_dir: config.skills_dir,
             search,
             session: config.session_key,
-            pin: Pin::from_config(&config.pin),
         })
     }
 
@@ -90,7 +85,6 @@ impl PlatformApi {
     pub fn from_parts(parts: PlatformParts) -> Self {
         PlatformApi {
             inner: Arc::new(Inner {
-                pin: parts.pin,
                 gitea: parts.gitea,
                 gitea_user: parts.gitea_user,
                 skills_repo: parts.skills_repo,
@@ -101,21 +95,12 @@ impl PlatformApi {
         }
     }
 
-    fn who(&self) -> Result<Principal, ApiError> {
-        self.inner.pin.resolve()
-    }
-
     /// The scope name and workspace id of `who`.
     fn scope(who: &Principal) -> (String, Option<String>) {
         match who.workspace() {
             Some(ws) => (ws.id.clone(), Some(ws.id.clone())),
             None => (LOCAL_SCOPE.to_string(), None),
         }
-    }
-
-    /// The keystore (memory and PRDs live there).
-    fn store(&self) -> Result<Arc<crate::keystore::Keystore>, ApiError> {
-        self.inner.pin.store()
     }
 
     /// The display hint of the key in use, if pinned (recorded as PRD author).

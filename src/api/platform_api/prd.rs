@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::PlatformApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::error::ApiError;
 
@@ -66,18 +67,22 @@ pub struct GetPrdOut {
 
 impl PlatformApi {
     /// Finalize a new version of a project's PRD.
-    pub async fn finalize_prd(&self, p: FinalizePrdParams) -> Result<FinalizePrdOut, ApiError> {
+    pub async fn finalize_prd(
+        &self,
+        caller: &Caller,
+        p: FinalizePrdParams,
+    ) -> Result<FinalizePrdOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let target = p.project.clone();
         let result = (|| {
-            let (scope, workspace) = Self::scope(&who);
-            let v = self.store()?.finalize_prd(
+            let (scope, workspace) = Self::scope(who);
+            let v = caller.store()?.finalize_prd(
                 &scope,
                 workspace.as_deref(),
                 p.project.trim(),
                 &p.content,
-                Some(&Self::author(&who)),
+                Some(&Self::author(who)),
             )?;
             Ok(FinalizePrdOut {
                 project: v.project,
@@ -87,17 +92,15 @@ impl PlatformApi {
                 created_at: v.created_at,
             })
         })();
-        self.inner
-            .pin
-            .audited(&who, "platform", "finalize_prd", &target, result)
+        caller.audited(&target, result)
     }
 
     /// The latest (or a given) version of a project's PRD.
-    pub async fn get_prd(&self, p: GetPrdParams) -> Result<GetPrdOut, ApiError> {
+    pub async fn get_prd(&self, caller: &Caller, p: GetPrdParams) -> Result<GetPrdOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let (scope, _) = Self::scope(&who);
-        let store = self.store()?;
+        let who = caller.principal();
+        let (scope, _) = Self::scope(who);
+        let store = caller.store()?;
         let project = p.project.trim();
         let version = p.version.map(|v| v.min(u64::from(u32::MAX)) as u32);
         match store.get_prd(&scope, project, version)? {

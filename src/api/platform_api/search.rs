@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::PlatformApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::clients::search::SearchHit;
 use crate::error::ApiError;
@@ -37,9 +38,12 @@ pub struct WebSearchOut {
 
 impl PlatformApi {
     /// Search the web.
-    pub async fn web_search(&self, p: WebSearchParams) -> Result<WebSearchOut, ApiError> {
+    pub async fn web_search(
+        &self,
+        _caller: &Caller,
+        p: WebSearchParams,
+    ) -> Result<WebSearchOut, ApiError> {
         super::limits::check(&p)?;
-        self.who()?;
         let query = p.query.trim();
         if query.is_empty() {
             return Err(ApiError::bad_request("query must not be empty"));

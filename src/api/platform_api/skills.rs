@@ -12,7 +12,7 @@ use yaml_rust2::parser::{Event, EventReceiver, Parser};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::PlatformApi;
-use crate::api::pin::Principal;
+use crate::api::caller::{Caller, Principal};
 use crate::clients::gitea::{ContentsAnswer, GiteaClient};
 use crate::error::{ApiError, quote};
 use crate::policy::{protected, repo_ref};
@@ -171,9 +171,13 @@ pub(crate) fn parse_front_matter(text: &str) -> Result<(String, String), String>
 
 impl PlatformApi {
     /// The skills available to this workspace.
-    pub async fn list_skills(&self, _p: ListSkillsParams) -> Result<ListSkillsOut, ApiError> {
-        let who = self.who()?;
-        let source = self.skills_source(&who)?;
+    pub async fn list_skills(
+        &self,
+        caller: &Caller,
+        _p: ListSkillsParams,
+    ) -> Result<ListSkillsOut, ApiError> {
+        let who = caller.principal();
+        let source = self.skills_source(who)?;
         let folders = self.folders(&source).await?;
         let mut skills = Vec::new();
         let mut malformed = Vec::new();
@@ -200,14 +204,18 @@ impl PlatformApi {
     }
 
     /// One skill's full SKILL.md and the names of its other files.
-    pub async fn get_skill(&self, p: GetSkillParams) -> Result<GetSkillOut, ApiError> {
+    pub async fn get_skill(
+        &self,
+        caller: &Caller,
+        p: GetSkillParams,
+    ) -> Result<GetSkillOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
+        let who = caller.principal();
         let wanted = p.name.trim();
         if wanted.is_empty() {
             return Err(ApiError::bad_request("name must not be empty"));
         }
-        let source = self.skills_source(&who)?;
+        let source = self.skills_source(who)?;
         let folders = self.folders(&source).await?;
         let mut names = Vec::new();
         for folder in folders {

@@ -15,6 +15,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
 use super::WorkspaceApi;
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::error::ApiError;
 use crate::sandbox_exec::{Ended, Launch};
@@ -68,25 +69,22 @@ pub struct ExecuteCommandOut {
 }
 
 impl WorkspaceApi {
-    /// Run a shell command in the workspace; `cancel` kills it early.
+    /// Run a shell command in the workspace; the call's cancellation kills it early.
     pub async fn execute_command(
         &self,
+        caller: &Caller,
         p: ExecuteCommandParams,
-        cancel: CancellationToken,
     ) -> Result<ExecuteCommandOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
         let target = p.command.clone();
-        let result = self.execute_command_now(p, cancel).await;
-        self.inner
-            .pin
-            .audited(&who, "workspace", "execute_command", &target, result)
+        let result = self.execute_command_now(p, caller.cancelled()).await;
+        caller.audited(&target, result)
     }
 
     async fn execute_command_now(
         &self,
         p: ExecuteCommandParams,
-        cancel: CancellationToken,
+        cancel: &CancellationToken,
     ) -> Result<ExecuteCommandOut, ApiError> {
         if p.command.trim().is_empty() {
             return Err(ApiError::bad_request("command must not be empty"));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::listing::blocking;
 use super::{WorkspaceApi, fs_error};
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
 use crate::error::ApiError;
@@ -114,14 +115,17 @@ pub struct ReplaceInFileOut {
 impl WorkspaceApi {
     /// Read a window of lines of a text file (off the async workers: the disk and the
     /// keystore are blocking).
-    pub async fn read_file(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
+    pub async fn read_file(
+        &self,
+        _caller: &Caller,
+        p: ReadFileParams,
+    ) -> Result<ReadFileOut, ApiError> {
         let api = self.clone();
         blocking(move || api.read_file_now(p)).await
     }
 
     fn read_file_now(&self, p: ReadFileParams) -> Result<ReadFileOut, ApiError> {
         super::limits::check(&p)?;
-        self.who()?;
         let relative = self.file_path(&p.path)?;
         let shown = paths::display(&relative);
         let bytes = read_bounded(self.root(), &relative, &shown)?;
@@ -148,19 +152,19 @@ impl WorkspaceApi {
     }
 
     /// Write a whole file atomically, creating parent folders.
-    pub async fn write_file(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
-        let api = self.clone();
-        blocking(move || api.write_file_audited(p)).await
-    }
-
-    fn write_file_audited(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
-        super::limits::check(&p)?;
-        let who = self.who()?;
+    pub async fn write_file(
+        &self,
+        caller: &Caller,
+        p: WriteFileParams,
+    ) -> Result<WriteFileOut, ApiError> {
         let target = p.path.clone();
-        let result = self.write_file_now(p);
-        self.inner
-            .pin
-            .audited(&who, "workspace", "write_file", &target, result)
+        let api = self.clone();
+        let result = blocking(move || {
+            super::limits::check(&p)?;
+            api.write_file_now(p)
+        })
+        .await;
+        caller.audited(&target, result)
     }
 
     fn write_file_now(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
@@ -183,23 +187,17 @@ impl WorkspaceApi {
     /// Replace exactly `count` occurrences of `old`, returning a unified diff.
     pub async fn replace_in_file(
         &self,
+        caller: &Caller,
         p: ReplaceInFileParams,
     ) -> Result<ReplaceInFileOut, ApiError> {
-        let api = self.clone();
-        blocking(move || api.replace_in_file_audited(p)).await
-    }
-
-    fn replace_in_file_audited(
-        &self,
-        p: ReplaceInFileParams,
-    ) -> Result<ReplaceInFileOut, ApiError> {
-        super::limits::check(&p)?;
-        let who = self.who()?;
         let target = p.path.clone();
-        let result = self.replace_in_file_now(p);
-        self.inner
-            .pin
-            .audited(&who, "workspace", "replace_in_file", &target, result)
+        let api = self.clone();
+        let result = blocking(move || {
+            super::limits::check(&p)?;
+            api.replace_in_file_now(p)
+        })
+        .await;
+        caller.audited(&target, result)
     }
 
     fn replace_in_file_now(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {

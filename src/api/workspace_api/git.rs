@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::WorkspaceApi;
+use crate::api::caller::{Caller, Principal};
 use crate::api::de;
-use crate::api::pin::Principal;
 
 use crate::error::ApiError;
 use crate::policy::{git_config, git_refs, git_remote, paths, protected};
@@ -121,11 +121,11 @@ impl WorkspaceApi {
     /// Stage, commit and (by default) push the repository at the workspace root.
     pub async fn git_commit_and_push(
         &self,
+        caller: &Caller,
         p: GitCommitAndPushParams,
     ) -> Result<GitCommitAndPushOut, ApiError> {
         super::limits::check(&p)?;
-        let who = self.who()?;
-        let result = self.commit_and_push_now(p, &who).await;
+        let result = self.commit_and_push_now(p, caller.principal()).await;
         let target = match &result {
             Ok(out) => format!(
                 "{} {}",
@@ -134,9 +134,7 @@ impl WorkspaceApi {
             ),
             Err(e) => format!("refused: {}", e.message()),
         };
-        self.inner
-            .pin
-            .audited(&who, "workspace", "git_commit_and_push", &target, result)
+        caller.audited(&target, result)
     }
 
     async fn commit_and_push_now(

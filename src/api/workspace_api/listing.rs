@@ -11,6 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{WorkspaceApi, fs_error};
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::error::ApiError;
 use crate::policy::paths;
@@ -106,10 +107,10 @@ impl WorkspaceApi {
     /// List a folder, `depth` levels deep.
     pub async fn list_directory(
         &self,
+        _caller: &Caller,
         p: ListDirectoryParams,
     ) -> Result<ListDirectoryOut, ApiError> {
         super::limits::check(&p)?;
-        self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
         let depth = p
@@ -180,9 +181,12 @@ impl WorkspaceApi {
     }
 
     /// Find files whose path matches a gitignore-style glob.
-    pub async fn find_files(&self, p: FindFilesParams) -> Result<FindFilesOut, ApiError> {
+    pub async fn find_files(
+        &self,
+        _caller: &Caller,
+        p: FindFilesParams,
+    ) -> Result<FindFilesOut, ApiError> {
         super::limits::check(&p)?;
-        self.who()?;
         let relative = self.confine(p.path.as_deref().unwrap_or(""))?;
         let start = self.real_dir(&relative)?;
         let glob = p.glob.trim().to_string();

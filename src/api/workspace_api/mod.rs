@@ -20,7 +20,6 @@ use std::sync::Arc;
 
 use cap_std::fs::Dir;
 
-use crate::api::pin::{Pin, Principal};
 use crate::config::WorkspaceConfig;
 use crate::error::ApiError;
 use crate::policy::paths;
@@ -45,7 +44,6 @@ pub struct WorkspaceApi {
 struct Inner {
     config: WorkspaceConfig,
     root: Dir,
-    pin: Pin,
     /// Held shared by every running command, exclusively by vibn's git: no agent
     /// process runs while git reads and uses the repository's config.
     exec_lock: tokio::sync::RwLock<()>,
@@ -61,7 +59,6 @@ impl WorkspaceApi {
                     config.canonical_root.display()
                 ))
             })?;
-        let pin = Pin::from_config(&config.pin);
         if config.exec.is_off() {
             tracing::warn!(
                 "--exec-sandbox off: execute_command and git run UNCONFINED, with this \
@@ -72,7 +69,6 @@ impl WorkspaceApi {
             inner: Arc::new(Inner {
                 config,
                 root,
-                pin,
                 exec_lock: tokio::sync::RwLock::new(()),
             }),
         })
@@ -81,11 +77,6 @@ impl WorkspaceApi {
     /// The configuration this API was opened with.
     pub fn config(&self) -> &WorkspaceConfig {
         &self.inner.config
-    }
-
-    /// Who this call acts for; re-validates the workspace key every time.
-    fn who(&self) -> Result<Principal, ApiError> {
-        self.inner.pin.resolve()
     }
 
     fn root(&self) -> &Dir {

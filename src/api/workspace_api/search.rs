@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::WorkspaceApi;
 use super::listing::{blocking, relative_to, workspace_walker};
+use crate::api::caller::Caller;
 use crate::api::de;
 use crate::error::{ApiError, quote};
 
@@ -158,9 +159,12 @@ impl Sink for Collector<'_> {
 
 impl WorkspaceApi {
     /// Search file contents under a folder, honouring .gitignore.
-    pub async fn search_code(&self, p: SearchCodeParams) -> Result<SearchCodeOut, ApiError> {
+    pub async fn search_code(
+        &self,
+        _caller: &Caller,
+        p: SearchCodeParams,
+    ) -> Result<SearchCodeOut, ApiError> {
         super::limits::check(&p)?;
-        self.who()?;
         if p.pattern.is_empty() {
             return Err(ApiError::bad_request("pattern must not be empty"));
         }

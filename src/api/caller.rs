@@ -1,0 +1,311 @@
+//! The per-call context every `api` function takes: who calls (the operator, or a
+//! workspace by a key validated for this very call), through which server and tool,
+//! with the call's progress reporter, cancellation and keystore. Auditing goes through it.
+//!
+//! A `Caller` is built in one place per entry point: over stdio by `Pinning::caller`
+//! (from the key the server was started with, re-validated on every call, so a key
+//! revoked mid-session fails on the very next call); later over HTTP from the request's
+//! bearer. Every rejection — malformed, unknown, revoked, expired, another workspace's —
+//! is the same 401; a keystore that cannot be opened or read is a 503. The keystore is
+//! opened lazily, on the first call that needs it, and a failed open is retried next time.
+//!
+//! Per-workspace state travels with the caller, never in an API struct, so one API
+//! instance can serve many workspaces at once.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::Progress;
+use crate::config::PinConfig;
+use crate::error::ApiError;
+use crate::keystore::{Keystore, NewAuditEvent, ValidWorkspaceKey, Workspace};
+
+/// The one message for every invalid key.
+pub const INVALID_KEY: &str =
+    "the workspace key is not valid (unknown, revoked, expired or malformed)";
+const INVALID_KEY_HINT: &str = "ask the user for a new key (vibn keys mint --workspace <slug> \
+     --name <label>) and set it as VIBN_API_KEY in the MCP client's config";
+
+/// The keystore, opened on first use.
+#[derive(Debug)]
+pub struct LazyKeystore {
+    path: PathBuf,
+    must_exist: bool,
+    open: Mutex<Option<Arc<Keystore>>>,
+}
+
+impl LazyKeystore {
+    /// A keystore at `path`, not opened yet (created on first use if missing).
+    pub fn new(path: PathBuf) -> Self {
+        LazyKeystore {
+            path,
+            must_exist: false,
+            open: Mutex::new(None),
+        }
+    }
+
+    /// A keystore at `path` that must already exist (a pinned server's: its key was
+    /// minted there, so a missing file is a wrong path, never a new keystore).
+    pub fn existing(path: PathBuf) -> Self {
+        LazyKeystore {
+            must_exist: true,
+            ..LazyKeystore::new(path)
+        }
+    }
+
+    /// The open keystore, opening it now if needed (503 when that fails).
+    pub fn get(&self) -> Result<Arc<Keystore>, ApiError> {
+        let mut slot = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(store) = slot.as_ref() {
+            return Ok(store.clone());
+        }
+        let store = Arc::new(if self.must_exist {
+            Keystore::open_existing(&self.path)?
+        } else {
+            Keystore::open(&self.path)?
+        });
+        *slot = Some(store.clone());
+        Ok(store)
+    }
+}
+
+/// Who a call acts for.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// Operator mode: no workspace key; the protected lists still apply.
+    Operator,
+    /// Pinned to one workspace by a valid key.
+    Workspace(Box<ValidWorkspaceKey>),
+}
+
+impl Principal {
+    /// The pinned workspace, if any.
+    pub fn workspace(&self) -> Option<&Workspace> {
+        match self {
+            Principal::Operator => None,
+            Principal::Workspace(key) => Some(&key.workspace),
+        }
+    }
+
+    /// The Gitea org writes are confined to, when pinned.
+    pub fn gitea_org(&self) -> Option<&str> {
+        self.workspace().map(|w| w.gitea_org.as_str())
+    }
+}
+
+/// How a stdio server is pinned: its key (if any) and its keystore (if any). It makes
+/// the `Caller` of each tool call.
+#[derive(Debug, Clone, Default)]
+pub struct Pinning {
+    key: Option<Arc<SecretString>>,
+    expected_workspace: Option<String>,
+    store: Option<Arc<LazyKeystore>>,
+}
+
+impl Pinning {
+    /// Operator mode with no keystore (audit goes to the log only).
+    pub fn operator() -> Self {
+        Pinning::default()
+    }
+
+    /// The pinning a server's configuration asks for.
+    pub fn from_config(config: &PinConfig) -> Self {
+        Pinning {
+            key: config.api_key.clone().map(Arc::new),
+            expected_workspace: config.expected_workspace.clone(),
+            store: config.keystore.clone().map(|p| {
+                Arc::new(if config.api_key.is_some() {
+                    LazyKeystore::existing(p)
+                } else {
+                    LazyKeystore::new(p)
+                })
+            }),
+        }
+    }
+
+    /// True when a workspace key is configured.
+    pub fn is_pinned(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The caller of one tool call of `server`: the key validated now (401 or 503).
+    pub async fn caller(&self, server: &'static str, tool: &str) -> Result<Caller, ApiError> {
+        let principal = match &self.key {
+            None => Principal::Operator,
+            Some(key) => {
+                let store = self.store()?;
+                let key = key.clone();
+                let expected = self.expected_workspace.clone();
+                let valid = tokio::task::spawn_blocking(move || {
+                    store.validate_workspace_key(key.expose_secret(), expected.as_deref())
+                })
+                .await
+                .map_err(|e| ApiError::internal(format!("key validation failed: {e}")))??;
+                match valid {
+                    Some(valid) => Principal::Workspace(Box::new(valid)),
+                    None => {
+                        return Err(ApiError::unauthorized(INVALID_KEY).with_hint(INVALID_KEY_HINT));
+                    }
+                }
+            }
+        };
+        Ok(Caller {
+            principal,
+            server,
+            tool: tool.to_string(),
+            progress: None,
+            cancel: CancellationToken::new(),
+            store: self.store.clone(),
+        })
+    }
+
+    fn store(&self) -> Result<Arc<Keystore>, ApiError> {
+        match &self.store {
+            Some(lazy) => lazy.get(),
+            None => Err(no_keystore()),
+        }
+    }
+}
+
+fn no_keystore() -> ApiError {
+    ApiError::not_provisioned("no keystore is configured")
+        .with_hint("set VIBN_KEYSTORE, or VIBN_API_KEY to pin this server to a workspace")
+}
+
+/// One tool call: who, where, and the call's progress, cancellation and keystore.
+#[derive(Clone)]
+pub struct Caller {
+    principal: Principal,
+    server: &'static str,
+    tool: String,
+    progress: Option<Progress>,
+    cancel: CancellationToken,
+    store: Option<Arc<LazyKeystore>>,
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("principal", &self.principal)
+            .field("server", &self.server)
+            .field("tool", &self.tool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Caller {
+    /// An operator call with no keystore (library use, tests).
+    pub fn operator(server: &'static str, tool: &str) -> Self {
+        Caller {
+            principal: Principal::Operator,
+            server,
+            tool: tool.to_string(),
+            progress: None,
+            cancel: CancellationToken::new(),
+            store: None,
+        }
+    }
+
+    /// The same call reporting progress through `progress`.
+    pub fn with_progress(mut self, progress: Option<Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// The same call, cancelled when `cancel` is.
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// The same call with the keystore at `path` (opened when first needed).
+    pub fn with_keystore(mut self, path: PathBuf) -> Self {
+        self.store = Some(Arc::new(LazyKeystore::new(path)));
+        self
+    }
+
+    /// Who this call acts for.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// The pinned workspace, if any.
+    pub fn workspace(&self) -> Option<&Workspace> {
+        self.principal.workspace()
+    }
+
+    /// The Gitea org writes are confined to, when pinned.
+    pub fn gitea_org(&self) -> Option<&str> {
+        self.principal.gitea_org()
+    }
+
+    /// The tool this call is for.
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
+    /// Report progress (a notification when the request asked for them).
+    pub async fn progress(&self, step: u32, message: String) {
+        if let Some(report) = &self.progress {
+            report(step, message).await;
+        }
+    }
+
+    /// Whether progress is being reported (so a caller can skip building messages).
+    pub fn wants_progress(&self) -> bool {
+        self.progress.is_some()
+    }
+
+    /// Cancelled when the client cancels the request.
+    pub fn cancelled(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// The keystore (503 when none is configured or it cannot be opened).
+    pub fn store(&self) -> Result<Arc<Keystore>, ApiError> {
+        match &self.store {
+            Some(lazy) => lazy.get(),
+            None => Err(no_keystore()),
+        }
+    }
+
+    /// Record this call as a write (in the keystore when there is one, always in the
+    /// log) and pass its result through.
+    pub fn audited<T>(&self, target: &str, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        self.audit(target, &result);
+        result
+    }
+
+    fn audit<T>(&self, target: &str, result: &Result<T, ApiError>) {
+        let (server, tool) = (self.server, self.tool.as_str());
+        let outcome = match result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("error {}", e.status()),
+        };
+        let (workspace_id, key_hint) = match &self.principal {
+            Principal::Operator => (None, None),
+            Principal::Workspace(k) => (Some(k.workspace.id.as_str()), Some(k.hint.as_str())),
+        };
+        tracing::info!(target: "vibn::audit", server, tool, target, outcome, key = key_hint, "audit");
+        if self.store.is_none() {
+            return;
+        }
+        let event = NewAuditEvent {
+            workspace_id,
+            key_hint,
+            server,
+            tool,
+            target,
+            outcome: &outcome,
+        };
+        if let Err(e) = self
+            .store()
+            .and_then(|s| s.append_audit(&event).map_err(ApiError::from))
+        {
+            tracing::error!(server, tool, "could not record the audit event: {e}");
+        }
+    }
+}
