@@ -9,6 +9,7 @@ pub mod de;
 pub mod gitea_api;
 pub mod pin;
 pub mod platform_api;
+pub mod provision;
 pub mod text;
 pub mod workspace_api;
 

@@ -15,8 +15,10 @@ use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
 use crate::policy::protected::ProtectedList;
 
+mod provision;
 mod servers;
 
+pub use provision::{ProvisionConfig, gitea_url};
 pub use servers::{
     AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GiteaServerConfig,
     PlatformServerConfig, SearchProvider, WorkspaceConfig,
@@ -49,6 +51,9 @@ pub enum ConfigError {
     /// A folder given to `--exec-writable` cannot be used.
     #[error("--exec-writable {path}: {reason}")]
     BadExecWritable { path: PathBuf, reason: String },
+    /// Settings a command needs are not set (the message names them).
+    #[error("{0}")]
+    Missing(String),
     /// The workspace key or slug given is unusable as configuration.
     #[error("{0}")]
     Pin(String),
