@@ -30,6 +30,7 @@ mod platform_tools;
 mod prism_mock;
 mod process;
 mod provision;
+mod provision_cli;
 mod provision_faults;
 
 mod workspace_exec;
