@@ -278,16 +278,17 @@ impl Keystore {
                     &[&id, &workspace_id],
                 ),
                 ProvisionRecord::GiteaBot { id } => run(
-                    // A replaced bot user owns none of the recorded credentials.
+                    // A replaced bot user owns none of the recorded credentials; with no
+                    // user recorded yet (a token set by hand) the token step decides.
                     "UPDATE workspaces SET \
-                     gitea_bot_token_enc = CASE WHEN gitea_bot_user_id IS ?1 \
-                         THEN gitea_bot_token_enc END, \
-                     gitea_bot_token_id = CASE WHEN gitea_bot_user_id IS ?1 \
-                         THEN gitea_bot_token_id END, \
-                     gitea_bot_tokens_clean = CASE WHEN gitea_bot_user_id IS ?1 \
+                     gitea_bot_token_enc = CASE WHEN gitea_bot_user_id IS NULL \
+                         OR gitea_bot_user_id = ?1 THEN gitea_bot_token_enc END, \
+                     gitea_bot_token_id = CASE WHEN gitea_bot_user_id IS NULL \
+                         OR gitea_bot_user_id = ?1 THEN gitea_bot_token_id END, \
+                     gitea_bot_tokens_clean = CASE WHEN gitea_bot_user_id = ?1 \
                          THEN gitea_bot_tokens_clean ELSE 0 END, \
-                     gitea_bot_ssh_key_id = CASE WHEN gitea_bot_user_id IS ?1 \
-                         THEN gitea_bot_ssh_key_id END, \
+                     gitea_bot_ssh_key_id = CASE WHEN gitea_bot_user_id IS NULL \
+                         OR gitea_bot_user_id = ?1 THEN gitea_bot_ssh_key_id END, \
                      gitea_bot_user_id = ?1 WHERE id = ?2",
                     &[&id, &workspace_id],
                 ),

@@ -9,7 +9,7 @@ use vibn::keystore::ProvisionStatus;
 use vibn_sandbox::gitea::Fault;
 
 use crate::gitea_support::fast_http;
-use crate::provision_support::{Env, OWNER};
+use crate::provision_support::{Env, OWNER, secret};
 
 /// A first run makes every resource, records it, and the bot can do what seed 003 §5.3
 /// needs (create a repo in the org) but not manage the org (create a team).
@@ -203,6 +203,37 @@ async fn an_adopted_bot_keeps_none_of_its_old_credentials() {
     assert_eq!(basic.unwrap_err().status(), Some(401));
     let user = env.gitea.admin_client().get_user(&env.bot()).await.unwrap();
     assert_eq!(user.email, "bot+mark@vibnai.invalid");
+}
+
+/// A working token stored by hand (`set-bot-token`, before provisioning existed) for
+/// the bot is kept, found by its last eight characters; the bot's other tokens go.
+#[tokio::test]
+async fn a_working_token_set_by_hand_is_kept() {
+    let env = Env::new().await;
+    let g = env.gitea.state();
+    g.create_user(
+        &env.bot(),
+        "bot+mark@vibnai.invalid",
+        "password-123",
+        false,
+        false,
+    );
+    let by_hand = g.create_token(&env.bot(), "by-hand", &provision::BOT_TOKEN_SCOPES);
+    let other = g.create_token(&env.bot(), "other", &["read:user"]);
+    env.store
+        .set_bot_token(&env.slug, &env.bot(), &secret(&by_hand), &env.ring())
+        .unwrap();
+    let report = env.provisioner().provision(&env.slug).await.unwrap();
+    assert_eq!(report.status, ProvisionStatus::Ready, "{report:#?}");
+    let token = report
+        .steps
+        .iter()
+        .find(|s| s.step == Step::BotToken)
+        .unwrap();
+    assert_eq!(token.outcome, StepOutcome::Repaired);
+    assert_eq!(env.stored_token(), by_hand);
+    assert!(!env.token_works(&other).await);
+    env.assert_provisioned_once("token set by hand").await;
 }
 
 /// A site admin under the bot's name is never adopted (its token would be an admin's).

@@ -1,8 +1,9 @@
 //! Test controls of the Gitea sandbox: plain Rust methods on [`GiteaState`] that seed
 //! users, tokens, orgs, teams, repositories, labels and issues, rename or archive a
-//! repository, and read back tokens, keys, teams, memberships and account flags. Controls panic on misuse (unknown names, taken names), like assertions;
-//! they are for tests and the `vibn sandbox gitea` seeding (which uses the non-panicking
-//! `try_create_org` and `create_repo`), not for user input.
+//! repository, delete a token, and read back tokens, keys, teams, memberships and
+//! account flags. Controls panic on misuse (unknown names, taken names), like
+//! assertions; they are for tests and the `vibn sandbox gitea` seeding (which uses the
+//! non-panicking `try_create_org` and `create_repo`), not for user input.
 
 use std::io;
 use std::path::PathBuf;

@@ -28,9 +28,15 @@ impl Run<'_> {
                 ),
             ));
         }
-        let (keep, outcome) = match (live, self.state.gitea_bot_token_id) {
-            (true, Some(id)) => (id, StepOutcome::Repaired),
-            _ => (self.mint_and_store().await?, StepOutcome::Created),
+        let known = match (live, self.state.gitea_bot_token_id) {
+            (true, Some(id)) => Some(id),
+            // A working token stored by hand (`set-bot-token`) has no id yet.
+            (true, None) => self.adopt_stored_token_id().await?,
+            _ => None,
+        };
+        let (keep, outcome) = match known {
+            Some(id) => (id, StepOutcome::Repaired),
+            None => (self.mint_and_store().await?, StepOutcome::Created),
         };
         let deleted = self.delete_other_tokens(keep).await?;
         Ok((
@@ -51,7 +57,7 @@ impl Run<'_> {
     /// (401/403) is dead; any other failure stops the step (it may be Gitea's, not the
     /// token's).
     async fn stored_token_is_live(&mut self) -> Result<bool, ApiError> {
-        if !self.state.workspace.has_bot_token || self.state.gitea_bot_token_id.is_none() {
+        if !self.state.workspace.has_bot_token {
             return Ok(false);
         }
         let Some(token) = self.p.store.bot_token(self.slug(), &self.p.ring)? else {
@@ -69,6 +75,44 @@ impl Run<'_> {
             Err(e) if matches!(e.status(), Some(401 | 403)) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The Gitea id of a working stored token that has none recorded, found by its last
+    /// eight characters (what Gitea lists), and recorded with it.
+    async fn adopt_stored_token_id(&mut self) -> Result<Option<i64>, ApiError> {
+        let Some(token) = self.p.store.bot_token(self.slug(), &self.p.ring)? else {
+            return Ok(None);
+        };
+        let last_eight: String = {
+            use secrecy::ExposeSecret;
+            let t = token.expose_secret();
+            t.get(t.len().saturating_sub(8)..)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let password = self.bot_password().await?;
+        let listed = self
+            .p
+            .gitea
+            .list_user_tokens(&self.names.bot, &password)
+            .await?;
+        let matching: Vec<i64> = listed
+            .iter()
+            .filter(|t| !last_eight.is_empty() && t.token_last_eight == last_eight)
+            .map(|t| t.id)
+            .collect();
+        let [id] = matching.as_slice() else {
+            return Ok(None);
+        };
+        self.p.store.store_provisioned_bot_token(
+            &self.state.workspace.id,
+            &self.holder,
+            *id,
+            &token,
+            &self.p.ring,
+        )?;
+        self.state = self.p.store.provision_state(self.slug())?;
+        Ok(Some(*id))
     }
 
     /// The bot's password for the Basic-only token routes: the one this run set, else a
