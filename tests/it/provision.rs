@@ -391,6 +391,20 @@ async fn hostile_slugs_are_refused_before_any_request() {
     assert!(env.coolify.state().requests().is_empty());
 }
 
+/// A secrets key that does not match the keystore stops the run before any request.
+#[tokio::test]
+async fn a_wrong_secrets_key_stops_the_run_before_any_request() {
+    let mut env = Env::new().await;
+    env.provisioner().provision(&env.slug).await.unwrap();
+    env.clear_logs();
+    env.key = vibn::keystore::SecretKey::generate_base64();
+    let err = env.provisioner().provision(&env.slug).await.unwrap_err();
+    assert_eq!(err.status(), 503);
+    assert!(err.message().contains("does not match"), "{err}");
+    assert!(env.gitea.state().requests().is_empty());
+    assert!(env.coolify.state().requests().is_empty());
+}
+
 /// Two runs for one workspace never interleave: a held lease refuses the second.
 #[tokio::test]
 async fn a_run_in_progress_holds_off_a_second_run() {

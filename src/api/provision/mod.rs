@@ -241,6 +241,8 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn start(p: &'a Provisioner, slug: &str) -> Result<Run<'a>, ApiError> {
         let names = naming::provision_names(slug)?;
+        // A wrong secrets key must stop the run before it makes anything upstream.
+        p.store.check_keyring(&p.ring)?;
         let holder = new_id("run");
         let state = p.store.acquire_provision_lease(slug, &holder, LEASE_MS)?;
         if state.workspace.gitea_org != names.org
