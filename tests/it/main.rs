@@ -32,6 +32,7 @@ mod process;
 mod provision;
 mod provision_cli;
 mod provision_faults;
+mod provision_rotation;
 
 mod workspace_exec;
 mod workspace_git;
