@@ -10,13 +10,13 @@ use ssh_key::{LineEnding, PrivateKey};
 
 use super::Env;
 
-/// An OpenSSH ed25519 private key made of fixed bytes (the stand-in only loads it).
+/// An OpenSSH ed25519 private key from a fixed seed.
 fn key(n: u8) -> (String, String) {
-    let pair = Ed25519Keypair {
-        public: Ed25519PublicKey([n; 32]),
-        private: Ed25519PrivateKey::from_bytes(&[n.wrapping_add(1); 32]),
-    };
-    let private = PrivateKey::new(KeypairData::Ed25519(pair), "test").unwrap();
+    let private = PrivateKey::new(
+        KeypairData::Ed25519(Ed25519Keypair::from_seed(&[n; 32])),
+        "test",
+    )
+    .unwrap();
     let pem = private.to_openssh(LineEnding::LF).unwrap().to_string();
     let public = private.public_key().to_openssh().unwrap();
     let public = public
@@ -49,13 +49,24 @@ async fn private_keys_are_created_listed_and_deleted_like_coolify() {
             "Private key already exists."
         )
     );
-    let bad = env
-        .post("/security/keys", json!({"private_key": "not a key"}))
-        .await;
-    assert_eq!(
-        (bad.status, bad.message().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "Invalid private key.")
-    );
+    // Not a key, and a key whose public half belongs to another private key.
+    let mismatched = {
+        let pair = Ed25519Keypair {
+            public: Ed25519PublicKey([1; 32]),
+            private: Ed25519PrivateKey::from_bytes(&[2; 32]),
+        };
+        let key = PrivateKey::new(KeypairData::Ed25519(pair), "x").unwrap();
+        key.to_openssh(LineEnding::LF).unwrap().to_string()
+    };
+    for wrong in ["not a key".to_string(), mismatched] {
+        let bad = env
+            .post("/security/keys", json!({"private_key": wrong}))
+            .await;
+        assert_eq!(
+            (bad.status, bad.message().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "Invalid private key.")
+        );
+    }
     let missing = env.post("/security/keys", json!({"name": "x"})).await;
     assert_eq!(
         missing.body["errors"]["private_key"],
