@@ -29,7 +29,7 @@ pub enum Command {
         #[command(subcommand)]
         server: McpServer,
     },
-    /// Workspaces (tenants): create, list, show.
+    /// Workspaces (tenants): create, provision, credentials, rotate-bot-token, list, show.
     Workspace {
         /// What to do.
         #[command(subcommand)]
@@ -284,10 +284,26 @@ pub struct StoreArgs {
     pub json: bool,
 }
 
+/// Where the operator's Gitea and Coolify are (their tokens come only from
+/// GITEA_API_TOKEN and COOLIFY_API_TOKEN).
+#[derive(Debug, Clone, Args)]
+pub struct UpstreamFlags {
+    /// Gitea, with the operator's site-admin token.
+    #[command(flatten)]
+    pub gitea: GiteaFlags,
+    /// Coolify base URL, with or without /api/v1.
+    #[arg(long, env = env::COOLIFY_API_URL, value_name = "URL")]
+    pub coolify_url: Option<String>,
+    /// The Coolify server the workspace's resources go on (needed when there are several).
+    #[arg(long, env = env::COOLIFY_SERVER_UUID, value_name = "UUID")]
+    pub coolify_server: Option<String>,
+}
+
 /// `vibn workspace …`
 #[derive(Debug, Subcommand)]
 pub enum WorkspaceAction {
-    /// Create a workspace; its slug comes from the owner's email.
+    /// The owner's workspace: created when they have none, else the existing one is
+    /// shown; its slug comes from the owner's email.
     Create {
         /// The owner's email address.
         #[arg(long, value_name = "EMAIL")]
@@ -295,6 +311,56 @@ pub enum WorkspaceAction {
         /// Display name (default: the slug).
         #[arg(long)]
         name: Option<String>,
+        /// Create a further workspace even when the owner has one.
+        #[arg(long)]
+        another: bool,
+        /// Provision it at once (as `vibn workspace provision`).
+        #[arg(long)]
+        provision: bool,
+        /// Where Gitea and Coolify are (for --provision).
+        #[command(flatten)]
+        upstream: UpstreamFlags,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Provision a workspace: Coolify project and server, private Gitea org, bot user,
+    /// Writers team, bot token (sealed), deploy keypair. Idempotent and resumable.
+    Provision {
+        /// The workspace's slug.
+        slug: String,
+        /// Where Gitea and Coolify are.
+        #[command(flatten)]
+        upstream: UpstreamFlags,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Show what an agent needs to use the workspace's Gitea as its bot (the token only
+    /// with --show-secret).
+    Credentials {
+        /// The workspace's slug.
+        slug: String,
+        /// Include the bot's token.
+        #[arg(long)]
+        show_secret: bool,
+        /// Where Gitea is.
+        #[command(flatten)]
+        gitea: GiteaFlags,
+        /// Keystore and output.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Mint a new bot token, store it, then delete the old one in Gitea.
+    RotateBotToken {
+        /// The workspace's slug.
+        slug: String,
+        /// Also replace the SSH deploy keypair on both sides.
+        #[arg(long)]
+        deploy_key: bool,
+        /// Where Gitea and Coolify are.
+        #[command(flatten)]
+        upstream: UpstreamFlags,
         /// Keystore and output.
         #[command(flatten)]
         store: StoreArgs,

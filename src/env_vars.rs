@@ -24,6 +24,9 @@ pub const GITEA_USERNAME: &str = "GITEA_USERNAME";
 pub const COOLIFY_API_URL: &str = "COOLIFY_API_URL";
 /// Coolify API token (never accepted as a flag).
 pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
+/// The Coolify server workspaces' resources are created on (needed when Coolify has
+/// more than one).
+pub const COOLIFY_SERVER_UUID: &str = "COOLIFY_SERVER_UUID";
 /// Comma-separated uuids or names (globs) of applications agents may not change.
 pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
 /// A SearXNG instance for web_search (JSON API enabled).

@@ -2,6 +2,8 @@
 //! request log (each request as it arrived, with the status answered) and injected
 //! faults (a status instead of the answer, a delay before it, or the answer rewritten
 //! into a shape the real server's spec allows but the stand-in does not produce), and
+//! a lost answer (the request is handled — its effect happens — and the client gets a
+//! status instead, as when a proxy times out after the upstream committed), and
 //! the step of the entry point that applies them. Each sandbox keeps its own `RecordedRequest` (what it
 //! logs besides the status) and renders an injected status in its own error shape.
 
@@ -39,6 +41,18 @@ pub enum Fault {
         /// Same matching as for `Status`.
         path_prefix: String,
         delay: Duration,
+        /// How many matching requests get it.
+        times: u32,
+    },
+    /// Handle the request (its effect happens), then answer `status` instead of the real
+    /// answer, in the sandbox's own error shape: a response lost on the way back, as
+    /// when a proxy gives up after the upstream committed the write.
+    Lost {
+        /// Only this method (`None` = any; case-insensitive).
+        method: Option<String>,
+        /// Same matching as for `Status`.
+        path_prefix: String,
+        status: u16,
         /// How many matching requests get it.
         times: u32,
     },
@@ -143,6 +157,7 @@ enum FaultAction {
     },
     Delay(Duration),
     Rewrite(Edit),
+    Lost(u16),
 }
 
 /// A sandbox's `RecordedRequest`: logged with status 0, which is filled in once
@@ -221,6 +236,11 @@ impl<R: Recorded> Observer<R> {
                 serve.await
             }
             FaultAction::Rewrite(edit) => rewritten(serve.await, &edit).await,
+            FaultAction::Lost(status) => {
+                // The effect happens; only the answer is lost.
+                drop(serve.await);
+                fault_reply(status, None)
+            }
             FaultAction::None => serve.await,
         };
         self.finish_request(slot, reply.status().as_u16());
@@ -297,6 +317,19 @@ impl<R: Recorded> Observer<R> {
                     *times -= 1;
                     action = FaultAction::Rewrite(edit.clone());
                 }
+                Fault::Lost {
+                    method: m,
+                    path_prefix,
+                    status,
+                    times,
+                } if *times > 0
+                    && m.as_deref()
+                        .is_none_or(|m| m.eq_ignore_ascii_case(method.as_str()))
+                    && matches(path_prefix) =>
+                {
+                    *times -= 1;
+                    action = FaultAction::Lost(*status);
+                }
                 _ => continue,
             }
             break;
@@ -304,7 +337,8 @@ impl<R: Recorded> Observer<R> {
         faults.retain(|f| match f {
             Fault::Status { times, .. }
             | Fault::Delay { times, .. }
-            | Fault::Rewrite { times, .. } => *times > 0,
+            | Fault::Rewrite { times, .. }
+            | Fault::Lost { times, .. } => *times > 0,
         });
         action
     }

@@ -10,6 +10,7 @@ pub mod de;
 pub mod gitea_api;
 pub mod limits;
 pub mod platform_api;
+pub mod provision;
 pub mod text;
 pub mod workspace_api;
 

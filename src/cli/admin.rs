@@ -67,18 +67,37 @@ pub fn workspace(action: WorkspaceAction) -> anyhow::Result<ExitCode> {
         WorkspaceAction::Create {
             owner_email,
             name,
+            another,
+            provision,
+            upstream,
             store,
         } => {
-            let ws = open(&store)?.create_workspace(&owner_email, name.as_deref())?;
-            if store.json {
-                output::json(&ws);
-            } else {
-                output::line(&format!(
-                    "created workspace {} (Gitea org {}, provision status {})",
-                    ws.slug, ws.gitea_org, ws.provision_status
-                ));
-            }
+            return super::provision::create(
+                &owner_email,
+                name.as_deref(),
+                another,
+                provision,
+                &upstream,
+                &store,
+            );
         }
+        WorkspaceAction::Provision {
+            slug,
+            upstream,
+            store,
+        } => return super::provision::provision(&slug, &upstream, &store),
+        WorkspaceAction::Credentials {
+            slug,
+            show_secret,
+            gitea,
+            store,
+        } => return super::provision::credentials(&slug, show_secret, &gitea, &store),
+        WorkspaceAction::RotateBotToken {
+            slug,
+            deploy_key,
+            upstream,
+            store,
+        } => return super::provision::rotate(&slug, deploy_key, &upstream, &store),
         WorkspaceAction::List { store } => {
             let all = open(&store)?.list_workspaces()?;
             if store.json {
@@ -159,7 +178,9 @@ fn show_workspace(ws: &Workspace) {
         ),
         ("coolify project", opt(&ws.coolify_project_uuid)),
         ("coolify environment", ws.coolify_environment_name.clone()),
+        ("coolify server", opt(&ws.coolify_server_uuid)),
         ("provision status", ws.provision_status.clone()),
+        ("provision step", opt(&ws.provision_step)),
         ("provision error", opt(&ws.provision_error)),
         ("created", output::time(Some(ws.created_at))),
     ] {

@@ -4,5 +4,6 @@
 pub mod admin;
 
 pub mod output;
+pub mod provision;
 pub mod sandbox;
 pub mod schemas;

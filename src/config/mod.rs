@@ -15,8 +15,10 @@ use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
 use crate::policy::protected::ProtectedList;
 
+mod provision;
 mod servers;
 
+pub use provision::{ProvisionConfig, gitea_url};
 pub use servers::{
     AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GiteaServerConfig,
     PlatformServerConfig, SearchProvider, WorkspaceConfig,
@@ -52,6 +54,15 @@ pub enum ConfigError {
     /// A workspace slug flag that is not a slug.
     #[error("{flag} {value:?} is not a workspace slug")]
     BadSlug { flag: &'static str, value: String },
+    /// Settings a command needs are not set.
+    #[error("{what} needs {}; set {}{}", vars.join(", "),
+            if vars.len() == 1 { "it" } else { "them" },
+            note.map(|n| format!(" ({n})")).unwrap_or_default())]
+    Missing {
+        what: &'static str,
+        vars: Vec<&'static str>,
+        note: Option<&'static str>,
+    },
 }
 
 /// `value` of the setting `var` as an http(s) base URL: trimmed, without a trailing

@@ -13,6 +13,7 @@ mod audit;
 mod jobs;
 mod keys;
 mod memory;
+mod provision;
 mod schema;
 pub mod secret_box;
 mod secrets;
@@ -36,9 +37,10 @@ pub use audit::{AuditEvent, NewAuditEvent};
 pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
 pub use memory::{MAX_MEMORY_BYTES, MAX_MEMORY_KEY, MAX_PRD_BYTES, Memory, PrdVersion};
+pub use provision::{ProvisionRecord, ProvisionState, ProvisionStatus};
 pub use secret_box::{Keyring, SecretError, SecretKey};
 pub use secrets::RewrapReport;
-pub use workspaces::Workspace;
+pub use workspaces::{EnsuredWorkspace, Workspace};
 
 /// How long a writer waits for another process's lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -58,6 +60,9 @@ pub enum KeystoreError {
     /// The input was refused before touching the database.
     #[error("{0}")]
     Invalid(String),
+    /// Another process holds what this one needs (a provisioning lease).
+    #[error("{0}")]
+    Busy(String),
     /// A secret could not be sealed or opened.
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -74,6 +79,8 @@ impl From<KeystoreError> for ApiError {
             ),
             KeystoreError::NotFound { .. } => ApiError::not_found(e.to_string()),
             KeystoreError::Invalid(_) => ApiError::bad_request(e.to_string()),
+            KeystoreError::Busy(_) => ApiError::not_provisioned(e.to_string())
+                .with_hint("wait for the other run to finish, then retry"),
             KeystoreError::Secret(_) => ApiError::not_provisioned(e.to_string())
                 .with_hint("set VIBN_SECRETS_KEY to the key this keystore was sealed with"),
         }

@@ -140,6 +140,24 @@ BEGIN
 END;
 "#,
     ),
+    (
+        3,
+        // Provisioning (issue 12): what each step recorded upstream, the step a run
+        // stopped at, and a lease so two runs for one workspace never interleave.
+        r#"
+ALTER TABLE workspaces ADD COLUMN coolify_server_uuid TEXT;
+ALTER TABLE workspaces ADD COLUMN coolify_private_key_uuid TEXT;
+ALTER TABLE workspaces ADD COLUMN gitea_org_id INTEGER;
+ALTER TABLE workspaces ADD COLUMN gitea_team_id INTEGER;
+ALTER TABLE workspaces ADD COLUMN gitea_bot_token_id INTEGER;
+ALTER TABLE workspaces ADD COLUMN gitea_bot_tokens_clean INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE workspaces ADD COLUMN provision_step TEXT;
+ALTER TABLE workspaces ADD COLUMN provisioned_at INTEGER;
+ALTER TABLE workspaces ADD COLUMN provision_lease_holder TEXT;
+ALTER TABLE workspaces ADD COLUMN provision_lease_until INTEGER;
+CREATE INDEX IF NOT EXISTS workspaces_by_owner ON workspaces (owner_user_id, created_at);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -32,15 +32,32 @@ pub struct Workspace {
     pub provision_status: String,
     /// The last provisioning error, if any.
     pub provision_error: Option<String>,
+    /// The provisioning step that error belongs to.
+    pub provision_step: Option<String>,
+    /// The Coolify server new resources are created on, once provisioned.
+    pub coolify_server_uuid: Option<String>,
+    /// When provisioning last completed, unix ms.
+    pub provisioned_at: Option<i64>,
     /// Creation time, unix ms.
     pub created_at: i64,
     /// Last change, unix ms.
     pub updated_at: i64,
 }
 
+/// What `ensure_workspace` answered: the workspace, and whether it was created now.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EnsuredWorkspace {
+    /// The owner's workspace.
+    #[serde(flatten)]
+    pub workspace: Workspace,
+    /// False when the owner already had it.
+    pub created: bool,
+}
+
 pub(super) const WORKSPACE_COLUMNS: &str = "w.id, w.slug, w.name, u.email, w.gitea_org, \
     w.gitea_bot_username, w.gitea_bot_token_enc IS NOT NULL, w.coolify_project_uuid, \
-    w.coolify_environment_name, w.provision_status, w.provision_error, w.created_at, w.updated_at";
+    w.coolify_environment_name, w.provision_status, w.provision_error, w.created_at, w.updated_at, \
+    w.provision_step, w.coolify_server_uuid, w.provisioned_at";
 
 pub(super) const WORKSPACE_FROM: &str = "workspaces w JOIN users u ON u.id = w.owner_user_id";
 
@@ -60,25 +77,45 @@ pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<W
         provision_error: row.get(at + 10)?,
         created_at: row.get(at + 11)?,
         updated_at: row.get(at + 12)?,
+        provision_step: row.get(at + 13)?,
+        coolify_server_uuid: row.get(at + 14)?,
+        provisioned_at: row.get(at + 15)?,
     })
 }
 
 impl Keystore {
-    /// Create a workspace for `owner_email`, choosing a free slug from the email.
+    /// Create a workspace for `owner_email`, choosing a free slug from the email (always
+    /// a new one, even when the owner has one already).
     pub fn create_workspace(
         &self,
         owner_email: &str,
         name: Option<&str>,
     ) -> Result<Workspace, KeystoreError> {
+        self.ensure_workspace(owner_email, name, true)
+            .map(|e| e.workspace)
+    }
+
+    /// The owner's workspace, created when they have none (seed 001's
+    /// `ensureWorkspaceForUser`): the same email always answers its oldest workspace.
+    /// With `another`, a further workspace is created with the next free slug. The
+    /// lookup and the insert share one `BEGIN IMMEDIATE`, so two processes asking at
+    /// once for a new owner create one workspace, not two.
+    pub fn ensure_workspace(
+        &self,
+        owner_email: &str,
+        name: Option<&str>,
+        another: bool,
+    ) -> Result<EnsuredWorkspace, KeystoreError> {
         let email = owner_email.trim().to_lowercase();
         if !naming::is_plausible_email(&email) {
             return Err(KeystoreError::Invalid(format!(
-                "{owner_email:?} is not an email address"
+                "{:?} is not an email address",
+                owner_email.chars().take(80).collect::<String>()
             )));
         }
         let base = naming::slug_base(&email);
         let path = self.path().to_path_buf();
-        let id = self.write(|tx| {
+        let (id, created) = self.write(|tx| {
             let now = now_ms();
             tx.execute(
                 "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
@@ -91,6 +128,20 @@ impl Keystore {
                     r.get(0)
                 })
                 .map_err(sql(&path))?;
+            if !another {
+                let existing: Option<String> = tx
+                    .query_row(
+                        "SELECT id FROM workspaces WHERE owner_user_id = ?1 \
+                         ORDER BY created_at, slug LIMIT 1",
+                        [&user_id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql(&path))?;
+                if let Some(id) = existing {
+                    return Ok((id, false));
+                }
+            }
             let taken = |slug: &str| -> Result<bool, KeystoreError> {
                 tx.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
                     Ok(())
@@ -141,12 +192,14 @@ impl Keystore {
                 params![id, user_id, now],
             )
             .map_err(sql(&path))?;
-            Ok(id)
+            Ok((id, true))
         })?;
-        self.workspace_by_id(&id)?
+        let workspace = self
+            .workspace_by_id(&id)?
             .ok_or_else(|| KeystoreError::NotFound {
                 what: format!("workspace {id}"),
-            })
+            })?;
+        Ok(EnsuredWorkspace { workspace, created })
     }
 
     /// Every workspace, oldest first.
@@ -214,7 +267,7 @@ impl Keystore {
         self.require_workspace(slug)
     }
 
-    fn workspace_by_id(&self, id: &str) -> Result<Option<Workspace>, KeystoreError> {
+    pub(super) fn workspace_by_id(&self, id: &str) -> Result<Option<Workspace>, KeystoreError> {
         self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.id = ?1"
@@ -299,6 +352,25 @@ mod tests {
                 .set_coolify_project("ghost", "p1", "production")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_same_owner_gets_the_same_workspace_unless_another_is_asked_for() {
+        let (_dir, store) = testutil::store();
+        let first = store.ensure_workspace("Mark@x.io", None, false).unwrap();
+        assert!(first.created);
+        let again = store
+            .ensure_workspace(" mark@X.io ", Some("other"), false)
+            .unwrap();
+        assert!(!again.created);
+        assert_eq!(again.workspace, first.workspace);
+        let second = store.ensure_workspace("mark@x.io", None, true).unwrap();
+        assert!(second.created);
+        assert_eq!(second.workspace.slug, "mark-2");
+        // The oldest stays the one returned.
+        let third = store.ensure_workspace("mark@x.io", None, false).unwrap();
+        assert_eq!(third.workspace.slug, "mark");
+        assert_eq!(store.list_workspaces().unwrap().len(), 2);
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub enum PolicyError {
     /// A repository reference that is not `owner/name` of valid names.
     #[error("invalid repository {}: {reason}", quote(.input))]
     BadRepo { input: String, reason: &'static str },
+    /// A workspace slug that is malformed, or whose derived upstream names would be.
+    #[error("invalid workspace slug {slug:?}: {reason}")]
+    BadSlug { slug: String, reason: String },
     /// A protected-list pattern that is not a valid glob.
     #[error("invalid pattern {pattern:?} in {list}: {reason}")]
     BadPattern {
@@ -63,7 +66,8 @@ impl From<PolicyError> for ApiError {
             PolicyError::NulInPath { .. }
             | PolicyError::NameTooLong { .. }
             | PolicyError::BadBranch { .. }
-            | PolicyError::BadRepo { .. } => ApiError::bad_request(message),
+            | PolicyError::BadRepo { .. }
+            | PolicyError::BadSlug { .. } => ApiError::bad_request(message),
             PolicyError::OutsideRoot { .. } => ApiError::forbidden(message)
                 .with_hint("use a path relative to the workspace root, without leaving it"),
             PolicyError::GitMetadata { .. } => ApiError::forbidden(message).with_hint(

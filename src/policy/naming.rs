@@ -1,5 +1,5 @@
 //! Naming rules: workspace slugs from owner emails, and the names derived from a slug
-//! (Gitea org, bot user, Coolify project).
+//! (Gitea org, bot user and its email, Writers team, Coolify project, deploy key).
 
 /// Longest slug base, so derived names (`vibn-bot-<slug>-99`) stay within Gitea's
 /// 40-character limit for user and org names.
@@ -87,6 +87,83 @@ pub fn coolify_project(slug: &str) -> String {
     format!("vibn-ws-{slug}")
 }
 
+/// Gitea's longest user or org name.
+pub const MAX_GITEA_NAME: usize = 40;
+
+/// The upstream names provisioning gives a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisionNames {
+    /// Gitea org `vibn-<slug>`.
+    pub org: String,
+    /// Gitea bot user `vibn-bot-<slug>`.
+    pub bot: String,
+    /// The bot's email, `bot+<slug>@vibnai.invalid` (never delivered: `.invalid`).
+    pub bot_email: String,
+    /// The org team the bot writes through.
+    pub team: String,
+    /// Coolify project `vibn-ws-<slug>`.
+    pub coolify_project: String,
+    /// The Coolify project's description.
+    pub coolify_description: String,
+    /// The name of the deploy key's private half in Coolify.
+    pub deploy_key: String,
+    /// Prefix of the bot's token names (a timestamp follows: names are unique per user).
+    pub token_prefix: String,
+}
+
+/// The names of workspace `slug`, refused when the slug is malformed or a derived
+/// Gitea name would pass Gitea's 40-character limit (the `-99` and clock-suffixed
+/// slugs of very long emails can).
+pub fn provision_names(slug: &str) -> Result<ProvisionNames, crate::policy::PolicyError> {
+    let bad = |reason: String| crate::policy::PolicyError::BadSlug {
+        slug: slug.chars().take(60).collect(),
+        reason,
+    };
+    if !is_valid_slug(slug) {
+        return Err(bad(
+            "a slug is a-z, 0-9 and single dashes, at most 40 characters".into(),
+        ));
+    }
+    let bot = gitea_bot(slug);
+    if bot.len() > MAX_GITEA_NAME {
+        return Err(bad(format!(
+            "the bot user {bot} would be longer than Gitea's {MAX_GITEA_NAME} characters"
+        )));
+    }
+    Ok(ProvisionNames {
+        org: gitea_org(slug),
+        bot,
+        bot_email: format!("bot+{slug}@vibnai.invalid"),
+        team: "Writers".to_string(),
+        coolify_project: coolify_project(slug),
+        coolify_description: format!("Vibn workspace {slug}"),
+        deploy_key: format!("vibn-ws-{slug}-deploy"),
+        token_prefix: format!("vibn-{slug}"),
+    })
+}
+
+/// Gitea logins to try for the owner of `email`: the local part as typed (lowercased)
+/// and its slug base, each only when Gitea could have such a login.
+pub fn owner_login_candidates(email: &str) -> Vec<String> {
+    let local = email
+        .rsplit_once('@')
+        .map_or(email, |(l, _)| l)
+        .to_lowercase();
+    let gitea_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= MAX_GITEA_NAME
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    let mut out = Vec::new();
+    for candidate in [local, slug_base(email)] {
+        if gitea_ok(&candidate) && !out.contains(&candidate) {
+            out.push(candidate);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +215,32 @@ mod tests {
         for bad in ["", "-a", "a-", "a--b", "A", "a_b", "a b", "../x"] {
             assert!(!is_valid_slug(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn provision_names_are_derived_and_hostile_slugs_refused() {
+        let n = provision_names("mark").unwrap();
+        assert_eq!(n.org, "vibn-mark");
+        assert_eq!(n.bot, "vibn-bot-mark");
+        assert_eq!(n.bot_email, "bot+mark@vibnai.invalid");
+        assert_eq!(n.coolify_project, "vibn-ws-mark");
+        assert_eq!(n.team, "Writers");
+        let long = "a".repeat(32);
+        for bad in ["", "../x", "a/b", "A", "a b", "x\0", "-a", long.as_str()] {
+            assert!(provision_names(bad).is_err(), "{bad:?}");
+        }
+        assert!(provision_names(&"a".repeat(31)).is_ok());
+    }
+
+    #[test]
+    fn owner_login_candidates_are_what_gitea_could_hold() {
+        assert_eq!(owner_login_candidates("Mark@x.io"), ["mark"]);
+        assert_eq!(
+            owner_login_candidates("mark.smith@x.io"),
+            ["mark.smith", "mark-smith"]
+        );
+        assert_eq!(owner_login_candidates("a+b@x.io"), ["a-b"]);
+        assert_eq!(owner_login_candidates("ÉLodie@x.io"), ["lodie"]);
     }
 
     #[test]

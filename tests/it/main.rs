@@ -11,6 +11,7 @@
 mod contract;
 mod coolify_support;
 mod gitea_support;
+mod provision_support;
 mod support;
 
 mod agent_tools;
@@ -30,6 +31,10 @@ mod pinning;
 mod platform_tools;
 mod prism_mock;
 mod process;
+mod provision;
+mod provision_cli;
+mod provision_faults;
+mod provision_rotation;
 mod transport;
 mod workspace_exec;
 mod workspace_git;

@@ -14,7 +14,7 @@ use super::http::{
     validated_input, wants_json,
 };
 use super::state::{CoolifyState, Data};
-use super::{COOLIFY_VERSION, applications, databases, deploy, envs, projects, services};
+use super::{COOLIFY_VERSION, applications, databases, deploy, envs, keys, projects, services};
 
 /// One endpoint, chosen by path and method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,9 @@ pub(crate) enum Ep {
     Servers,
     ServerGet,
     SecurityKeys,
+    SecurityKeyCreate,
+    SecurityKeyGet,
+    SecurityKeyDelete,
     Apps,
     AppCreatePublic,
     AppCreateDeployKey,
@@ -130,6 +133,9 @@ fn route(method: &Method, s: &[&str]) -> Option<(Ep, &'static str, Vec<String>)>
         ["servers", u] if get => r(ServerGet, "read", &[u]),
         ["servers", _, "validate"] if get => r(PostRequired, "write", &[]),
         ["security", "keys"] if get => r(SecurityKeys, "read", &[]),
+        ["security", "keys"] if post => r(SecurityKeyCreate, "write", &[]),
+        ["security", "keys", u] if get => r(SecurityKeyGet, "read", &[u]),
+        ["security", "keys", u] if delete => r(SecurityKeyDelete, "write", &[u]),
         ["applications"] if get => r(Apps, "read", &[]),
         ["applications", "public"] if post => r(AppCreatePublic, "write", &[]),
         ["applications", "private-deploy-key"] if post => r(AppCreateDeployKey, "write", &[]),
@@ -243,7 +249,10 @@ fn dispatch(d: &mut Data, ep: Ep, ctx: &Ctx<'_>) -> ApiResult {
         EnvironmentGet => projects::environment_details(d, ctx),
         Servers => projects::servers(d, ctx),
         ServerGet => projects::server(d, ctx),
-        SecurityKeys => projects::private_keys(d, ctx),
+        SecurityKeys => keys::list(d, ctx),
+        SecurityKeyCreate => keys::create(d, ctx),
+        SecurityKeyGet => keys::get(d, ctx),
+        SecurityKeyDelete => keys::delete(d, ctx),
         Apps => applications::list(d, ctx),
         AppCreatePublic => applications::create(d, ctx, applications::Source::Public),
         AppCreateDeployKey => applications::create(d, ctx, applications::Source::DeployKey),

@@ -1,5 +1,6 @@
 //! Test controls of the Coolify sandbox: plain Rust methods on [`CoolifyState`] that
-//! mint tokens, seed projects, applications and private keys, steer the server proxy,
+//! mint tokens, seed projects, servers, applications and private keys (and list the
+//! private keys), steer the server proxy,
 //! application status and logs, deployment outcome and timing, and read back stored
 //! rows and the deletes received. Controls panic on misuse (unknown uuids or names),
 //! like assertions; they are for tests and `vibn sandbox coolify`, not for user input.
@@ -71,7 +72,47 @@ impl CoolifyState {
             id,
             uuid: uuid.clone(),
             name: name.to_string(),
+            description: None,
+            private_key: None,
+            public_key: None,
+            fingerprint: None,
             team_id: ROOT_TEAM,
+            created: SystemTime::now(),
+        });
+        uuid
+    }
+
+    /// The private keys of the instance team: (uuid, name, public key line), oldest
+    /// first.
+    pub fn private_keys(&self) -> Vec<(String, String, Option<String>)> {
+        self.data()
+            .private_keys
+            .iter()
+            .filter(|k| k.team_id == ROOT_TEAM)
+            .map(|k| (k.uuid.clone(), k.name.clone(), k.public_key.clone()))
+            .collect()
+    }
+
+    /// Add a server of the instance team (its own destination, proxy on); returns its
+    /// uuid. Coolify then has more than one server to create resources on.
+    pub fn add_server(&self, name: &str) -> String {
+        let mut d = self.data();
+        let id = d.next_id();
+        let destination_id = d.next_id();
+        let uuid = new_uuid();
+        d.servers.push(Server {
+            id,
+            uuid: uuid.clone(),
+            name: name.to_string(),
+            description: None,
+            ip: format!("10.0.0.{}", id % 250 + 1),
+            user: "root".into(),
+            port: 22,
+            team_id: ROOT_TEAM,
+            proxy_on: true,
+            destination_id,
+            destination_uuid: new_uuid(),
+            created: SystemTime::now(),
         });
         uuid
     }

@@ -1,7 +1,7 @@
 //! An in-memory Coolify 4.3.11 stand-in on 127.0.0.1 for tests, smoke scripts and
 //! `vibn sandbox coolify`: the REST API subset vibn uses under `/api/v1` (projects and
-//! environments, servers, applications and their environment variables, deploy and
-//! deployments, databases, one-click services). Behaviour follows the real controllers
+//! environments, servers, private keys, applications and their environment variables,
+//! deploy and deployments, databases, one-click services). Behaviour follows the real controllers
 //! as documented in `shared/reference/coolify.md` (controllers beat the OpenAPI spec):
 //! statuses, error bodies (`message`, `errors` in all its shapes), Sanctum tokens and
 //! abilities, secrets absent without `read:sensitive`, the 405 of GET lifecycle routes,
@@ -31,6 +31,7 @@ mod deployment;
 mod domains;
 mod envs;
 mod http;
+mod keys;
 mod observe;
 mod projects;
 mod services;

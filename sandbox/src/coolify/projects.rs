@@ -1,7 +1,7 @@
 //! Projects and environments (`ProjectController`) and servers (`ServersController`):
 //! list/get/create/update/delete of projects with their auto-created `production`
 //! environment, environment create and details, and the server list whose seeded
-//! localhost has id 0, and the private-key list. Also the server/destination JSON
+//! localhost has id 0. Also the server/destination JSON
 //! nested in resources.
 
 use std::time::SystemTime;
@@ -374,23 +374,4 @@ pub(crate) fn server(d: &mut Data, ctx: &Ctx<'_>) -> ApiResult {
     v["created_at"] = json!(fmt_time(s.created));
     v["updated_at"] = json!(fmt_time(s.created));
     ok(200, v)
-}
-
-/// `GET /security/keys`: the team's private keys (the key material is never kept).
-pub(crate) fn private_keys(d: &mut Data, ctx: &Ctx<'_>) -> ApiResult {
-    let out: Vec<Value> = d
-        .private_keys
-        .iter()
-        .filter(|k| k.team_id == ctx.team)
-        .map(|k| {
-            json!({
-                "uuid": k.uuid,
-                "name": k.name,
-                "description": null,
-                "is_git_related": false,
-                "team_id": k.team_id,
-            })
-        })
-        .collect();
-    ok(200, Value::Array(out))
 }

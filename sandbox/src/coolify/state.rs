@@ -88,12 +88,20 @@ pub(crate) struct Environment {
     pub updated: SystemTime,
 }
 
+/// A private key (`PrivateKey` model). `private_key` is `None` for keys seeded without
+/// material by the test control; the API then shows `public_key` as Coolify does for a
+/// key it cannot load.
 #[derive(Debug, Clone)]
 pub(crate) struct PrivateKey {
     pub id: i64,
     pub uuid: String,
     pub name: String,
+    pub description: Option<String>,
+    pub private_key: Option<String>,
+    pub public_key: Option<String>,
+    pub fingerprint: Option<String>,
     pub team_id: i64,
+    pub created: SystemTime,
 }
 
 /// An application: its columns in `row` (uuid, name, fqdn, status, …) and its

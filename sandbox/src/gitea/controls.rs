@@ -1,8 +1,9 @@
 //! Test controls of the Gitea sandbox: plain Rust methods on [`GiteaState`] that seed
-//! users, tokens, orgs, teams, repositories, labels and issues, and rename or archive a
-//! repository. Controls panic on misuse (unknown names, taken names), like assertions;
-//! they are for tests and the `vibn sandbox gitea` seeding (which uses the non-panicking
-//! `try_create_org` and `create_repo`), not for user input.
+//! users, tokens, orgs, teams, repositories, labels and issues, rename or archive a
+//! repository, delete a token, and read back tokens, keys, teams, memberships and
+//! account flags. Controls panic on misuse (unknown names, taken names), like
+//! assertions; they are for tests and the `vibn sandbox gitea` seeding (which uses the
+//! non-panicking `try_create_org` and `create_repo`), not for user input.
 
 use std::io;
 use std::path::PathBuf;
@@ -324,5 +325,104 @@ impl GiteaState {
         {
             i.closed_at = Some(SystemTime::now());
         }
+    }
+
+    /// The tokens of user `login`: (id, name), oldest first.
+    pub fn tokens_of(&self, login: &str) -> Vec<(i64, String)> {
+        let d = self.data();
+        let Some(uid) = d.account_by_name(login).map(|a| a.id) else {
+            return Vec::new();
+        };
+        d.tokens
+            .iter()
+            .filter(|t| t.uid == uid)
+            .map(|t| (t.id, t.name.clone()))
+            .collect()
+    }
+
+    /// Delete token `id` of user `login` (as the user could in Gitea's settings).
+    pub fn delete_token(&self, login: &str, id: i64) {
+        let mut d = self.data();
+        let uid = d.account_by_name(login).map(|a| a.id);
+        d.tokens.retain(|t| !(t.id == id && Some(t.uid) == uid));
+    }
+
+    /// The SSH keys of user `login`: (id, `type base64`), oldest first.
+    pub fn keys_of(&self, login: &str) -> Vec<(i64, String)> {
+        let d = self.data();
+        let Some(uid) = d.account_by_name(login).map(|a| a.id) else {
+            return Vec::new();
+        };
+        d.keys
+            .iter()
+            .filter(|k| k.uid == uid)
+            .map(|k| (k.id, k.content.clone()))
+            .collect()
+    }
+
+    /// Team `team` of org `org`: (permission, includes all repositories, may create
+    /// repositories, member logins).
+    pub fn team_of(&self, org: &str, team: &str) -> Option<(String, bool, bool, Vec<String>)> {
+        let d = self.data();
+        let org_id = d.account_by_name(org).filter(|a| a.is_org)?.id;
+        let t = d
+            .teams
+            .iter()
+            .find(|t| t.org_id == org_id && t.name.eq_ignore_ascii_case(team))?;
+        let members = t
+            .members
+            .iter()
+            .filter_map(|id| d.account(*id))
+            .map(|a| a.login.clone())
+            .collect();
+        Some((
+            t.mode.as_str().to_string(),
+            t.includes_all,
+            t.can_create_org_repo,
+            members,
+        ))
+    }
+
+    /// The names of every team `login` is a member of, as `org/team`.
+    pub fn memberships_of(&self, login: &str) -> Vec<String> {
+        let d = self.data();
+        let Some(uid) = d.account_by_name(login).map(|a| a.id) else {
+            return Vec::new();
+        };
+        d.teams
+            .iter()
+            .filter(|t| t.members.contains(&uid))
+            .map(|t| {
+                let org = d
+                    .account(t.org_id)
+                    .map(|o| o.login.clone())
+                    .unwrap_or_default();
+                format!("{org}/{}", t.name)
+            })
+            .collect()
+    }
+
+    /// An account's flags: (is an org, site admin, must change password, visibility).
+    pub fn account_flags(&self, login: &str) -> Option<(bool, bool, bool, String)> {
+        let d = self.data();
+        d.account_by_name(login).map(|a| {
+            (
+                a.is_org,
+                a.is_admin,
+                a.must_change_password,
+                a.visibility.as_str().to_string(),
+            )
+        })
+    }
+
+    /// Every account (users and orgs) whose login starts with `prefix`.
+    pub fn accounts_named(&self, prefix: &str) -> Vec<String> {
+        let prefix = prefix.to_ascii_lowercase();
+        self.data()
+            .accounts
+            .iter()
+            .filter(|a| a.login.to_ascii_lowercase().starts_with(&prefix))
+            .map(|a| a.login.clone())
+            .collect()
     }
 }

@@ -1,6 +1,6 @@
 //! Organization and team endpoints: `/orgs` (create, get), `/user/orgs`,
 //! `/admin/users/{u}/orgs`, `/orgs/{org}/teams`, `/orgs/{org}/members/{u}` and
-//! `/teams/{id}/…` (get, members, add/remove member). Org repositories are in repos.rs.
+//! `/teams/{id}/…` (get, edit, members, add/remove member). Org repositories are in repos.rs.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -192,17 +192,7 @@ pub(crate) fn team_create(state: &GiteaState, rq: &Rq) -> ApiResult {
         mode = min_unit_mode(&units_map);
     }
     let units: Vec<(String, Mode)> = if mode >= Mode::Admin {
-        UNIT_KEYS
-            .iter()
-            .map(|k| {
-                let m = if k.contains(".ext_") {
-                    Mode::Read
-                } else {
-                    Mode::Admin
-                };
-                (k.to_string(), m)
-            })
-            .collect()
+        admin_units()
     } else if !units_map.is_empty() {
         units_map
     } else if let Some(units) = form.units.as_ref().filter(|u| !u.is_empty()) {
@@ -287,6 +277,108 @@ pub(crate) fn team_get(state: &GiteaState, rq: &Rq) -> ApiResult {
     let (team, _) = team_for(state, rq)?;
     let d = state.data();
     ok_json(200, team_json(&d, &team, &state.base_url))
+}
+
+/// `EditTeamOption` (every field optional).
+#[derive(Debug, Deserialize)]
+struct EditTeam {
+    name: Option<String>,
+    description: Option<String>,
+    permission: Option<String>,
+    units: Option<Vec<String>>,
+    units_map: Option<Map<String, Value>>,
+    includes_all_repositories: Option<bool>,
+    can_create_org_repo: Option<bool>,
+}
+
+/// `PATCH /teams/{id}`: org owners and site admins; 200 Team. The Owners team keeps its
+/// name and permission (Gitea ignores changes to them); units follow the same rules as
+/// on creation.
+pub(crate) fn team_edit(state: &GiteaState, rq: &Rq) -> ApiResult {
+    let (team, viewer) = team_for(state, rq)?;
+    if !viewer.is_admin && !state.data().is_org_owner(team.org_id, viewer.id) {
+        return Err(ApiErr::forbidden("Must be an organization owner"));
+    }
+    let form: EditTeam = rq.body()?;
+    let mut d = state.data();
+    if let Some(name) = form.name.as_deref().filter(|_| team.mode != Mode::Owner) {
+        if !name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        {
+            return Err(ApiErr::unprocessable("[Name]: AlphaDashDot"));
+        }
+        if d.teams.iter().any(|t| {
+            t.org_id == team.org_id && t.id != team.id && t.name.eq_ignore_ascii_case(name)
+        }) {
+            return Err(ApiErr::unprocessable(format!(
+                "team already exists [org_id: {}, name: {name}]",
+                team.org_id
+            )));
+        }
+    }
+    let Some(t) = d.teams.iter_mut().find(|t| t.id == team.id) else {
+        return Err(ApiErr::not_found());
+    };
+    if let Some(v) = form.includes_all_repositories {
+        t.includes_all = v;
+    }
+    if let Some(v) = form.can_create_org_repo {
+        t.can_create_org_repo = v;
+    }
+    if let Some(v) = &form.description {
+        t.description = v.clone();
+    }
+    if t.mode != Mode::Owner {
+        if let Some(name) = &form.name {
+            t.name = name.clone();
+        }
+        let units_map: Vec<(String, Mode)> = form
+            .units_map
+            .iter()
+            .flatten()
+            .filter(|(k, _)| UNIT_KEYS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), Mode::parse(v.as_str().unwrap_or_default())))
+            .collect();
+        let mut mode = match form.permission.as_deref() {
+            Some(p) => Mode::parse(p),
+            None => t.mode,
+        };
+        if mode < Mode::Admin && !units_map.is_empty() {
+            mode = min_unit_mode(&units_map);
+        }
+        if mode >= Mode::Admin {
+            t.units = admin_units();
+        } else if !units_map.is_empty() {
+            t.units = units_map;
+        } else if let Some(units) = form.units.as_ref().filter(|u| !u.is_empty()) {
+            t.units = units
+                .iter()
+                .filter(|u| UNIT_KEYS.contains(&u.as_str()))
+                .map(|u| (u.clone(), mode))
+                .collect();
+        } else if t.mode >= Mode::Admin && mode < Mode::Admin {
+            t.units = t.units.iter().map(|(k, _)| (k.clone(), mode)).collect();
+        }
+        t.mode = mode;
+    }
+    let t = t.clone();
+    ok_json(200, team_json(&d, &t, &state.base_url))
+}
+
+/// Every unit at admin (external units read): what an admin team gets.
+fn admin_units() -> Vec<(String, Mode)> {
+    UNIT_KEYS
+        .iter()
+        .map(|k| {
+            let m = if k.contains(".ext_") {
+                Mode::Read
+            } else {
+                Mode::Admin
+            };
+            (k.to_string(), m)
+        })
+        .collect()
 }
 
 /// `GET /teams/{id}/members`.

@@ -1,4 +1,4 @@
-//! User endpoints: `/admin/users` (create, edit, list, add SSH key), `/user`,
+//! User endpoints: `/admin/users` (create, edit, list, add and delete SSH keys), `/user`,
 //! `/users/{u}`, SSH keys, and access tokens (`/users/{u}/tokens`, which only Basic auth
 //! may use, and 1.27's `/token`).
 
@@ -287,6 +287,25 @@ pub(crate) fn admin_key_create(state: &GiteaState, rq: &Rq) -> ApiResult {
         .map(|a| a.id)
         .ok_or_else(ApiErr::not_found)?;
     add_key(state, rq, owner, &admin)
+}
+
+/// `DELETE /admin/users/{u}/keys/{id}`: 204; 404 unknown user or key (or a key of
+/// another user).
+pub(crate) fn admin_key_delete(state: &GiteaState, rq: &Rq) -> ApiResult {
+    require_site_admin(state, rq)?;
+    let mut d = state.data();
+    let owner = d
+        .account_by_name(rq.cap(0))
+        .filter(|a| !a.is_org)
+        .map(|a| a.id)
+        .ok_or_else(ApiErr::not_found)?;
+    let id = rq.cap(1).parse::<i64>().unwrap_or(0);
+    let before = d.keys.len();
+    d.keys.retain(|k| !(k.id == id && k.uid == owner));
+    if d.keys.len() == before {
+        return Err(ApiErr::not_found());
+    }
+    no_content()
 }
 
 /// `POST /user/keys`.

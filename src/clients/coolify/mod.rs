@@ -456,6 +456,66 @@ impl CoolifyClient {
     pub async fn list_servers(&self) -> Result<Vec<Server>, ClientError> {
         self.http.json(Call::new(Method::GET, &["servers"])).await
     }
+
+    /// `GET /servers/{uuid}`.
+    pub async fn get_server(&self, uuid: &str) -> Result<Server, ClientError> {
+        self.http
+            .json(Call::new(Method::GET, &["servers", uuid]))
+            .await
+    }
+
+    /// `POST /projects/{uuid}/environments` (409 when the name exists).
+    pub async fn create_environment(
+        &self,
+        project_uuid: &str,
+        name: &str,
+    ) -> Result<Created, ClientError> {
+        let body = json!({ "name": name });
+        self.http
+            .json(Call::new(Method::POST, &["projects", project_uuid, "environments"]).json(body))
+            .await
+    }
+
+    /// `GET /security/keys`: the team's private keys (their key material is never read).
+    pub async fn list_private_keys(&self) -> Result<Vec<PrivateKeyInfo>, ClientError> {
+        self.http
+            .json(Call::new(Method::GET, &["security", "keys"]))
+            .await
+    }
+
+    /// `GET /security/keys/{uuid}`.
+    pub async fn get_private_key(&self, uuid: &str) -> Result<PrivateKeyInfo, ClientError> {
+        self.http
+            .json(Call::new(Method::GET, &["security", "keys", uuid]))
+            .await
+    }
+
+    /// `POST /security/keys`: register a private key (OpenSSH PEM); 422 when it does
+    /// not load or the team has it already.
+    pub async fn create_private_key(
+        &self,
+        name: &str,
+        description: &str,
+        private_key: &SecretString,
+    ) -> Result<Created, ClientError> {
+        use secrecy::ExposeSecret;
+        let body = json!({
+            "name": name,
+            "description": description,
+            "private_key": private_key.expose_secret(),
+        });
+        self.http
+            .json(Call::new(Method::POST, &["security", "keys"]).json(body))
+            .await
+    }
+
+    /// `DELETE /security/keys/{uuid}` (422 while servers or applications use it).
+    pub async fn delete_private_key(&self, uuid: &str) -> Result<(), ClientError> {
+        self.http
+            .send(Call::new(Method::DELETE, &["security", "keys", uuid]))
+            .await
+            .map(|_| ())
+    }
 }
 
 /// The text of a logs answer: `{"logs": "…"}` as documented; a list of lines is joined,

@@ -170,6 +170,22 @@ pub struct Server {
     pub is_usable: Option<bool>,
 }
 
+/// A private key as listed (its key material is not part of it: vibn never reads it).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PrivateKeyInfo {
+    /// Uuid.
+    pub uuid: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// The public half as an OpenSSH line (Coolify derives it from the private key).
+    pub public_key: Option<String>,
+    /// `SHA256:` fingerprint.
+    pub fingerprint: Option<String>,
+}
+
 /// What a create answers: the new uuid and, depending on the kind, domains or URLs.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]

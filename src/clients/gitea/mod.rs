@@ -14,6 +14,7 @@ use reqwest::Method;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+pub use admin::TeamSpec;
 pub use types::*;
 
 use super::http::{Auth, Call, ClientError, Http, HttpConfig};
@@ -94,6 +95,19 @@ impl GiteaClient {
             http: Http::new("Gitea", api_base, Auth::Token(token), config),
             web_base: web_base.trim_end_matches('/').to_string(),
         }
+    }
+
+    /// The same Gitea reached with another token (the bot's), same base and settings.
+    pub fn with_token(&self, token: SecretString) -> GiteaClient {
+        GiteaClient {
+            http: self.http.with_auth(Auth::Token(token)),
+            web_base: self.web_base.clone(),
+        }
+    }
+
+    /// The API base URL (`…/api/v1`, or the proxy in front of it).
+    pub fn api_base(&self) -> &str {
+        self.http.base()
     }
 
     /// The web base URL (clone URLs start with it).

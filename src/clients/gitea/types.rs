@@ -24,6 +24,8 @@ pub struct User {
     pub email: String,
     /// Site administrator.
     pub is_admin: bool,
+    /// Activated (false until the email is confirmed, where Gitea requires that).
+    pub active: Option<bool>,
 }
 
 /// A repository.

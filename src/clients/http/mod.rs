@@ -224,6 +224,11 @@ impl Http {
         })
     }
 
+    /// The same upstream and settings with other credentials.
+    pub fn with_auth(&self, auth: Auth) -> Arc<Http> {
+        Http::new(self.upstream, &self.base, auth, self.config.clone())
+    }
+
     /// The base URL.
     pub fn base(&self) -> &str {
         &self.base

@@ -6,6 +6,7 @@ mod auth;
 mod databases;
 mod deploy;
 mod envs;
+mod keys;
 mod services;
 
 use std::sync::Arc;

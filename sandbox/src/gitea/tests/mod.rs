@@ -5,6 +5,7 @@ mod auth;
 mod contents;
 mod git;
 mod issues;
+mod provisioning;
 mod repos;
 
 use std::sync::Arc;
