@@ -19,9 +19,9 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::Progress;
-use crate::config::PinConfig;
+use crate::config::{GiteaCredentials, PinConfig};
 use crate::error::ApiError;
-use crate::keystore::{Keystore, NewAuditEvent, ValidWorkspaceKey, Workspace};
+use crate::keystore::{Keyring, Keystore, NewAuditEvent, ValidWorkspaceKey, Workspace};
 
 /// The one message for every invalid key.
 pub const INVALID_KEY: &str =
@@ -103,6 +103,7 @@ pub struct Pinning {
     key: Option<Arc<SecretString>>,
     expected_workspace: Option<String>,
     store: Option<Arc<LazyKeystore>>,
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl Pinning {
@@ -123,6 +124,7 @@ impl Pinning {
                     LazyKeystore::new(p)
                 })
             }),
+            keyring: config.keyring.clone(),
         }
     }
 
@@ -159,6 +161,7 @@ impl Pinning {
             progress: None,
             cancel: CancellationToken::new(),
             store: self.store.clone(),
+            keyring: self.keyring.clone(),
         })
     }
 
@@ -184,6 +187,16 @@ pub struct Caller {
     progress: Option<Progress>,
     cancel: CancellationToken,
     store: Option<Arc<LazyKeystore>>,
+    keyring: Option<Arc<Keyring>>,
+}
+
+/// Who a call acts as on Gitea: a user and its token.
+#[derive(Clone)]
+pub struct GiteaLogin {
+    /// The Gitea user.
+    pub username: String,
+    /// Its access token.
+    pub token: SecretString,
 }
 
 impl std::fmt::Debug for Caller {
@@ -206,6 +219,7 @@ impl Caller {
             progress: None,
             cancel: CancellationToken::new(),
             store: None,
+            keyring: None,
         }
     }
 
@@ -270,6 +284,54 @@ impl Caller {
             Some(lazy) => lazy.get(),
             None => Err(no_keystore()),
         }
+    }
+
+    /// Who this call acts as on Gitea: when pinned, the workspace's bot (its token
+    /// unsealed from the keystore now, so a rotated token is used at once), never the
+    /// operator; otherwise the operator's configured credentials.
+    pub fn gitea_login(&self, operator: Option<&GiteaCredentials>) -> Result<GiteaLogin, ApiError> {
+        let Some(workspace) = self.workspace() else {
+            return operator
+                .map(|o| GiteaLogin {
+                    username: o.username.clone(),
+                    token: o.token.clone(),
+                })
+                .ok_or_else(|| {
+                    ApiError::not_provisioned("Gitea credentials are not configured").with_hint(
+                        "set GITEA_API_URL, GITEA_USERNAME and GITEA_API_TOKEN in the MCP \
+                         client's config (or VIBN_API_KEY to act as a workspace's bot)",
+                    )
+                });
+        };
+        let Some(ring) = &self.keyring else {
+            return Err(ApiError::not_provisioned(
+                "VIBN_SECRETS_KEY is not set: a pinned server unseals its workspace bot's Gitea \
+                 token with it",
+            )
+            .with_hint(
+                "set VIBN_SECRETS_KEY (the key the keystore's secrets were sealed with) in \
+                        the MCP client's config",
+            ));
+        };
+        let not_provisioned = || {
+            ApiError::not_provisioned(format!(
+                "workspace {} has no Gitea bot yet (provision status: {})",
+                workspace.slug, workspace.provision_status
+            ))
+            .with_hint(format!(
+                "ask the operator to run `vibn workspace provision {}`",
+                workspace.slug
+            ))
+        };
+        let username = workspace
+            .gitea_bot_username
+            .clone()
+            .ok_or_else(not_provisioned)?;
+        let token = self
+            .store()?
+            .bot_token(&workspace.slug, ring)?
+            .ok_or_else(not_provisioned)?;
+        Ok(GiteaLogin { username, token })
     }
 
     /// Record this call as a write (in the keystore when there is one, always in the

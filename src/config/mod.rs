@@ -169,6 +169,69 @@ pub struct PinConfig {
     pub expected_workspace: Option<String>,
     /// The keystore file: set when pinned or when configured explicitly.
     pub keystore: Option<PathBuf>,
+    /// The key the workspace bot's token is sealed with (`VIBN_SECRETS_KEY`), when set.
+    pub keyring: Option<std::sync::Arc<Keyring>>,
+}
+
+/// How a server reaches Gitea: where it is, and — in operator mode only — as whom. A
+/// pinned server ignores the operator's user and token and acts as its workspace's bot.
+#[derive(Debug, Clone, Default)]
+pub struct GiteaConfig {
+    /// The base URL (`GITEA_API_URL`), when set.
+    pub url: Option<String>,
+    /// The operator's user and token (operator mode).
+    pub operator: Option<GiteaCredentials>,
+}
+
+impl From<Option<GiteaCredentials>> for GiteaConfig {
+    fn from(operator: Option<GiteaCredentials>) -> Self {
+        operator.map(GiteaConfig::operator).unwrap_or_default()
+    }
+}
+
+impl GiteaConfig {
+    /// Resolve `--gitea-url`/`GITEA_API_URL`, `GITEA_USERNAME`, `GITEA_API_TOKEN`. Pinned,
+    /// only the URL counts (the operator's credentials are ignored even when set).
+    pub fn resolve(flags: &GiteaFlags, pinned: bool) -> Result<Self, ConfigError> {
+        if pinned {
+            let url = flags
+                .gitea_url
+                .as_deref()
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| http_url(env_names::GITEA_API_URL, u))
+                .transpose()?;
+            return Ok(GiteaConfig {
+                url,
+                operator: None,
+            });
+        }
+        let operator = GiteaCredentials::resolve(flags)?;
+        Ok(GiteaConfig {
+            url: operator.as_ref().map(|c| c.base_url.clone()),
+            operator,
+        })
+    }
+
+    /// Operator mode with `credentials`.
+    pub fn operator(credentials: GiteaCredentials) -> Self {
+        GiteaConfig {
+            url: Some(credentials.base_url.clone()),
+            operator: Some(credentials),
+        }
+    }
+
+    /// The base URL and user of the operator, when configured.
+    pub fn operator_credentials(&self) -> Option<&GiteaCredentials> {
+        self.operator.as_ref()
+    }
+
+    /// A pinned server's: the URL only.
+    pub fn url_only(url: &str) -> Self {
+        GiteaConfig {
+            url: Some(url.trim_end_matches('/').to_string()),
+            operator: None,
+        }
+    }
 }
 
 impl PinConfig {
@@ -199,10 +262,16 @@ impl PinConfig {
             (None, Some(_)) => Some(default_keystore_path()?),
             (None, None) => None,
         };
+        let keyring = if api_key.is_some() {
+            keyring()?.map(std::sync::Arc::new)
+        } else {
+            None
+        };
         Ok(PinConfig {
             api_key,
             expected_workspace,
             keystore,
+            keyring,
         })
     }
 }

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use secrecy::SecretString;
 
 use super::{
-    ConfigError, GiteaCredentials, PinConfig, http_url, inherited_child_env, protected_repos,
-    read_env,
+    ConfigError, GiteaConfig, PinConfig, http_url, inherited_child_env, protected_repos, read_env,
 };
 use crate::args::{AgentArgs, CoolifyArgs, GiteaArgs, PlatformArgs, WorkspaceArgs};
 use crate::clients::http::HttpConfig;
@@ -18,8 +17,8 @@ use crate::sandbox_exec::{ExecMode, ExecPolicy};
 /// Configuration of the Gitea server.
 #[derive(Debug, Clone)]
 pub struct GiteaServerConfig {
-    /// Where Gitea is and the token; `None` makes every tool say what to set.
-    pub gitea: Option<GiteaCredentials>,
+    /// Where Gitea is and (operator mode) the token; unset makes every tool say what to set.
+    pub gitea: GiteaConfig,
     /// Repositories agents may read but not change.
     pub protected_repos: ProtectedList,
     /// Workspace pinning and the keystore.
@@ -31,10 +30,11 @@ pub struct GiteaServerConfig {
 impl GiteaServerConfig {
     /// Resolve the Gitea server's flags and environment.
     pub fn resolve(args: &GiteaArgs) -> Result<Self, ConfigError> {
+        let pin = PinConfig::resolve(&args.common)?;
         Ok(GiteaServerConfig {
-            gitea: GiteaCredentials::resolve(&args.gitea)?,
+            gitea: GiteaConfig::resolve(&args.gitea, pin.api_key.is_some())?,
             protected_repos: protected_repos(&args.common)?,
-            pin: PinConfig::resolve(&args.common)?,
+            pin,
             http: HttpConfig::default(),
         })
     }
@@ -116,7 +116,7 @@ pub enum SearchProvider {
 #[derive(Debug, Clone)]
 pub struct PlatformServerConfig {
     /// Gitea, for skills kept in a repository.
-    pub gitea: Option<GiteaCredentials>,
+    pub gitea: GiteaConfig,
     /// The skills repository (`owner/name`), when not the default `<org>/skills`.
     pub skills_repo: Option<String>,
     /// A local skills folder, used instead of Gitea.
@@ -152,13 +152,14 @@ impl PlatformServerConfig {
             }),
             (None, None) => None,
         };
+        let pin = PinConfig::resolve(&args.common)?.with_keystore()?;
         Ok(PlatformServerConfig {
-            gitea: GiteaCredentials::resolve(&args.gitea)?,
+            gitea: GiteaConfig::resolve(&args.gitea, pin.api_key.is_some())?,
             skills_repo: non_empty(args.skills_repo.clone()),
             skills_dir: args.skills_dir.clone(),
             search,
             session_key: non_empty(read_env(env_names::SESSION_KEY)).unwrap_or_default(),
-            pin: PinConfig::resolve(&args.common)?.with_keystore()?,
+            pin,
             http: HttpConfig::default(),
         })
     }
@@ -202,8 +203,9 @@ pub struct WorkspaceConfig {
     pub root: PathBuf,
     /// The root with symlinks resolved.
     pub canonical_root: PathBuf,
-    /// Credentials used to push; `None` disables pushing with a clear error.
-    pub gitea: Option<GiteaCredentials>,
+    /// Gitea, to push to: the URL, and the operator's credentials in operator mode (a
+    /// pinned server pushes as its workspace's bot).
+    pub gitea: GiteaConfig,
     /// Repositories that may not be committed to or pushed.
     pub protected_repos: ProtectedList,
     /// The environment commands run with: the server's, minus every credential.
@@ -218,10 +220,11 @@ impl WorkspaceConfig {
     /// Resolve the workspace server's flags and environment.
     pub fn resolve(args: &WorkspaceArgs) -> Result<Self, ConfigError> {
         let root = args.root.clone().ok_or(ConfigError::MissingRoot)?;
-        let gitea = GiteaCredentials::resolve(&args.gitea)?;
+        let pin = PinConfig::resolve(&args.common)?;
+        let gitea = GiteaConfig::resolve(&args.gitea, pin.api_key.is_some())?;
         let protected = protected_repos(&args.common)?;
         let mut config = Self::new(&root, gitea, protected)?;
-        config.pin = PinConfig::resolve(&args.common)?;
+        config.pin = pin;
         config.exec = exec_policy(args, &config)?;
         Ok(config)
     }
@@ -229,9 +232,10 @@ impl WorkspaceConfig {
     /// Build a configuration for `root` (which must be a directory).
     pub fn new(
         root: &Path,
-        gitea: Option<GiteaCredentials>,
+        gitea: impl Into<GiteaConfig>,
         protected_repos: ProtectedList,
     ) -> Result<Self, ConfigError> {
+        let gitea = gitea.into();
         let bad = |reason: String| ConfigError::BadRoot {
             path: root.to_path_buf(),
             reason,

@@ -43,6 +43,7 @@ impl Agents {
             api_key: None,
             expected_workspace: None,
             keystore: Some(self.keystore()),
+            keyring: None,
         })
     }
 
@@ -316,6 +317,7 @@ async fn pinned_jobs_carry_the_workspace_and_stay_in_it() {
             api_key: Some(SecretString::from(key)),
             expected_workspace: None,
             keystore: Some(a.keystore()),
+            keyring: None,
         });
         clients.push(a.serve(pin).await);
         slugs.push(ws.slug);

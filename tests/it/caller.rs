@@ -32,6 +32,7 @@ async fn two_callers_of_two_workspaces_share_one_api_and_see_only_their_own() {
                 api_key: Some(SecretString::from(key.token.expose_secret().to_string())),
                 expected_workspace: None,
                 keystore: Some(path.clone()),
+                keyring: None,
             }),
         ));
     }

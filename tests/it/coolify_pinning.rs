@@ -53,6 +53,7 @@ async fn tenant(linked: bool) -> Tenant {
         api_key: Some(SecretString::from(key)),
         expected_workspace: None,
         keystore: Some(path),
+        keyring: None,
     });
     Tenant {
         c,

@@ -2,6 +2,7 @@
 //! writable; anything else is 403 before any request reaches Gitea.
 
 use std::process::Stdio;
+use std::sync::Arc;
 
 use rmcp::ServiceExt;
 use rmcp::transport::TokioChildProcess;
@@ -11,45 +12,49 @@ use vibn::api::caller::Pinning;
 use vibn::config::PinConfig;
 use vibn::keystore::Keystore;
 
-use crate::gitea_support::Gitea;
+use crate::provision_support::Env;
 use crate::support::{call, err_status, ok};
 
 struct Pinned {
-    gitea: Gitea,
-    _dir: tempfile::TempDir,
+    env: Env,
     keystore: std::path::PathBuf,
     key: String,
     org: String,
 }
 
+/// A provisioned workspace (its org, bot, team and sealed bot token on the Gitea
+/// stand-in), a key for it, and another tenant's org with a secret issue.
 async fn pinned() -> Pinned {
-    let dir = tempfile::tempdir().unwrap();
-    let keystore = dir.path().join("ks.db");
-    let store = Keystore::open(&keystore).unwrap();
-    let ws = store.create_workspace("acme@x.io", None).unwrap();
-    let key = store
-        .mint_workspace_key(&ws.slug, "t", None, "cli")
+    let env = Env::new().await;
+    env.provisioner().provision(&env.slug).await.unwrap();
+    let key = env
+        .store
+        .mint_workspace_key(&env.slug, "t", None, "cli")
         .unwrap()
         .token
         .expose_secret()
         .to_string();
-    let gitea = Gitea::start().await;
-    let admin = gitea.sandbox.admin_login();
-    for org in [ws.gitea_org.as_str(), "vibn-other"] {
-        gitea.state().create_org(org, &admin);
-        gitea.state().create_repo(org, "site", true).unwrap();
-    }
-    gitea
+    let admin = env.gitea.sandbox.admin_login();
+    env.gitea
+        .state()
+        .create_repo(&env.org(), "site", true)
+        .unwrap();
+    env.gitea.state().create_org("vibn-other", &admin);
+    env.gitea
+        .state()
+        .create_repo("vibn-other", "site", true)
+        .unwrap();
+    env.gitea
         .admin_client()
         .create_issue("vibn-other", "site", "secret plans", "", &[])
         .await
         .unwrap();
+    env.gitea.state().clear_requests();
     Pinned {
-        gitea,
-        _dir: dir,
-        keystore,
+        keystore: env.dir.path().join("vibn/keystore.db"),
+        org: env.org(),
         key,
-        org: ws.gitea_org,
+        env,
     }
 }
 
@@ -59,7 +64,20 @@ impl Pinned {
             api_key: Some(SecretString::from(self.key.clone())),
             expected_workspace: None,
             keystore: Some(self.keystore.clone()),
+            keyring: Some(Arc::new(self.env.ring())),
         })
+    }
+
+    /// Whose credentials the Gitea stand-in saw on the API, request by request.
+    fn api_users(&self) -> Vec<Option<String>> {
+        self.env
+            .gitea
+            .state()
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with("/api/"))
+            .map(|r| r.user)
+            .collect()
     }
 }
 
@@ -67,7 +85,7 @@ impl Pinned {
 #[tokio::test]
 async fn pinned_server_works_in_its_org() {
     let p = pinned().await;
-    let client = p.gitea.mcp("", p.pin()).await;
+    let client = p.env.gitea.mcp("", p.pin()).await;
     let r = call(&client, "list_repos", json!({})).await;
     let names: Vec<String> = ok(&r)["repos"]
         .as_array()
@@ -98,8 +116,8 @@ async fn pinned_server_works_in_its_org() {
 #[tokio::test]
 async fn pinned_server_refuses_other_orgs_without_calling_gitea() {
     let p = pinned().await;
-    let client = p.gitea.mcp("", p.pin()).await;
-    p.gitea.state().clear_requests();
+    let client = p.env.gitea.mcp("", p.pin()).await;
+    p.env.gitea.state().clear_requests();
     for (tool, args) in [
         ("list_repos", json!({"owner": "vibn-other"})),
         ("list_repos", json!({"owner": "no-such-org"})),
@@ -121,7 +139,7 @@ async fn pinned_server_refuses_other_orgs_without_calling_gitea() {
         let r = call(&client, tool, args.clone()).await;
         assert_eq!(err_status(&r), 403, "{tool} {args}");
     }
-    let seen = p.gitea.state().requests();
+    let seen = p.env.gitea.state().requests();
     assert!(seen.is_empty(), "nothing may reach Gitea: {seen:?}");
 }
 
@@ -129,10 +147,10 @@ async fn pinned_server_refuses_other_orgs_without_calling_gitea() {
 #[tokio::test]
 async fn pinned_server_rejects_a_revoked_key() {
     let p = pinned().await;
-    let client = p.gitea.mcp("", p.pin()).await;
+    let client = p.env.gitea.mcp("", p.pin()).await;
     ok(&call(&client, "list_repos", json!({})).await);
     let store = Keystore::open(&p.keystore).unwrap();
-    let slug = store.list_workspaces().unwrap()[0].slug.clone();
+    let slug = p.env.slug.clone();
     let id = store.list_workspace_keys(&slug).unwrap()[0].id.clone();
     store.revoke_workspace_key(&slug, &id).unwrap();
     let r = call(&client, "list_repos", json!({})).await;
@@ -146,9 +164,11 @@ async fn gitea_binary_serves_a_pinned_workspace() {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
     cmd.env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("GITEA_API_URL", p.gitea.sandbox.api_url())
-        .env("GITEA_USERNAME", p.gitea.sandbox.admin_login())
-        .env("GITEA_API_TOKEN", p.gitea.sandbox.admin_token())
+        .env("GITEA_API_URL", p.env.gitea.sandbox.api_url())
+        // Operator credentials are set, and a pinned server must ignore them.
+        .env("GITEA_USERNAME", p.env.gitea.sandbox.admin_login())
+        .env("GITEA_API_TOKEN", p.env.gitea.sandbox.admin_token())
+        .env("VIBN_SECRETS_KEY", &p.env.key)
         .env("VIBN_API_KEY", &p.key)
         .env("VIBN_KEYSTORE", &p.keystore)
         .args(["mcp", "gitea"]);
@@ -179,4 +199,120 @@ async fn gitea_binary_serves_a_pinned_workspace() {
     let r = call(&client, "list_issues", json!({"repo": "vibn-other/site"})).await;
     assert_eq!(err_status(&r), 403);
     client.cancel().await.unwrap();
+    let users = p.api_users();
+    assert!(!users.is_empty());
+    assert!(
+        users
+            .iter()
+            .all(|u| u.as_deref() == Some(p.env.bot().as_str())),
+        "every request carried the bot's token, none the operator's: {users:?}"
+    );
+}
+
+/// A pinned server acts as the workspace's bot, never with the operator's token
+/// (which the in-process server below is given as its Gitea client's).
+#[tokio::test]
+async fn pinned_server_acts_as_the_workspace_bot() {
+    let p = pinned().await;
+    let client = p.env.gitea.mcp("", p.pin()).await;
+    ok(&call(&client, "list_repos", json!({})).await);
+    ok(&call(
+        &client,
+        "create_issue",
+        json!({"repo": "site", "title": "as the bot"}),
+    )
+    .await);
+    ok(&call(&client, "list_all_issues", json!({})).await);
+    let users = p.api_users();
+    assert!(users.len() >= 3, "{users:?}");
+    assert!(
+        users
+            .iter()
+            .all(|u| u.as_deref() == Some(p.env.bot().as_str())),
+        "{users:?}"
+    );
+    let issue = p
+        .env
+        .gitea
+        .admin_client()
+        .list_issues(
+            &p.org,
+            "site",
+            vibn::clients::gitea::IssueState::Open,
+            &[],
+            1,
+            50,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        issue.items[0].user.login,
+        p.env.bot(),
+        "the issue was opened by the bot"
+    );
+}
+
+/// A rotated bot token is used on the very next call; the old one is never sent again.
+#[tokio::test]
+async fn a_rotated_bot_token_is_used_at_once() {
+    let p = pinned().await;
+    let client = p.env.gitea.mcp("", p.pin()).await;
+    ok(&call(&client, "list_repos", json!({})).await);
+    let old = p.env.stored_token();
+    p.env
+        .provisioner()
+        .rotate_bot_token(&p.env.slug, false)
+        .await
+        .unwrap();
+    let new = p.env.stored_token();
+    assert_ne!(old, new);
+    assert!(!p.env.token_works(&old).await, "the old token is deleted");
+    ok(&call(&client, "list_repos", json!({})).await);
+}
+
+/// Pinned without the secrets key, or on a workspace with no bot yet: a 503 saying
+/// what to do, and nothing sent to Gitea.
+#[tokio::test]
+async fn without_the_secrets_key_or_a_bot_a_pinned_server_says_what_is_missing() {
+    let p = pinned().await;
+    let no_key = Pinning::from_config(&PinConfig {
+        api_key: Some(SecretString::from(p.key.clone())),
+        expected_workspace: None,
+        keystore: Some(p.keystore.clone()),
+        keyring: None,
+    });
+    let client = p.env.gitea.mcp("", no_key).await;
+    let r = call(&client, "list_repos", json!({})).await;
+    assert_eq!(err_status(&r), 503);
+    assert!(crate::support::err_message(&r).contains("VIBN_SECRETS_KEY"));
+
+    let other = p
+        .env
+        .store
+        .create_workspace("nobot@x.io", None)
+        .unwrap()
+        .slug;
+    let key = p
+        .env
+        .store
+        .mint_workspace_key(&other, "t", None, "cli")
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_string();
+    let unprovisioned = Pinning::from_config(&PinConfig {
+        api_key: Some(SecretString::from(key)),
+        expected_workspace: None,
+        keystore: Some(p.keystore.clone()),
+        keyring: Some(Arc::new(p.env.ring())),
+    });
+    let client = p.env.gitea.mcp("", unprovisioned).await;
+    let r = call(&client, "list_repos", json!({})).await;
+    assert_eq!(err_status(&r), 503);
+    assert!(
+        crate::support::err_message(&r).contains("provision"),
+        "{}",
+        crate::support::err_message(&r)
+    );
+    assert!(p.api_users().is_empty(), "nothing reached Gitea");
 }

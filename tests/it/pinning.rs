@@ -11,7 +11,7 @@ use vibn::keystore::{Keystore, now_ms};
 use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::git_http::{self, GitHttpState};
 
-use crate::support::{Workspace, call, err_status, git, gitea, ok, serve_workspace};
+use crate::support::{Workspace, call, err_status, git, ok, serve_workspace};
 
 struct Tenant {
     dir: tempfile::TempDir,
@@ -42,6 +42,7 @@ impl Tenant {
             api_key: Some(SecretString::from(token.to_string())),
             expected_workspace: expected.map(String::from),
             keystore: Some(self.keystore_path()),
+            keyring: None,
         }
     }
 }
@@ -150,6 +151,7 @@ async fn unreachable_keystore_is_503_not_401() {
         api_key: Some(SecretString::from("vibn_sk_whatever".to_string())),
         expected_workspace: None,
         keystore: Some("/dev/null/not-a-dir/keystore.db".into()),
+        keyring: None,
     };
     let client = serve_workspace(pinned_config(&ws, pin), &ToolFilter::default()).await;
     let r = call(&client, "list_directory", json!({})).await;
@@ -232,13 +234,27 @@ async fn pinned_push_is_confined_to_the_workspace_org() {
             &format!("{base}/vibn-other/site.git"),
         ],
     );
+    let ring = crate::support::test_keyring();
+    t.store
+        .set_bot_token(
+            &slug,
+            "bot",
+            &SecretString::from("gitea-token-1234".to_string()),
+            &ring,
+        )
+        .unwrap();
+    // Operator credentials are present too; the pinned push must go as the bot.
     let mut config = WorkspaceConfig::new(
         &ws.root(),
-        Some(gitea(&base, "bot", "gitea-token-1234")),
+        vibn::config::GiteaConfig {
+            url: Some(base.clone()),
+            operator: Some(crate::support::gitea(&base, "operator", "operator-token-9")),
+        },
         ProtectedList::empty(),
     )
     .unwrap();
     config.pin = t.pin(&token, None);
+    config.pin.keyring = Some(std::sync::Arc::new(ring));
     let client = serve_workspace(config, &ToolFilter::default()).await;
 
     ws.write("index.html", "hi");
@@ -261,6 +277,11 @@ async fn pinned_push_is_confined_to_the_workspace_org() {
     let out = ok(&r);
     assert_eq!(out["pushed"], true);
     assert_eq!(out["repo"], format!("{org}/site"));
+    let users: Vec<Option<String>> = state.attempts().into_iter().map(|a| a.username).collect();
+    assert!(
+        !users.is_empty() && users.iter().all(|u| u.as_deref() == Some("bot")),
+        "the push carried the bot's credentials, never the operator's: {users:?}"
+    );
     assert!(
         own.join("refs/heads/main").exists()
             || std::process::Command::new("git")

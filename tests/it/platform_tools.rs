@@ -37,6 +37,7 @@ impl Platform {
             api_key: None,
             expected_workspace: None,
             keystore: Some(self.keystore()),
+            keyring: None,
         })
     }
 
@@ -166,6 +167,7 @@ async fn memory_is_scoped_to_the_workspace() {
             api_key: Some(SecretString::from(key)),
             expected_workspace: None,
             keystore: Some(p.keystore()),
+            keyring: None,
         });
         clients.push(p.serve_pinned(p.parts(), pin).await);
     }
@@ -332,16 +334,32 @@ async fn skills_from_the_workspace_skills_repository() {
         .await
         .unwrap();
     }
+    // The workspace's bot: a member of a team of the org, its token sealed.
+    let bot = ws.gitea_bot_username.clone().unwrap();
+    g.state()
+        .create_user(&bot, "bot@x.invalid", "pw-unused-1", false, false);
+    let team = g
+        .state()
+        .create_team(&ws.gitea_org, "Writers", "write", &["repo.code"], false);
+    g.state().add_team_member(team, &bot);
+    let bot_token = g.state().create_token(&bot, "vibn", &["write:repository"]);
+    let ring = crate::support::test_keyring();
+    store
+        .set_bot_token(&ws.slug, &bot, &SecretString::from(bot_token), &ring)
+        .unwrap();
     let pin = Pinning::from_config(&PinConfig {
         api_key: Some(SecretString::from(key)),
         expected_workspace: None,
         keystore: Some(p.keystore()),
+        keyring: Some(std::sync::Arc::new(ring)),
     });
+    // The operator's client is what the server is given; pinned, it reads as the bot.
     let parts = PlatformParts {
         gitea: Some(g.client_with(&g.sandbox.admin_token(), fast_http())),
         gitea_user: Some(g.sandbox.admin_login()),
         ..p.parts()
     };
+    g.state().clear_requests();
     let client = p.serve_pinned(parts, pin).await;
     let r = call_tool(&client, "list_skills", json!({}), false).await;
     let out = ok(&r);
@@ -350,6 +368,11 @@ async fn skills_from_the_workspace_skills_repository() {
     assert_eq!(out["malformed"][0]["path"], "bad");
     let r = call_tool(&client, "get_skill", json!({"name": "deploy"}), false).await;
     assert_eq!(ok(&r)["files"], json!(["check.sh"]));
+    let users: Vec<Option<String>> = g.state().requests().into_iter().map(|r| r.user).collect();
+    assert!(
+        !users.is_empty() && users.iter().all(|u| u.as_deref() == Some(bot.as_str())),
+        "the skills were read as the bot, never the operator: {users:?}"
+    );
 }
 
 /// Without a skills source the tools say what to set.

@@ -160,3 +160,12 @@ pub fn gitea(base_url: &str, username: &str, token: &str) -> GiteaCredentials {
     .unwrap()
     .unwrap()
 }
+
+/// A secrets keyring for tests that seal a bot token.
+pub fn test_keyring() -> vibn::keystore::Keyring {
+    let key = vibn::keystore::SecretKey::generate_base64();
+    vibn::keystore::Keyring::new(
+        vibn::keystore::SecretKey::parse("VIBN_SECRETS_KEY", &key).unwrap(),
+        None,
+    )
+}

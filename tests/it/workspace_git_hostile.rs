@@ -11,13 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
-use vibn::config::{PinConfig, ToolFilter, WorkspaceConfig};
+use vibn::config::{GiteaConfig, PinConfig, ToolFilter, WorkspaceConfig};
 use vibn::keystore::Keystore;
 use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::git_http::{self, GitHttpState};
 
 use crate::support::{
-    Client, Workspace, call, err_message, err_status, git, gitea, ok, serve_workspace,
+    Client, Workspace, call, err_message, err_status, git, ok, serve_workspace, test_keyring,
 };
 
 const TOKEN: &str = "gitea-token-hostile-5150";
@@ -115,9 +115,14 @@ async fn hostile(filter: &ToolFilter) -> Hostile {
         &root,
         &["remote", "add", "origin", &format!("{base}/{org}/site.git")],
     );
+    // Pinned: the push goes as the workspace's bot (its token sealed in the keystore).
+    let ring = test_keyring();
+    store
+        .set_bot_token(&slug, "bot", &SecretString::from(TOKEN.to_string()), &ring)
+        .unwrap();
     let mut config = WorkspaceConfig::new(
         &root,
-        Some(gitea(&base, "bot", TOKEN)),
+        GiteaConfig::url_only(&base),
         ProtectedList::parse("VIBN_PROTECTED_REPOS", &format!("{org}/infra")).unwrap(),
     )
     .unwrap();
@@ -125,6 +130,7 @@ async fn hostile(filter: &ToolFilter) -> Hostile {
         api_key: Some(SecretString::from(token)),
         expected_workspace: None,
         keystore: Some(path),
+        keyring: Some(std::sync::Arc::new(ring)),
     };
     let client = serve_workspace(config, filter).await;
     Hostile {

@@ -86,6 +86,7 @@ async fn a_pinned_server_never_creates_a_keystore() {
         )),
         expected_workspace: None,
         keystore: Some(typo.clone()),
+        keyring: None,
     };
     let client = serve_workspace(config, &ToolFilter::default()).await;
     let r = call(&client, "read_file", json!({"path": "f.txt"})).await;

@@ -113,6 +113,31 @@ impl Auth {
     }
 }
 
+/// The login `creds` name, looked up without using them (no `last_used`, no password
+/// check): for the request log, so tests can tell whose token each request carried.
+pub(crate) fn login_named(state: &GiteaState, creds: &Credentials) -> Option<String> {
+    let d = state.data();
+    let by_token = |secret: &str| {
+        d.tokens
+            .iter()
+            .find(|t| !secret.is_empty() && t.secret == secret)
+            .and_then(|t| d.accounts.iter().find(|a| a.id == t.uid))
+            .map(|a| a.login.clone())
+    };
+    match creds {
+        Credentials::Token(_, secret) => by_token(secret),
+        Credentials::Basic { user, pass } => {
+            let token = if pass.is_empty() || pass == "x-oauth-basic" {
+                user
+            } else {
+                pass
+            };
+            by_token(token).or_else(|| Some(user.clone()))
+        }
+        _ => None,
+    }
+}
+
 /// The 401 every failed credential gets.
 pub(crate) fn invalid_credentials() -> ApiErr {
     ApiErr::new(401, "invalid username, password or token")

@@ -170,11 +170,13 @@ async fn entry(
 ) -> Response<Body> {
     let path = uri.path().to_string();
     let query = uri.query().unwrap_or_default().to_string();
+    let creds = auth::credentials(&headers);
     let record = RecordedRequest {
         method: method.to_string(),
         path: path.clone(),
         query: query.clone(),
-        auth: auth::credentials(&headers).kind().as_str().to_string(),
+        auth: creds.kind().as_str().to_string(),
+        user: auth::login_named(&state, &creds),
         status: 0,
     };
     let fault_reply = |code: u16, retry_after| {

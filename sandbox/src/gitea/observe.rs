@@ -18,6 +18,8 @@ pub struct RecordedRequest {
     /// How it authenticated: `token`, `bearer`, `basic` or `none` (by the header sent,
     /// whether or not the credentials were valid).
     pub auth: String,
+    /// The login the credentials name (a token's owner, or a Basic user), if any.
+    pub user: Option<String>,
     /// The status answered; 0 while still running (or when the client gave up first).
     pub status: u16,
 }

@@ -251,13 +251,12 @@ impl GiteaApi {
         p: ListIssuesParams,
     ) -> Result<ListIssuesOut, ApiError> {
         super::limits::check(&p)?;
-        let who = caller.principal();
-        let repo = self.repo(who, &p.repo)?;
+        let repo = self.repo(caller.principal(), &p.repo)?;
         let page = p.page.unwrap_or(1).clamp(1, u64::from(u32::MAX)) as u32;
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 50) as u32;
         let labels = p.labels.unwrap_or_default();
         let got = self
-            .client()?
+            .client(caller)?
             .list_issues(
                 &repo.owner,
                 &repo.name,
@@ -284,7 +283,7 @@ impl GiteaApi {
         p: ListAllIssuesParams,
     ) -> Result<ListAllIssuesOut, ApiError> {
         let who = caller.principal();
-        let client = self.client()?;
+        let client = &self.client(caller)?;
         let repos = match who.gitea_org() {
             Some(org) => client.all_org_repos(org, MAX_REPOS + 1).await?,
             None => client.all_my_repos(MAX_REPOS + 1).await?,
@@ -350,24 +349,23 @@ impl GiteaApi {
         p: CreateIssueParams,
     ) -> Result<CreateIssueOut, ApiError> {
         super::limits::check(&p)?;
-        let who = caller.principal();
         let target = p.repo.clone();
-        let result = self.create_issue_now(who, p).await;
+        let result = self.create_issue_now(caller, p).await;
         caller.audited(&target, result)
     }
 
     async fn create_issue_now(
         &self,
-        who: &crate::api::caller::Principal,
+        caller: &Caller,
         p: CreateIssueParams,
     ) -> Result<CreateIssueOut, ApiError> {
-        let repo = self.repo(who, &p.repo)?;
+        let repo = self.repo(caller.principal(), &p.repo)?;
         self.check_writable(&repo)?;
         let title = p.title.trim();
         if title.is_empty() {
             return Err(ApiError::bad_request("title must not be empty"));
         }
-        let client = self.client()?;
+        let client = &self.client(caller)?;
         let wanted = p.labels.unwrap_or_default();
         let mut ids = Vec::new();
         if !wanted.is_empty() {
@@ -403,25 +401,24 @@ impl GiteaApi {
         p: CloseIssueParams,
     ) -> Result<CloseIssueOut, ApiError> {
         super::limits::check(&p)?;
-        let who = caller.principal();
         let target = format!("{}#{}", p.repo, p.number);
-        let result = self.close_issue_now(who, p).await;
+        let result = self.close_issue_now(caller, p).await;
         caller.audited(&target, result)
     }
 
     async fn close_issue_now(
         &self,
-        who: &crate::api::caller::Principal,
+        caller: &Caller,
         p: CloseIssueParams,
     ) -> Result<CloseIssueOut, ApiError> {
-        let repo = self.repo(who, &p.repo)?;
+        let repo = self.repo(caller.principal(), &p.repo)?;
         self.check_writable(&repo)?;
         if p.number == 0 {
             return Err(ApiError::bad_request(
                 "number must be an issue number (1 or more)",
             ));
         }
-        let client = self.client()?;
+        let client = &self.client(caller)?;
         let issue = client
             .get_issue(&repo.owner, &repo.name, p.number)
             .await

@@ -13,8 +13,10 @@ mod repos;
 
 use std::sync::Arc;
 
-use crate::api::caller::Principal;
+use crate::api::caller::{Caller, Principal};
 use crate::clients::gitea::GiteaClient;
+use secrecy::SecretString;
+
 use crate::config::GiteaServerConfig;
 use crate::error::ApiError;
 use crate::policy::protected::{self, ProtectedList};
@@ -35,26 +37,37 @@ pub struct GiteaApi {
 }
 
 struct Inner {
+    /// Gitea's base, with the operator's token when there is one (a pinned call swaps
+    /// in its bot's).
     client: Option<GiteaClient>,
-    username: Option<String>,
+    /// The operator's user (operator mode), whose token `client` carries.
+    operator: Option<String>,
     protected: ProtectedList,
 }
 
 impl GiteaApi {
     /// An API over the configured Gitea (nothing is contacted yet).
     pub fn new(config: GiteaServerConfig) -> Self {
-        let client = config
-            .gitea
-            .as_ref()
-            .map(|g| GiteaClient::new(&g.base_url, g.token.clone(), config.http.clone()));
-        Self::with_client(
-            client,
-            config.gitea.map(|g| g.username),
-            config.protected_repos,
-        )
+        let client = config.gitea.url.as_ref().map(|url| {
+            let token = config
+                .gitea
+                .operator
+                .as_ref()
+                .map(|o| o.token.clone())
+                .unwrap_or_else(|| SecretString::from(String::new()));
+            GiteaClient::new(url, token, config.http.clone())
+        });
+        GiteaApi {
+            inner: Arc::new(Inner {
+                client,
+                operator: config.gitea.operator.map(|o| o.username),
+                protected: config.protected_repos,
+            }),
+        }
     }
 
     /// An API over an explicit client (tests point it through a validating proxy).
+    /// `client` carries the base and the operator's token, `username` is whose.
     pub fn with_client(
         client: Option<GiteaClient>,
         username: Option<String>,
@@ -63,23 +76,35 @@ impl GiteaApi {
         GiteaApi {
             inner: Arc::new(Inner {
                 client,
-                username,
+                operator: username,
                 protected,
             }),
         }
     }
 
-    fn client(&self) -> Result<&GiteaClient, ApiError> {
-        self.inner.client.as_ref().ok_or_else(|| {
+    /// The client this call talks to Gitea with: as the workspace's bot when pinned,
+    /// as the operator otherwise.
+    fn client(&self, caller: &Caller) -> Result<GiteaClient, ApiError> {
+        let base = self.inner.client.as_ref().ok_or_else(|| {
             ApiError::not_provisioned("Gitea is not configured").with_hint(
-                "set GITEA_API_URL, GITEA_USERNAME and GITEA_API_TOKEN in the MCP client's config",
+                "set GITEA_API_URL (and, without a workspace key, GITEA_USERNAME and \
+                 GITEA_API_TOKEN) in the MCP client's config",
             )
-        })
+        })?;
+        if caller.workspace().is_none() {
+            return match &self.inner.operator {
+                Some(_) => Ok(base.clone()),
+                None => Err(caller.gitea_login(None).err().unwrap_or_else(|| {
+                    ApiError::not_provisioned("Gitea credentials are not configured")
+                })),
+            };
+        }
+        Ok(base.with_token(caller.gitea_login(None)?.token))
     }
 
     /// The owner a bare repository name belongs to: the pinned org, else the user.
     fn default_owner<'a>(&'a self, who: &'a Principal) -> Option<&'a str> {
-        who.gitea_org().or(self.inner.username.as_deref())
+        who.gitea_org().or(self.inner.operator.as_deref())
     }
 
     /// Parse a repository reference and check the pinned org may see it.

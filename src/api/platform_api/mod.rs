@@ -69,11 +69,16 @@ impl PlatformApi {
             }
         });
         Self::from_parts(PlatformParts {
-            gitea: config
-                .gitea
-                .as_ref()
-                .map(|g| GiteaClient::new(&g.base_url, g.token.clone(), config.http.clone())),
-            gitea_user: config.gitea.map(|g| g.username),
+            gitea: config.gitea.url.as_ref().map(|url| {
+                let token = config
+                    .gitea
+                    .operator
+                    .as_ref()
+                    .map(|o| o.token.clone())
+                    .unwrap_or_else(|| secrecy::SecretString::from(String::new()));
+                GiteaClient::new(url, token, config.http.clone())
+            }),
+            gitea_user: config.gitea.operator.map(|o| o.username),
             skills_repo: config.skills_repo,
             skills_dir: config.skills_dir,
             search,

@@ -12,7 +12,7 @@ use yaml_rust2::parser::{Event, EventReceiver, Parser};
 use yaml_rust2::{Yaml, YamlLoader};
 
 use super::PlatformApi;
-use crate::api::caller::{Caller, Principal};
+use crate::api::caller::Caller;
 use crate::clients::gitea::{ContentsAnswer, GiteaClient};
 use crate::error::{ApiError, quote};
 use crate::policy::{protected, repo_ref};
@@ -89,7 +89,7 @@ struct Folder {
 enum Source<'a> {
     Dir(&'a std::path::Path),
     Repo {
-        client: &'a GiteaClient,
+        client: GiteaClient,
         owner: String,
         name: String,
     },
@@ -176,8 +176,7 @@ impl PlatformApi {
         caller: &Caller,
         _p: ListSkillsParams,
     ) -> Result<ListSkillsOut, ApiError> {
-        let who = caller.principal();
-        let source = self.skills_source(who)?;
+        let source = self.skills_source(caller)?;
         let folders = self.folders(&source).await?;
         let mut skills = Vec::new();
         let mut malformed = Vec::new();
@@ -210,12 +209,11 @@ impl PlatformApi {
         p: GetSkillParams,
     ) -> Result<GetSkillOut, ApiError> {
         super::limits::check(&p)?;
-        let who = caller.principal();
         let wanted = p.name.trim();
         if wanted.is_empty() {
             return Err(ApiError::bad_request("name must not be empty"));
         }
-        let source = self.skills_source(who)?;
+        let source = self.skills_source(caller)?;
         let folders = self.folders(&source).await?;
         let mut names = Vec::new();
         for folder in folders {
@@ -263,14 +261,25 @@ impl PlatformApi {
         )
     }
 
-    /// Where skills come from for `who`.
-    fn skills_source(&self, who: &Principal) -> Result<Source<'_>, ApiError> {
+    /// Where skills come from for this caller; a skills repository is read as the
+    /// workspace's bot when pinned, as the operator otherwise.
+    fn skills_source(&self, caller: &Caller) -> Result<Source<'_>, ApiError> {
+        let who = caller.principal();
         if let Some(dir) = &self.inner.skills_dir {
             return Ok(Source::Dir(dir));
         }
-        let Some(client) = &self.inner.gitea else {
+        let Some(base) = &self.inner.gitea else {
             return Err(ApiError::not_provisioned("no skills source is configured")
                 .with_hint("set VIBN_SKILLS_DIR to a folder of skills, or the GITEA_* settings for a skills repository"));
+        };
+        let client = if who.workspace().is_some() {
+            base.with_token(caller.gitea_login(None)?.token)
+        } else if self.inner.gitea_user.is_some() {
+            base.clone()
+        } else {
+            return Err(caller.gitea_login(None).err().unwrap_or_else(|| {
+                ApiError::not_provisioned("Gitea credentials are not configured")
+            }));
         };
         let default_owner = who.gitea_org().or(self.inner.gitea_user.as_deref());
         let spec = match &self.inner.skills_repo {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::WorkspaceApi;
-use crate::api::caller::{Caller, Principal};
+use crate::api::caller::{Caller, GiteaLogin};
 use crate::api::de;
 
 use crate::error::ApiError;
@@ -125,7 +125,7 @@ impl WorkspaceApi {
         p: GitCommitAndPushParams,
     ) -> Result<GitCommitAndPushOut, ApiError> {
         super::limits::check(&p)?;
-        let result = self.commit_and_push_now(p, caller.principal()).await;
+        let result = self.commit_and_push_now(p, caller).await;
         let target = match &result {
             Ok(out) => format!(
                 "{} {}",
@@ -140,8 +140,9 @@ impl WorkspaceApi {
     async fn commit_and_push_now(
         &self,
         p: GitCommitAndPushParams,
-        who: &Principal,
+        caller: &Caller,
     ) -> Result<GitCommitAndPushOut, ApiError> {
+        let who = caller.principal();
         if p.message.trim().is_empty() {
             return Err(ApiError::bad_request("message must not be empty"));
         }
@@ -204,11 +205,22 @@ impl WorkspaceApi {
             ))
             .with_hint("set origin to the https URL of a repository in the workspace org"));
         }
-        let push_url = if push {
-            Some(self.push_url(remote.as_ref())?)
+        // Pushing acts as the workspace's bot when pinned, as the operator otherwise;
+        // both are settled before anything is committed.
+        let (push_url, login) = if push {
+            let url = self.push_url(remote.as_ref())?;
+            let login = caller.gitea_login(self.config().gitea.operator.as_ref())?;
+            (Some(url), Some(login))
         } else {
-            None
+            (None, None)
         };
+        let author = login.as_ref().map(|l| l.username.clone()).or_else(|| {
+            self.config()
+                .gitea
+                .operator
+                .as_ref()
+                .map(|o| o.username.clone())
+        });
 
         let branch = self.switch_branch(p.branch.as_deref(), push).await?;
         let mut messages = String::new();
@@ -226,7 +238,7 @@ impl WorkspaceApi {
             .await?;
         let committed = staged.code == Some(1);
         if committed {
-            let commit = self.git_commit(&p.message).await?;
+            let commit = self.git_commit(&p.message, author.as_deref()).await?;
             messages.push_str(&commit.stdout);
         } else {
             messages.push_str("nothing to commit; working tree matches HEAD\n");
@@ -237,15 +249,13 @@ impl WorkspaceApi {
         let commit = head.ok.then(|| head.stdout.trim().to_string());
 
         let mut pushed = false;
-        if push {
+        if let (Some(url), Some(login)) = (&push_url, &login) {
             if commit.is_none() {
                 return Err(ApiError::bad_request("there is no commit to push yet")
                     .with_hint("change or add a file first"));
             }
-            let run = self
-                .git_push(push_url.as_deref().unwrap_or_default(), &branch)
-                .await?;
-            let output = self.clean(&run.stderr);
+            let run = self.git_push(url, &branch, login).await?;
+            let output = redact::secret(&self.clean(&run.stderr), login.token.expose_secret());
             if !run.ok {
                 return Err(push_error(&output, committed, commit.as_deref()));
             }
@@ -343,9 +353,9 @@ impl WorkspaceApi {
     /// validated `owner/name`. Needs Gitea credentials and an origin on the Gitea host
     /// (the token is never offered to another host).
     fn push_url(&self, remote: Option<&git_remote::RemoteRepo>) -> Result<String, ApiError> {
-        let Some(gitea) = &self.config().gitea else {
-            return Err(ApiError::not_provisioned("pushing needs Gitea credentials")
-                .with_hint("set GITEA_API_URL, GITEA_USERNAME and GITEA_API_TOKEN in the MCP client's config, or pass push=false"));
+        let Some(base_url) = &self.config().gitea.url else {
+            return Err(ApiError::not_provisioned("pushing needs Gitea")
+                .with_hint("set GITEA_API_URL (and, without a workspace key, GITEA_USERNAME and GITEA_API_TOKEN) in the MCP client's config, or pass push=false"));
         };
         let Some(remote) = remote else {
             return Err(
@@ -353,7 +363,7 @@ impl WorkspaceApi {
                     .with_hint("add one with execute_command: git remote add origin <https URL>"),
             );
         };
-        let gitea_host = git_remote::http_host(&gitea.base_url).unwrap_or_default();
+        let gitea_host = git_remote::http_host(base_url).unwrap_or_default();
         if !matches!(remote.scheme.as_str(), "http" | "https") || remote.host != gitea_host {
             return Err(ApiError::forbidden(format!(
                 "origin points at {}://{}, not the configured Gitea host {gitea_host}; Gitea \
@@ -363,7 +373,7 @@ impl WorkspaceApi {
             ))
             .with_hint("set origin to the repository's https URL on the Gitea host"));
         }
-        Ok(format!("{}/{}.git", gitea.web_url(), remote.full_name))
+        Ok(format!("{}/{}.git", web_url(base_url), remote.full_name))
     }
 
     /// Move to `wanted` (creating it from HEAD when missing); returns the branch name.
@@ -405,15 +415,12 @@ impl WorkspaceApi {
         }
     }
 
-    async fn git_commit(&self, message: &str) -> Result<GitRun, ApiError> {
+    async fn git_commit(&self, message: &str, author: Option<&str>) -> Result<GitRun, ApiError> {
         let mut env: Vec<(&str, String)> = Vec::new();
         let email = self.git(&["config", "user.email"], GIT_TIMEOUT).await?;
         if !email.ok || email.stdout.trim().is_empty() {
-            let (name, mail) = match &self.config().gitea {
-                Some(g) => (
-                    g.username.clone(),
-                    format!("{}@noreply.vibn.local", g.username),
-                ),
+            let (name, mail) = match author {
+                Some(user) => (user.to_string(), format!("{user}@noreply.vibn.local")),
                 None => (
                     "vibn agent".to_string(),
                     "agent@noreply.vibn.local".to_string(),
@@ -443,13 +450,14 @@ impl WorkspaceApi {
         Ok(run)
     }
 
-    async fn git_push(&self, url: &str, branch: &str) -> Result<GitRun, ApiError> {
-        let Some(gitea) = &self.config().gitea else {
-            return Err(ApiError::not_provisioned("pushing needs Gitea credentials"));
-        };
-        let host = git_remote::http_host(&gitea.base_url).unwrap_or_default();
-        let scheme = gitea
-            .base_url
+    async fn git_push(
+        &self,
+        url: &str,
+        branch: &str,
+        login: &GiteaLogin,
+    ) -> Result<GitRun, ApiError> {
+        let host = git_remote::http_host(url).unwrap_or_default();
+        let scheme = url
             .split("://")
             .next()
             .unwrap_or("https")
@@ -473,8 +481,8 @@ impl WorkspaceApi {
         .map(OsString::from)
         .into();
         let env = [
-            ("VIBN_GIT_USERNAME", gitea.username.clone()),
-            ("VIBN_GIT_PASSWORD", gitea.token.expose_secret().to_string()),
+            ("VIBN_GIT_USERNAME", login.username.clone()),
+            ("VIBN_GIT_PASSWORD", login.token.expose_secret().to_string()),
         ];
         self.run_git(&args, &env, PUSH_TIMEOUT).await
     }
@@ -571,10 +579,23 @@ impl WorkspaceApi {
     /// git's text with URL credentials and the Gitea token removed.
     fn clean(&self, text: &str) -> String {
         let text = redact::urls(text);
-        match &self.config().gitea {
+        match &self.config().gitea.operator {
             Some(g) => redact::secret(&text, g.token.expose_secret()),
             None => text,
         }
+    }
+}
+
+/// The web root of a Gitea base URL (without a trailing `/api/v1`): where repositories
+/// are served over git's smart HTTP.
+fn web_url(base_url: &str) -> &str {
+    match base_url.len().checked_sub(7) {
+        Some(at)
+            if base_url.is_char_boundary(at) && base_url[at..].eq_ignore_ascii_case("/api/v1") =>
+        {
+            &base_url[..at]
+        }
+        _ => base_url,
     }
 }
 
