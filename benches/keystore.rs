@@ -2,14 +2,17 @@
 //! SQLite file, beside an anchor measured in the same run (a bare SQLite point lookup by
 //! primary key on the same file), so the figures can be read as ratios.
 //!
+//! The validation is measured on the SQLite backend directly and through the async
+//! `Keystore` façade servers use (the blocking-pool hop included).
+//!
 //! Run with `cargo bench --bench keystore`. Prints a table; nothing is asserted.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
-use vibn::keystore::Keystore;
 use vibn::keystore::tokens::{self, TokenKind};
+use vibn::keystore::{Keystore, SqliteStore};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -31,7 +34,7 @@ fn time_each(n: usize, mut f: impl FnMut()) -> Vec<f64> {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench/keystore.db");
-    let store = Keystore::open(&path).unwrap();
+    let store = SqliteStore::open(&path).unwrap();
     let ws = store.create_workspace("bench@example.com", None).unwrap();
     // A realistic table: many keys, some revoked.
     let mut tokens = Vec::new();
@@ -87,6 +90,29 @@ fn main() {
         assert!(store.validate_workspace_key(&fake, None).unwrap().is_none());
     });
 
+    // Through the async façade servers use: the same validation on the blocking pool,
+    // awaited from a tokio worker (what every tool call pays).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let facade = Keystore::sqlite(SqliteStore::open(&path).unwrap());
+    let via_facade = runtime.block_on(async {
+        let mut samples = Vec::with_capacity(n);
+        for i in 0..n {
+            let t = Instant::now();
+            let valid = facade
+                .validate_workspace_key(&tokens[i % tokens.len()], Some(&ws.slug))
+                .await
+                .unwrap();
+            samples.push(t.elapsed().as_secs_f64() * 1e6);
+            assert!(valid.is_some());
+        }
+        samples.sort_by(f64::total_cmp);
+        samples
+    });
+
     // Anchor: a bare point lookup on the same file through a plain connection.
     let conn = rusqlite::Connection::open(&path).unwrap();
     let ids: Vec<String> = {
@@ -136,6 +162,7 @@ fn main() {
     );
     for (name, s) in [
         ("validate_workspace_key (valid key)", &validate),
+        ("  … through the async façade (blocking pool)", &via_facade),
         ("validate_workspace_key (unknown key)", &rejected),
         ("validate_workspace_key (bad checksum)", &malformed),
     ] {

@@ -13,7 +13,7 @@
 //! instance can serve many workspaces at once.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +34,7 @@ const INVALID_KEY_HINT: &str = "ask the user for a new key (vibn keys mint --wor
 pub struct LazyKeystore {
     path: PathBuf,
     must_exist: bool,
-    open: Mutex<Option<Arc<Keystore>>>,
+    open: tokio::sync::OnceCell<Keystore>,
 }
 
 impl LazyKeystore {
@@ -43,7 +43,7 @@ impl LazyKeystore {
         LazyKeystore {
             path,
             must_exist: false,
-            open: Mutex::new(None),
+            open: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -56,19 +56,20 @@ impl LazyKeystore {
         }
     }
 
-    /// The open keystore, opening it now if needed (503 when that fails).
-    pub fn get(&self) -> Result<Arc<Keystore>, ApiError> {
-        let mut slot = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(store) = slot.as_ref() {
-            return Ok(store.clone());
-        }
-        let store = Arc::new(if self.must_exist {
-            Keystore::open_existing(&self.path)?
-        } else {
-            Keystore::open(&self.path)?
-        });
-        *slot = Some(store.clone());
-        Ok(store)
+    /// The open keystore, opening it now if needed (503 when that fails; a later call
+    /// tries again).
+    pub async fn get(&self) -> Result<Keystore, ApiError> {
+        let store = self
+            .open
+            .get_or_try_init(|| async {
+                if self.must_exist {
+                    Keystore::open_existing(&self.path).await
+                } else {
+                    Keystore::open(&self.path).await
+                }
+            })
+            .await?;
+        Ok(store.clone())
     }
 }
 
@@ -138,14 +139,10 @@ impl Pinning {
         let principal = match &self.key {
             None => Principal::Operator,
             Some(key) => {
-                let store = self.store()?;
-                let key = key.clone();
-                let expected = self.expected_workspace.clone();
-                let valid = tokio::task::spawn_blocking(move || {
-                    store.validate_workspace_key(key.expose_secret(), expected.as_deref())
-                })
-                .await
-                .map_err(|e| ApiError::internal(format!("key validation failed: {e}")))??;
+                let store = self.store().await?;
+                let valid = store
+                    .validate_workspace_key(key.expose_secret(), self.expected_workspace.as_deref())
+                    .await?;
                 match valid {
                     Some(valid) => Principal::Workspace(Box::new(valid)),
                     None => {
@@ -165,9 +162,9 @@ impl Pinning {
         })
     }
 
-    fn store(&self) -> Result<Arc<Keystore>, ApiError> {
+    async fn store(&self) -> Result<Keystore, ApiError> {
         match &self.store {
-            Some(lazy) => lazy.get(),
+            Some(lazy) => lazy.get().await,
             None => Err(no_keystore()),
         }
     }
@@ -279,9 +276,9 @@ impl Caller {
     }
 
     /// The keystore (503 when none is configured or it cannot be opened).
-    pub fn store(&self) -> Result<Arc<Keystore>, ApiError> {
+    pub async fn store(&self) -> Result<Keystore, ApiError> {
         match &self.store {
-            Some(lazy) => lazy.get(),
+            Some(lazy) => lazy.get().await,
             None => Err(no_keystore()),
         }
     }
@@ -289,7 +286,10 @@ impl Caller {
     /// Who this call acts as on Gitea: when pinned, the workspace's bot (its token
     /// unsealed from the keystore now, so a rotated token is used at once), never the
     /// operator; otherwise the operator's configured credentials.
-    pub fn gitea_login(&self, operator: Option<&GiteaCredentials>) -> Result<GiteaLogin, ApiError> {
+    pub async fn gitea_login(
+        &self,
+        operator: Option<&GiteaCredentials>,
+    ) -> Result<GiteaLogin, ApiError> {
         let Some(workspace) = self.workspace() else {
             return operator
                 .map(|o| GiteaLogin {
@@ -328,20 +328,26 @@ impl Caller {
             .clone()
             .ok_or_else(not_provisioned)?;
         let token = self
-            .store()?
-            .bot_token(&workspace.slug, ring)?
+            .store()
+            .await?
+            .bot_token(&workspace.slug, ring)
+            .await?
             .ok_or_else(not_provisioned)?;
         Ok(GiteaLogin { username, token })
     }
 
     /// Record this call as a write (in the keystore when there is one, always in the
     /// log) and pass its result through.
-    pub fn audited<T>(&self, target: &str, result: Result<T, ApiError>) -> Result<T, ApiError> {
-        self.audit(target, &result);
+    pub async fn audited<T>(
+        &self,
+        target: &str,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.audit(target, &result).await;
         result
     }
 
-    fn audit<T>(&self, target: &str, result: &Result<T, ApiError>) {
+    async fn audit<T>(&self, target: &str, result: &Result<T, ApiError>) {
         let (server, tool) = (self.server, self.tool.as_str());
         let outcome = match result {
             Ok(_) => "ok".to_string(),
@@ -363,10 +369,11 @@ impl Caller {
             target,
             outcome: &outcome,
         };
-        if let Err(e) = self
-            .store()
-            .and_then(|s| s.append_audit(&event).map_err(ApiError::from))
-        {
+        let recorded = match self.store().await {
+            Ok(store) => store.append_audit(&event).await.map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = recorded {
             tracing::error!(server, tool, "could not record the audit event: {e}");
         }
     }

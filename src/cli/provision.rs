@@ -15,11 +15,17 @@ use crate::args::{GiteaFlags, StoreArgs, UpstreamFlags};
 use crate::clients::coolify::CoolifyClient;
 use crate::clients::gitea::GiteaClient;
 use crate::config::{self, ProvisionConfig};
-use crate::keystore::{Keystore, ProvisionStatus};
+use crate::keystore::{Keystore, ProvisionStatus, SqliteStore};
 
-fn open(store: &StoreArgs) -> anyhow::Result<Arc<Keystore>> {
+fn open(store: &StoreArgs) -> anyhow::Result<Arc<SqliteStore>> {
     let path = config::keystore_path(store.keystore.as_deref())?;
-    Ok(Arc::new(Keystore::open(&path)?))
+    Ok(Arc::new(SqliteStore::open(&path)?))
+}
+
+/// The async keystore the provisioner records into (the same file as `open`).
+fn facade(store: &StoreArgs) -> anyhow::Result<Keystore> {
+    let path = config::keystore_path(store.keystore.as_deref())?;
+    Ok(Keystore::sqlite(SqliteStore::open(&path)?))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -29,7 +35,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow!("cannot start the async runtime: {e}"))
 }
 
-fn provisioner(upstream: &UpstreamFlags, store: Arc<Keystore>) -> anyhow::Result<Provisioner> {
+fn provisioner(upstream: &UpstreamFlags, store: Keystore) -> anyhow::Result<Provisioner> {
     let cfg = ProvisionConfig::resolve(upstream)?;
     let gitea = GiteaClient::new(
         &cfg.gitea.base_url,
@@ -43,7 +49,7 @@ fn provisioner(upstream: &UpstreamFlags, store: Arc<Keystore>) -> anyhow::Result
         coolify,
         cfg.server_uuid,
         store,
-        cfg.keyring,
+        Arc::new(cfg.keyring),
     ))
 }
 
@@ -60,7 +66,7 @@ pub fn create(
     // Configuration first: a missing setting must not leave a workspace half-asked-for.
     let ks = open(store)?;
     let provisioner = provision
-        .then(|| provisioner(upstream, ks.clone()))
+        .then(|| provisioner(upstream, facade(store)?))
         .transpose()?;
     let ensured = ks.ensure_workspace(owner_email, name, another)?;
     let ws = &ensured.workspace;
@@ -103,8 +109,7 @@ pub fn provision(
     upstream: &UpstreamFlags,
     store: &StoreArgs,
 ) -> anyhow::Result<ExitCode> {
-    let ks = open(store)?;
-    let provisioner = provisioner(upstream, ks)?;
+    let provisioner = provisioner(upstream, facade(store)?)?;
     let report = runtime()?.block_on(provisioner.provision(slug))?;
     print_report(&report, store.json, None);
     Ok(exit_of(&report))
@@ -212,8 +217,7 @@ pub fn rotate(
     upstream: &UpstreamFlags,
     store: &StoreArgs,
 ) -> anyhow::Result<ExitCode> {
-    let ks = open(store)?;
-    let provisioner = provisioner(upstream, ks)?;
+    let provisioner = provisioner(upstream, facade(store)?)?;
     let report: RotationReport =
         runtime()?.block_on(provisioner.rotate_bot_token(slug, deploy_key))?;
     if store.json {

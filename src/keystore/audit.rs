@@ -5,7 +5,7 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::{Keystore, KeystoreError, now_ms, sql};
+use super::{KeystoreError, SqliteStore, now_ms, sql};
 
 /// Longest target kept (longer ones are cut).
 const MAX_TARGET: usize = 500;
@@ -48,7 +48,7 @@ pub struct AuditEvent {
     pub outcome: String,
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Append one event.
     pub fn append_audit(&self, event: &NewAuditEvent<'_>) -> Result<(), KeystoreError> {
         let mut target = event.target.to_string();

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Keystore, KeystoreError, now_ms, sql};
+use super::{KeystoreError, SqliteStore, now_ms, sql};
 
 /// A journaled job.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -70,7 +70,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Journal a newly spawned job.
     pub fn record_job(&self, job: &JobRecord) -> Result<(), KeystoreError> {
         let path = self.path().to_path_buf();

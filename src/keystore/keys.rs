@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::tokens::{self, TokenKind};
 use super::workspaces::{WORKSPACE_COLUMNS, Workspace, workspace_from_row};
-use super::{Keystore, KeystoreError, new_id, now_ms, sql};
+use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
 
 /// `last_used_at` is written at most this often per key (ms).
 pub const LAST_USED_INTERVAL_MS: i64 = 30_000;
@@ -128,7 +128,7 @@ fn live(expires_at: Option<i64>, revoked_at: Option<i64>, now: i64) -> bool {
     revoked_at.is_none() && expires_at.is_none_or(|at| at > now)
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Mint a workspace key for `slug`; the plaintext is returned once.
     pub fn mint_workspace_key(
         &self,
@@ -360,12 +360,19 @@ impl Keystore {
         if last_used.is_some_and(|at| now - at < LAST_USED_INTERVAL_MS) {
             return;
         }
-        let result = self.read(|c| {
-            c.prepare_cached(&format!(
+        // A write like any other: inside BEGIN IMMEDIATE, so it waits its turn behind
+        // another process's writer instead of failing on a read lock it cannot upgrade.
+        let path = self.path().to_path_buf();
+        let result = self.write(|tx| {
+            tx.prepare_cached(&format!(
                 "UPDATE {table} SET last_used_at = ?1 WHERE id = ?2 \
                  AND (last_used_at IS NULL OR last_used_at < ?3)"
-            ))?
-            .execute(params![now, id, now - LAST_USED_INTERVAL_MS])
+            ))
+            .and_then(|mut stmt| stmt.execute(params![now, id, now - LAST_USED_INTERVAL_MS]))
+            .map_err(|e| KeystoreError::Unavailable {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
         });
         if let Err(e) = result {
             tracing::warn!(table, id, "could not record last use: {e}");
@@ -380,7 +387,7 @@ mod tests {
     use super::super::testutil;
     use super::*;
 
-    fn ws(store: &Keystore, email: &str) -> String {
+    fn ws(store: &SqliteStore, email: &str) -> String {
         store.create_workspace(email, None).unwrap().slug
     }
 
@@ -472,7 +479,7 @@ mod tests {
         store.revoke_workspace_key(&a, &key.record.id).unwrap();
         let path = store.path().to_path_buf();
         drop(store);
-        let reopened = Keystore::open(&path).unwrap();
+        let reopened = SqliteStore::open(&path).unwrap();
         assert!(
             reopened
                 .validate_workspace_key(key.token.expose_secret(), None)

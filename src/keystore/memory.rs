@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Keystore, KeystoreError, new_id, now_ms, sql};
+use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
 
 /// Longest memory key.
 pub const MAX_MEMORY_KEY: usize = 200;
@@ -69,7 +69,7 @@ fn check_name(what: &str, value: &str) -> Result<(), KeystoreError> {
     Ok(())
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Save (insert or replace) memory `key` in `scope`/`session`; true when created.
     pub fn save_memory(
         &self,

@@ -1,7 +1,10 @@
-//! The SQLite keystore: workspaces, API keys, admin tokens, encrypted secrets, memory,
-//! PRDs, jobs and the audit trail (DESIGN §5).
+//! The keystore: workspaces, API keys, admin tokens, encrypted secrets, memory, PRDs,
+//! jobs and the audit trail (DESIGN §5). `Keystore` is the async façade servers use
+//! (`facade`): its work runs on the blocking pool, so no async worker ever waits on the
+//! database. `SqliteStore` is the embedded backend, synchronous, used by the façade and
+//! directly by the one-shot CLI commands.
 //!
-//! One file shared by every vibn process on the machine. The directory is created 0700
+//! One SQLite file shared by every vibn process on the machine. The directory is created 0700
 //! and the file 0600 before SQLite first opens it; connections set busy_timeout before
 //! WAL, `synchronous=FULL` (a revoked key must never come back after a crash),
 //! `foreign_keys` and `secure_delete`; every write runs in `BEGIN IMMEDIATE`, so several
@@ -10,6 +13,7 @@
 //! May import `policy`, `error`; never `api`, `mcp` or `clients`.
 
 mod audit;
+mod facade;
 mod jobs;
 mod keys;
 mod memory;
@@ -23,7 +27,7 @@ mod workspaces;
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::TryRngCore;
@@ -34,6 +38,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::ApiError;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use facade::Keystore;
 pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
 pub use memory::{MAX_MEMORY_BYTES, MAX_MEMORY_KEY, MAX_PRD_BYTES, Memory, PrdVersion};
@@ -87,23 +92,70 @@ impl From<KeystoreError> for ApiError {
     }
 }
 
-/// An open keystore: one connection per process, serialized by a mutex.
-pub struct Keystore {
-    conn: Mutex<Connection>,
+/// Connections one process keeps open at most (WAL lets readers run beside the one
+/// writer; more would only queue on SQLite's own lock).
+pub const MAX_CONNECTIONS: usize = 4;
+
+/// An open SQLite keystore with a small pool of connections.
+pub struct SqliteStore {
+    pool: Mutex<Pool>,
+    returned: Condvar,
     path: PathBuf,
 }
 
-impl std::fmt::Debug for Keystore {
+/// Idle connections, and how many exist in all.
+struct Pool {
+    idle: Vec<Connection>,
+    open: usize,
+}
+
+/// A connection checked out of the pool; back in it when dropped.
+struct Lease<'a> {
+    store: &'a SqliteStore,
+    conn: Option<Connection>,
+}
+
+impl std::ops::Deref for Lease<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("a lease holds its connection"))
+    }
+}
+
+impl std::ops::DerefMut for Lease<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn
+            .as_mut()
+            .unwrap_or_else(|| unreachable!("a lease holds its connection"))
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            relock(&self.store.pool).idle.push(conn);
+            self.store.returned.notify_one();
+        }
+    }
+}
+
+fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keystore")
+        f.debug_struct("SqliteStore")
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Open (creating if needed) the keystore at `path` and bring its schema up to date.
-    pub fn open(path: &Path) -> Result<Keystore, KeystoreError> {
+    pub fn open(path: &Path) -> Result<SqliteStore, KeystoreError> {
         let unavailable = |reason: String| KeystoreError::Unavailable {
             path: path.display().to_string(),
             reason,
@@ -132,8 +184,12 @@ impl Keystore {
         drop(file);
         let conn = Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
         configure(&conn).map_err(|e| unavailable(e.to_string()))?;
-        let store = Keystore {
-            conn: Mutex::new(conn),
+        let store = SqliteStore {
+            pool: Mutex::new(Pool {
+                idle: vec![conn],
+                open: 1,
+            }),
+            returned: Condvar::new(),
             path: path.to_path_buf(),
         };
         schema::migrate(&store)?;
@@ -142,9 +198,9 @@ impl Keystore {
 
     /// Open the keystore at `path` only if the file is already there: a mistyped path
     /// must not become a fresh, empty keystore.
-    pub fn open_existing(path: &Path) -> Result<Keystore, KeystoreError> {
+    pub fn open_existing(path: &Path) -> Result<SqliteStore, KeystoreError> {
         match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => Keystore::open(path),
+            Ok(meta) if meta.is_file() => SqliteStore::open(path),
             _ => Err(KeystoreError::Missing {
                 path: path.display().to_string(),
             }),
@@ -156,18 +212,45 @@ impl Keystore {
         &self.path
     }
 
-    fn lock(&self) -> MutexGuard<'_, Connection> {
-        self.conn
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// A connection: an idle one, a new one while fewer than `MAX_CONNECTIONS` exist,
+    /// else the next one returned.
+    fn lease(&self) -> Result<Lease<'_>, KeystoreError> {
+        let mut pool = relock(&self.pool);
+        loop {
+            if let Some(conn) = pool.idle.pop() {
+                return Ok(Lease {
+                    store: self,
+                    conn: Some(conn),
+                });
+            }
+            if pool.open < MAX_CONNECTIONS {
+                pool.open += 1;
+                drop(pool);
+                let opened = Connection::open(&self.path)
+                    .and_then(|conn| configure(&conn).map(|()| conn))
+                    .map_err(|e| self.db_error(e));
+                if opened.is_err() {
+                    relock(&self.pool).open -= 1;
+                }
+                return opened.map(|conn| Lease {
+                    store: self,
+                    conn: Some(conn),
+                });
+            }
+            pool = self
+                .returned
+                .wait(pool)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
     }
 
-    /// Run `f` on the connection (reads).
+    /// Run `f` on a connection (reads).
     fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T, KeystoreError> {
-        f(&self.lock()).map_err(|e| self.db_error(e))
+        let conn = self.lease()?;
+        f(&conn).map_err(|e| self.db_error(e))
     }
 
     /// Run `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
@@ -175,7 +258,7 @@ impl Keystore {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, KeystoreError>,
     ) -> Result<T, KeystoreError> {
-        let mut conn = self.lock();
+        let mut conn = self.lease()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.db_error(e))?;
@@ -247,12 +330,12 @@ pub fn new_id(prefix: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    use super::Keystore;
+    use super::SqliteStore;
 
     /// A keystore in a fresh temp dir (kept alive by the returned guard).
-    pub fn store() -> (tempfile::TempDir, Keystore) {
+    pub fn store() -> (tempfile::TempDir, SqliteStore) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Keystore::open(&dir.path().join("vibn/keystore.db")).expect("open keystore");
+        let store = SqliteStore::open(&dir.path().join("vibn/keystore.db")).expect("open keystore");
         (dir, store)
     }
 }
@@ -288,7 +371,7 @@ mod tests {
                     .map(|_| {
                         s.spawn(|| {
                             start.wait();
-                            Keystore::open(&path).map(|_| ())
+                            SqliteStore::open(&path).map(|_| ())
                         })
                     })
                     .collect();
@@ -328,7 +411,7 @@ mod tests {
         let path = dir.path().join("ks.db");
         std::fs::write(&path, b"").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        Keystore::open(&path).unwrap();
+        SqliteStore::open(&path).unwrap();
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600

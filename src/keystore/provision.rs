@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::secret_box::{Aad, Keyring};
 use super::workspaces::{WORKSPACE_COLUMNS, WORKSPACE_FROM, Workspace, workspace_from_row};
-use super::{Keystore, KeystoreError, now_ms, sql};
+use super::{KeystoreError, SqliteStore, now_ms, sql};
 
 /// Longest error text kept on the row (upstream messages are already cut shorter).
 const MAX_ERROR: usize = 2000;
@@ -69,19 +69,19 @@ pub struct ProvisionState {
 }
 
 /// One fact a provisioning step records.
-#[derive(Debug, Clone, Copy)]
-pub enum ProvisionRecord<'a> {
+#[derive(Debug, Clone)]
+pub enum ProvisionRecord {
     /// The Coolify project and the environment resources go in.
     CoolifyProject {
         /// Project uuid.
-        uuid: &'a str,
+        uuid: String,
         /// Environment name.
-        environment: &'a str,
+        environment: String,
     },
     /// The Coolify server resources are created on.
     CoolifyServer {
         /// Server uuid.
-        uuid: &'a str,
+        uuid: String,
     },
     /// The Gitea org's id.
     GiteaOrg {
@@ -104,23 +104,23 @@ pub enum ProvisionRecord<'a> {
     /// The deploy key's public half is on the bot as key `key_id`.
     DeployKeyGitea {
         /// OpenSSH public key line.
-        public_key: &'a str,
+        public_key: String,
         /// Gitea key id.
         key_id: i64,
     },
     /// The deploy key's private half is Coolify private key `uuid`.
     DeployKeyCoolify {
         /// Coolify private key uuid.
-        uuid: &'a str,
+        uuid: String,
     },
     /// Where the run stands: status, the step it stopped at and why.
     Outcome {
         /// New status.
         status: ProvisionStatus,
         /// The step, when it failed or is unfinished.
-        step: Option<&'a str>,
+        step: Option<String>,
         /// The error text (cut to a bounded length).
-        error: Option<&'a str>,
+        error: Option<String>,
     },
 }
 
@@ -143,7 +143,7 @@ fn token_aad(workspace_id: &str) -> Aad<'_> {
     }
 }
 
-impl Keystore {
+impl SqliteStore {
     /// The provisioning state of the workspace `slug`.
     pub fn provision_state(&self, slug: &str) -> Result<ProvisionState, KeystoreError> {
         let found = self.read(|c| {
@@ -239,7 +239,7 @@ impl Keystore {
         workspace_id: &str,
         holder: &str,
         ttl_ms: i64,
-        record: ProvisionRecord<'_>,
+        record: ProvisionRecord,
     ) -> Result<(), KeystoreError> {
         let path = self.path().to_path_buf();
         self.write(|tx| {
@@ -314,7 +314,7 @@ impl Keystore {
                     step,
                     error,
                 } => {
-                    let error = error.map(cut);
+                    let error = error.as_deref().map(cut);
                     let done = (status == ProvisionStatus::Ready).then_some(now);
                     run(
                         "UPDATE workspaces SET provision_status = ?1, provision_step = ?2, \
@@ -423,8 +423,8 @@ mod tests {
                 TTL,
                 ProvisionRecord::Outcome {
                     status: ProvisionStatus::Error,
-                    step: Some("gitea_org"),
-                    error: Some(&long),
+                    step: Some("gitea_org".to_string()),
+                    error: Some(long.clone()),
                 },
             )
             .unwrap();
@@ -469,7 +469,7 @@ mod tests {
             .unwrap();
         rec(ProvisionRecord::BotTokensClean);
         rec(ProvisionRecord::DeployKeyGitea {
-            public_key: "ssh-ed25519 AAAA",
+            public_key: "ssh-ed25519 AAAA".to_string(),
             key_id: 3,
         });
         // The same bot again changes nothing.

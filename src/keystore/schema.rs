@@ -2,7 +2,7 @@
 //! `BEGIN IMMEDIATE`, after re-reading the version under the lock, so processes
 //! starting together apply it exactly once.
 
-use super::{Keystore, KeystoreError, now_ms, sql};
+use super::{KeystoreError, SqliteStore, now_ms, sql};
 
 /// Additive steps; never edit a released one, append a new one.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -166,7 +166,7 @@ pub fn latest_version() -> i64 {
 }
 
 /// Apply every migration newer than the file's version.
-pub(super) fn migrate(store: &Keystore) -> Result<(), KeystoreError> {
+pub(super) fn migrate(store: &SqliteStore) -> Result<(), KeystoreError> {
     let current: i64 = store.read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
     if current > latest_version() {
         return Err(KeystoreError::Invalid(format!(
@@ -213,7 +213,7 @@ mod tests {
         migrate(&store).unwrap();
         let path = store.path().to_path_buf();
         drop(store);
-        let reopened = Keystore::open(&path).unwrap();
+        let reopened = SqliteStore::open(&path).unwrap();
         let rows: i64 = reopened
             .read(|c| c.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)))
             .unwrap();

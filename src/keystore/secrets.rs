@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::secret_box::{self, Aad, Keyring, SecretError, SecretKey};
-use super::{Keystore, KeystoreError, now_ms, sql};
+use super::{KeystoreError, SqliteStore, now_ms, sql};
 
 /// Every encrypted column: (table, column). Rows are keyed by `id`.
 const ENCRYPTED_COLUMNS: [(&str, &str); 2] = [
@@ -34,7 +34,7 @@ fn keycheck_aad(id: &str) -> Aad<'_> {
     }
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Verify `ring` against this keystore's key-check rows (recording the current key
     /// on first use). A key that does not match is refused before any secret is touched.
     pub fn check_keyring(&self, ring: &Keyring) -> Result<(), KeystoreError> {

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Keystore, KeystoreError, new_id, now_ms, sql};
+use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
 use crate::policy::naming;
 
 /// A workspace as stored (secrets are never part of it).
@@ -83,7 +83,7 @@ pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<W
     })
 }
 
-impl Keystore {
+impl SqliteStore {
     /// Create a workspace for `owner_email`, choosing a free slug from the email (always
     /// a new one, even when the owner has one already).
     pub fn create_workspace(

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::api::caller::Pinning;
 use vibn::config::PinConfig;
-use vibn::keystore::Keystore;
+use vibn::keystore::SqliteStore;
 
 use crate::provision_support::Env;
 use crate::support::{call, err_status, ok};
@@ -149,7 +149,7 @@ async fn pinned_server_rejects_a_revoked_key() {
     let p = pinned().await;
     let client = p.env.gitea.mcp("", p.pin()).await;
     ok(&call(&client, "list_repos", json!({})).await);
-    let store = Keystore::open(&p.keystore).unwrap();
+    let store = SqliteStore::open(&p.keystore).unwrap();
     let slug = p.env.slug.clone();
     let id = store.list_workspace_keys(&slug).unwrap()[0].id.clone();
     store.revoke_workspace_key(&slug, &id).unwrap();

@@ -290,7 +290,7 @@ fn plaintext_tokens_are_never_on_disk() {
     let s = Store::new();
     let slug = s.create("a@x.io");
     // Hold a connection open so the -wal file survives the CLI processes and is scanned.
-    let _held = vibn::keystore::Keystore::open(&s.path()).unwrap();
+    let _held = vibn::keystore::SqliteStore::open(&s.path()).unwrap();
     let mut tokens: Vec<String> = (0..5).map(|i| s.mint(&slug, &format!("k{i}"))).collect();
     tokens.push(
         s.ok(&["org-tokens", "mint", "--name", "ops"])
@@ -430,7 +430,7 @@ fn six_processes_share_one_keystore_without_losing_writes() {
         audited_total += fields[1];
     }
     assert!(minted_total > 60, "too little work done: {minted_total}");
-    let store = vibn::keystore::Keystore::open(&path).unwrap();
+    let store = vibn::keystore::SqliteStore::open(&path).unwrap();
     let workspaces = store.list_workspaces().unwrap();
     assert_eq!(workspaces.len(), 6);
     let keys: usize = workspaces
@@ -454,7 +454,7 @@ fn stress_worker() {
     let path = PathBuf::from(var("VIBN_STRESS_KEYSTORE"));
     let id: u32 = var("VIBN_STRESS_ID").parse().unwrap();
     let secs: u64 = var("VIBN_STRESS_SECS").parse().unwrap();
-    let store = vibn::keystore::Keystore::open(&path).unwrap();
+    let store = vibn::keystore::SqliteStore::open(&path).unwrap();
     let ws = store
         .create_workspace(&format!("worker{id}@x.io"), None)
         .unwrap();

@@ -136,8 +136,8 @@ fn job_out(r: &JobRecord) -> JobOut {
 }
 
 /// The journal entry of job `id` in `scope`; 404 when this workspace did not spawn it.
-fn journaled(store: &Keystore, scope: &str, id: &str) -> Result<JobRecord, ApiError> {
-    store.job(scope, id)?.ok_or_else(|| {
+async fn journaled(store: &Keystore, scope: &str, id: &str) -> Result<JobRecord, ApiError> {
+    store.job(scope, id).await?.ok_or_else(|| {
         ApiError::not_found(format!("no job {id} here"))
             .with_hint("call list_jobs to see the jobs spawned from this workspace")
     })
@@ -178,7 +178,7 @@ impl AgentApi {
         super::limits::check(&p)?;
         let target = p.agent.clone();
         let result = self.spawn_now(caller, p).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn spawn_now(
@@ -241,21 +241,25 @@ impl AgentApi {
         } else {
             accepted.status
         };
-        caller.store()?.record_job(&JobRecord {
-            id: accepted.job_id.clone(),
-            scope,
-            agent: agent.clone(),
-            task: p.task,
-            repo,
-            project,
-            status: status.clone(),
-            progress: None,
-            result: None,
-            error: None,
-            runner_url: self.inner.runner.base_url().to_string(),
-            created_at: now,
-            updated_at: now,
-        })?;
+        caller
+            .store()
+            .await?
+            .record_job(&JobRecord {
+                id: accepted.job_id.clone(),
+                scope,
+                agent: agent.clone(),
+                task: p.task,
+                repo,
+                project,
+                status: status.clone(),
+                progress: None,
+                result: None,
+                error: None,
+                runner_url: self.inner.runner.base_url().to_string(),
+                created_at: now,
+                updated_at: now,
+            })
+            .await?;
         Ok(SpawnAgentOut {
             job_id: accepted.job_id,
             status,
@@ -277,7 +281,7 @@ impl AgentApi {
             .job(id, workspace)
             .await
             .map_err(|e| self.runner_error(e))?;
-        store.update_job(scope, id, &update_of(&job))?;
+        store.update_job(scope, id, &update_of(&job)).await?;
         Ok(job)
     }
 
@@ -291,8 +295,8 @@ impl AgentApi {
         let who = caller.principal();
         let (scope, workspace) = Self::scope(who);
         let id = check_job_id(&p.job_id)?;
-        let store = caller.store()?;
-        let mut record = journaled(&store, &scope, id)?;
+        let store = caller.store().await?;
+        let mut record = journaled(&store, &scope, id).await?;
         let wait = Duration::from_secs(p.wait_s.unwrap_or(0).min(MAX_WAIT_S));
         let started = Instant::now();
         let mut step = 0;
@@ -300,7 +304,7 @@ impl AgentApi {
             let job = self
                 .refresh(&store, &scope, id, workspace.as_deref())
                 .await?;
-            record = store.job(&scope, id)?.unwrap_or(record);
+            record = store.job(&scope, id).await?.unwrap_or(record);
             step += 1;
             caller
                 .progress(
@@ -333,9 +337,9 @@ impl AgentApi {
     ) -> Result<ListJobsOut, ApiError> {
         let who = caller.principal();
         let (scope, workspace) = Self::scope(who);
-        let store = caller.store()?;
+        let store = caller.store().await?;
         let limit = p.limit.unwrap_or(DEFAULT_LIST).clamp(1, 100) as u32;
-        let journal = store.list_jobs(&scope, limit)?;
+        let journal = store.list_jobs(&scope, limit).await?;
         let open: Vec<String> = journal
             .iter()
             .filter(|j| !matches!(j.status.as_str(), "completed" | "failed" | "cancelled"))
@@ -351,7 +355,7 @@ impl AgentApi {
         let mut stale = false;
         for (id, outcome) in refreshed {
             match outcome {
-                Ok(job) => store.update_job(&scope, &id, &update_of(&job))?,
+                Ok(job) => store.update_job(&scope, &id, &update_of(&job)).await?,
                 Err(e) => {
                     tracing::warn!(job = %id, "cannot refresh job from the runner: {e}");
                     stale = true;
@@ -359,7 +363,8 @@ impl AgentApi {
             }
         }
         let jobs = store
-            .list_jobs(&scope, limit)?
+            .list_jobs(&scope, limit)
+            .await?
             .iter()
             .map(job_out)
             .collect();
@@ -375,17 +380,17 @@ impl AgentApi {
         super::limits::check(&p)?;
         let target = p.job_id.clone();
         let result = self.cancel_now(caller, p).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn cancel_now(&self, caller: &Caller, p: CancelJobParams) -> Result<JobOut, ApiError> {
         let who = caller.principal();
         let (scope, workspace) = Self::scope(who);
         let id = check_job_id(&p.job_id)?;
-        let store = caller.store()?;
-        journaled(&store, &scope, id)?;
+        let store = caller.store().await?;
+        journaled(&store, &scope, id).await?;
         match self.inner.runner.cancel(id, workspace.as_deref()).await {
-            Ok(job) => store.update_job(&scope, id, &update_of(&job))?,
+            Ok(job) => store.update_job(&scope, id, &update_of(&job)).await?,
             Err(e) if e.status() == Some(409) => {
                 let job = self
                     .refresh(&store, &scope, id, workspace.as_deref())
@@ -398,7 +403,8 @@ impl AgentApi {
             Err(e) => return Err(self.runner_error(e)),
         }
         let record = store
-            .job(&scope, id)?
+            .job(&scope, id)
+            .await?
             .ok_or_else(|| ApiError::internal("the job vanished from the journal"))?;
         Ok(job_out(&record))
     }

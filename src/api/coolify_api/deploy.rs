@@ -93,7 +93,7 @@ impl CoolifyApi {
         let who = caller.principal();
         let target = p.uuid.clone();
         let result = self.deploy_now(who, p).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn deploy_now(&self, who: &Principal, p: DeployParams) -> Result<DeployOut, ApiError> {
@@ -124,7 +124,7 @@ impl CoolifyApi {
         super::limits::check(&p)?;
         let target = p.uuid.clone().or(p.name.clone()).unwrap_or_default();
         let result = self.deploy_app_now(caller, p).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn deploy_app_now(

@@ -94,7 +94,7 @@ impl GiteaApi {
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .map(str::to_string);
-        let client = &self.client(caller)?;
+        let client = &self.client(caller).await?;
         let answer = client
             .get_contents(&repo.owner, &repo.name, &path, git_ref.as_deref())
             .await

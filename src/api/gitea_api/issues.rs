@@ -256,7 +256,8 @@ impl GiteaApi {
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 50) as u32;
         let labels = p.labels.unwrap_or_default();
         let got = self
-            .client(caller)?
+            .client(caller)
+            .await?
             .list_issues(
                 &repo.owner,
                 &repo.name,
@@ -283,7 +284,7 @@ impl GiteaApi {
         p: ListAllIssuesParams,
     ) -> Result<ListAllIssuesOut, ApiError> {
         let who = caller.principal();
-        let client = &self.client(caller)?;
+        let client = &self.client(caller).await?;
         let repos = match who.gitea_org() {
             Some(org) => client.all_org_repos(org, MAX_REPOS + 1).await?,
             None => client.all_my_repos(MAX_REPOS + 1).await?,
@@ -351,7 +352,7 @@ impl GiteaApi {
         super::limits::check(&p)?;
         let target = p.repo.clone();
         let result = self.create_issue_now(caller, p).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn create_issue_now(
@@ -365,7 +366,7 @@ impl GiteaApi {
         if title.is_empty() {
             return Err(ApiError::bad_request("title must not be empty"));
         }
-        let client = &self.client(caller)?;
+        let client = &self.client(caller).await?;
         let wanted = p.labels.unwrap_or_default();
         let mut ids = Vec::new();
         if !wanted.is_empty() {
@@ -403,7 +404,7 @@ impl GiteaApi {
         super::limits::check(&p)?;
         let target = format!("{}#{}", p.repo, p.number);
         let result = self.close_issue_now(caller, p).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn close_issue_now(
@@ -418,7 +419,7 @@ impl GiteaApi {
                 "number must be an issue number (1 or more)",
             ));
         }
-        let client = &self.client(caller)?;
+        let client = &self.client(caller).await?;
         let issue = client
             .get_issue(&repo.owner, &repo.name, p.number)
             .await

@@ -84,7 +84,7 @@ impl GiteaApi {
 
     /// The client this call talks to Gitea with: as the workspace's bot when pinned,
     /// as the operator otherwise.
-    fn client(&self, caller: &Caller) -> Result<GiteaClient, ApiError> {
+    async fn client(&self, caller: &Caller) -> Result<GiteaClient, ApiError> {
         let base = self.inner.client.as_ref().ok_or_else(|| {
             ApiError::not_provisioned("Gitea is not configured").with_hint(
                 "set GITEA_API_URL (and, without a workspace key, GITEA_USERNAME and \
@@ -94,12 +94,12 @@ impl GiteaApi {
         if caller.workspace().is_none() {
             return match &self.inner.operator {
                 Some(_) => Ok(base.clone()),
-                None => Err(caller.gitea_login(None).err().unwrap_or_else(|| {
+                None => Err(caller.gitea_login(None).await.err().unwrap_or_else(|| {
                     ApiError::not_provisioned("Gitea credentials are not configured")
                 })),
             };
         }
-        Ok(base.with_token(caller.gitea_login(None)?.token))
+        Ok(base.with_token(caller.gitea_login(None).await?.token))
     }
 
     /// The owner a bare repository name belongs to: the pinned org, else the user.

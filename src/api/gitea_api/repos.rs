@@ -115,7 +115,7 @@ impl GiteaApi {
         };
         let page = p.page.unwrap_or(1).clamp(1, u64::from(u32::MAX)) as u32;
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 50) as u32;
-        let client = &self.client(caller)?;
+        let client = &self.client(caller).await?;
         let got: Page<Repository> = match &owner {
             Some(owner) => match client.list_org_repos(owner, page, limit).await {
                 // Not an org: try it as a user.

@@ -99,21 +99,26 @@ impl PlatformApi {
         super::limits::check(&p)?;
         let who = caller.principal();
         let target = p.key.clone();
-        let result = (|| {
+        let result = async {
             let (scope, _) = Self::scope(who);
-            let (memory, created) = caller.store()?.save_memory(
-                &scope,
-                &self.inner.session,
-                p.key.trim(),
-                &p.content,
-                &p.tags.unwrap_or_default(),
-            )?;
+            let (memory, created) = caller
+                .store()
+                .await?
+                .save_memory(
+                    &scope,
+                    &self.inner.session,
+                    p.key.trim(),
+                    &p.content,
+                    &p.tags.unwrap_or_default(),
+                )
+                .await?;
             Ok(SaveMemoryOut {
                 memory: memory.into(),
                 created,
             })
-        })();
-        caller.audited(&target, result)
+        }
+        .await;
+        caller.audited(&target, result).await
     }
 
     /// Search this workspace's (and session's) memories.
@@ -128,10 +133,11 @@ impl PlatformApi {
         let limit = p.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as u32;
         let query = p.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let tag = p.tag.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        let (memories, total) =
-            caller
-                .store()?
-                .list_memory(&scope, &self.inner.session, query, tag, limit)?;
+        let (memories, total) = caller
+            .store()
+            .await?
+            .list_memory(&scope, &self.inner.session, query, tag, limit)
+            .await?;
         Ok(ListMemoryOut {
             truncated: total > memories.len() as u64,
             total,

@@ -75,15 +75,19 @@ impl PlatformApi {
         super::limits::check(&p)?;
         let who = caller.principal();
         let target = p.project.clone();
-        let result = (|| {
+        let result = async {
             let (scope, workspace) = Self::scope(who);
-            let v = caller.store()?.finalize_prd(
-                &scope,
-                workspace.as_deref(),
-                p.project.trim(),
-                &p.content,
-                Some(&Self::author(who)),
-            )?;
+            let v = caller
+                .store()
+                .await?
+                .finalize_prd(
+                    &scope,
+                    workspace.as_deref(),
+                    p.project.trim(),
+                    &p.content,
+                    Some(&Self::author(who)),
+                )
+                .await?;
             Ok(FinalizePrdOut {
                 project: v.project,
                 version: v.version,
@@ -91,8 +95,9 @@ impl PlatformApi {
                 bytes: v.bytes,
                 created_at: v.created_at,
             })
-        })();
-        caller.audited(&target, result)
+        }
+        .await;
+        caller.audited(&target, result).await
     }
 
     /// The latest (or a given) version of a project's PRD.
@@ -100,10 +105,10 @@ impl PlatformApi {
         super::limits::check(&p)?;
         let who = caller.principal();
         let (scope, _) = Self::scope(who);
-        let store = caller.store()?;
+        let store = caller.store().await?;
         let project = p.project.trim();
         let version = p.version.map(|v| v.min(u64::from(u32::MAX)) as u32);
-        match store.get_prd(&scope, project, version)? {
+        match store.get_prd(&scope, project, version).await? {
             Some((prd, versions)) => Ok(GetPrdOut {
                 latest: versions.last() == Some(&prd.version),
                 project: prd.project,
@@ -115,7 +120,7 @@ impl PlatformApi {
                 created_at: prd.created_at,
             }),
             None => {
-                let known = store.list_prd_projects(&scope)?;
+                let known = store.list_prd_projects(&scope).await?;
                 let hint = if let Some((_, latest)) = known.iter().find(|(name, _)| name == project)
                 {
                     format!("{project} has versions 1 to {latest}")

@@ -176,7 +176,7 @@ impl PlatformApi {
         caller: &Caller,
         _p: ListSkillsParams,
     ) -> Result<ListSkillsOut, ApiError> {
-        let source = self.skills_source(caller)?;
+        let source = self.skills_source(caller).await?;
         let folders = self.folders(&source).await?;
         let mut skills = Vec::new();
         let mut malformed = Vec::new();
@@ -213,7 +213,7 @@ impl PlatformApi {
         if wanted.is_empty() {
             return Err(ApiError::bad_request("name must not be empty"));
         }
-        let source = self.skills_source(caller)?;
+        let source = self.skills_source(caller).await?;
         let folders = self.folders(&source).await?;
         let mut names = Vec::new();
         for folder in folders {
@@ -263,7 +263,7 @@ impl PlatformApi {
 
     /// Where skills come from for this caller; a skills repository is read as the
     /// workspace's bot when pinned, as the operator otherwise.
-    fn skills_source(&self, caller: &Caller) -> Result<Source<'_>, ApiError> {
+    async fn skills_source(&self, caller: &Caller) -> Result<Source<'_>, ApiError> {
         let who = caller.principal();
         if let Some(dir) = &self.inner.skills_dir {
             return Ok(Source::Dir(dir));
@@ -273,11 +273,11 @@ impl PlatformApi {
                 .with_hint("set VIBN_SKILLS_DIR to a folder of skills, or the GITEA_* settings for a skills repository"));
         };
         let client = if who.workspace().is_some() {
-            base.with_token(caller.gitea_login(None)?.token)
+            base.with_token(caller.gitea_login(None).await?.token)
         } else if self.inner.gitea_user.is_some() {
             base.clone()
         } else {
-            return Err(caller.gitea_login(None).err().unwrap_or_else(|| {
+            return Err(caller.gitea_login(None).await.err().unwrap_or_else(|| {
                 ApiError::not_provisioned("Gitea credentials are not configured")
             }));
         };

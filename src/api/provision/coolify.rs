@@ -79,9 +79,10 @@ impl Run<'_> {
         }
         if recorded.as_deref() != Some(project.uuid.as_str()) {
             self.record(ProvisionRecord::CoolifyProject {
-                uuid: &project.uuid,
-                environment: &environment,
-            })?;
+                uuid: project.uuid.clone(),
+                environment: environment.clone(),
+            })
+            .await?;
         }
         Ok((
             outcome,
@@ -165,7 +166,8 @@ impl Run<'_> {
             }
         };
         if outcome != StepOutcome::Verified {
-            self.record(ProvisionRecord::CoolifyServer { uuid: &uuid })?;
+            self.record(ProvisionRecord::CoolifyServer { uuid: uuid.clone() })
+                .await?;
         }
         Ok((outcome, format!("server {uuid}")))
     }

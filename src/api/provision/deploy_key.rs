@@ -90,9 +90,10 @@ impl Run<'_> {
             )));
         }
         self.record(ProvisionRecord::DeployKeyGitea {
-            public_key: &pair.public,
+            public_key: pair.public.clone(),
             key_id: added.id,
-        })?;
+        })
+        .await?;
         let description = format!(
             "Deploy key of vibn workspace {} (Gitea user {bot})",
             self.slug()
@@ -109,8 +110,9 @@ impl Run<'_> {
             .with_hint("re-run: the next run makes a new pair and deletes this one"));
         }
         self.record(ProvisionRecord::DeployKeyCoolify {
-            uuid: &created.uuid,
-        })?;
+            uuid: created.uuid.clone(),
+        })
+        .await?;
         // The new pair is in place on both sides; now the older halves go.
         for key in p.gitea.list_user_keys(&bot).await? {
             if key.id != added.id {

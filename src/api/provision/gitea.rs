@@ -82,7 +82,8 @@ impl Run<'_> {
             )));
         }
         if outcome != StepOutcome::Verified {
-            self.record(ProvisionRecord::GiteaOrg { id: found.id })?;
+            self.record(ProvisionRecord::GiteaOrg { id: found.id })
+                .await?;
         }
         Ok((outcome, format!("org {org} (id {}), private", found.id)))
     }
@@ -240,7 +241,8 @@ impl Run<'_> {
             )));
         }
         if outcome != StepOutcome::Verified {
-            self.record(ProvisionRecord::GiteaBot { id: user.id })?;
+            self.record(ProvisionRecord::GiteaBot { id: user.id })
+                .await?;
         }
         Ok((outcome, format!("bot {bot} (id {})", user.id)))
     }
@@ -287,7 +289,8 @@ impl Run<'_> {
             )));
         }
         if self.state.gitea_team_id != Some(team_id) {
-            self.record(ProvisionRecord::GiteaTeam { id: team_id })?;
+            self.record(ProvisionRecord::GiteaTeam { id: team_id })
+                .await?;
         }
         let members = p.gitea.list_team_members(team_id).await?;
         if !members.iter().any(|m| m.login.eq_ignore_ascii_case(&bot)) {

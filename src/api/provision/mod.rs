@@ -160,8 +160,8 @@ pub struct Provisioner {
     operator: String,
     coolify: CoolifyClient,
     server_uuid: Option<String>,
-    store: Arc<Keystore>,
-    ring: Keyring,
+    store: Keystore,
+    ring: Arc<Keyring>,
 }
 
 impl std::fmt::Debug for Provisioner {
@@ -185,8 +185,8 @@ impl Provisioner {
         operator: &str,
         coolify: CoolifyClient,
         server_uuid: Option<String>,
-        store: Arc<Keystore>,
-        ring: Keyring,
+        store: Keystore,
+        ring: Arc<Keyring>,
     ) -> Provisioner {
         Provisioner {
             gitea,
@@ -207,9 +207,9 @@ impl Provisioner {
     /// recorded on the row. `Err` only when the run could not start (unknown or invalid
     /// slug, another run holds the lease, the keystore failed).
     pub async fn provision(&self, slug: &str) -> Result<ProvisionReport, ApiError> {
-        let mut run = Run::start(self, slug)?;
+        let mut run = Run::start(self, slug).await?;
         let result = run.all_steps().await;
-        run.finish_provision(result)
+        run.finish_provision(result).await
     }
 
     /// Mint a new bot token, store it, then delete every other token of the bot (so a
@@ -220,9 +220,9 @@ impl Provisioner {
         slug: &str,
         deploy_key: bool,
     ) -> Result<RotationReport, ApiError> {
-        let mut run = Run::start(self, slug)?;
+        let mut run = Run::start(self, slug).await?;
         let result = run.rotate(deploy_key).await;
-        run.finish_rotation(result)
+        run.finish_rotation(result).await
     }
 }
 
@@ -239,19 +239,23 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn start(p: &'a Provisioner, slug: &str) -> Result<Run<'a>, ApiError> {
+    async fn start(p: &'a Provisioner, slug: &str) -> Result<Run<'a>, ApiError> {
         let names = naming::provision_names(slug)?;
         // A wrong secrets key must stop the run before it makes anything upstream.
-        p.store.check_keyring(&p.ring)?;
+        p.store.check_keyring(&p.ring).await?;
         let holder = new_id("run");
-        let state = p.store.acquire_provision_lease(slug, &holder, LEASE_MS)?;
+        let state = p
+            .store
+            .acquire_provision_lease(slug, &holder, LEASE_MS)
+            .await?;
         if state.workspace.gitea_org != names.org
             || state.workspace.gitea_bot_username.as_deref() != Some(names.bot.as_str())
         {
             // Rows are created with the derived names; anything else was edited by hand.
             let _ = p
                 .store
-                .release_provision_lease(&state.workspace.id, &holder);
+                .release_provision_lease(&state.workspace.id, &holder)
+                .await;
             return Err(ApiError::unprocessable(format!(
                 "workspace {slug} records Gitea org {} and bot {}, not the derived {} and {}",
                 state.workspace.gitea_org,
@@ -276,11 +280,12 @@ impl<'a> Run<'a> {
     }
 
     /// Record one fact and re-read the state.
-    fn record(&mut self, record: ProvisionRecord<'_>) -> Result<(), ApiError> {
+    async fn record(&mut self, record: ProvisionRecord) -> Result<(), ApiError> {
         self.p
             .store
-            .record_provision(&self.state.workspace.id, &self.holder, LEASE_MS, record)?;
-        self.state = self.p.store.provision_state(self.slug())?;
+            .record_provision(&self.state.workspace.id, &self.holder, LEASE_MS, record)
+            .await?;
+        self.state = self.p.store.provision_state(self.slug()).await?;
         Ok(())
     }
 
@@ -293,9 +298,10 @@ impl<'a> Run<'a> {
             // Running: the last failure stays readable until this run replaces it.
             self.record(ProvisionRecord::Outcome {
                 status: ProvisionStatus::Partial,
-                step: step.as_deref(),
-                error: error.as_deref(),
+                step,
+                error,
             })
+            .await
             .map_err(|e| (Step::CoolifyProject, e))?;
         }
         for step in [
@@ -340,7 +346,7 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn finish_provision(
+    async fn finish_provision(
         mut self,
         result: Result<(), (Step, ApiError)>,
     ) -> Result<ProvisionReport, ApiError> {
@@ -348,17 +354,19 @@ impl<'a> Run<'a> {
             Ok(()) => (ProvisionStatus::Ready, None, None),
             Err((step, e)) => (ProvisionStatus::Error, Some(*step), Some(e.to_string())),
         };
-        let recorded = self.record(ProvisionRecord::Outcome {
-            status,
-            step: failed_step.map(Step::as_str),
-            error: error.as_deref(),
-        });
+        let recorded = self
+            .record(ProvisionRecord::Outcome {
+                status,
+                step: failed_step.map(|s| s.as_str().to_string()),
+                error: error.clone(),
+            })
+            .await;
         let outcome = match &error {
             None => "ok".to_string(),
             Some(e) => format!("error at {}: {e}", failed_step.map_or("", Step::as_str)),
         };
-        self.audit("workspace_provision", &outcome);
-        self.release();
+        self.audit("workspace_provision", &outcome).await;
+        self.release().await;
         recorded?;
         Ok(ProvisionReport {
             workspace: self.state.workspace.clone(),
@@ -370,7 +378,7 @@ impl<'a> Run<'a> {
         })
     }
 
-    fn finish_rotation(
+    async fn finish_rotation(
         mut self,
         result: Result<RotationReport, (Step, ApiError)>,
     ) -> Result<RotationReport, ApiError> {
@@ -378,7 +386,7 @@ impl<'a> Run<'a> {
             Ok(_) => "ok".to_string(),
             Err((step, e)) => format!("error at {}: {e}", step.as_str()),
         };
-        self.audit("workspace_rotate_bot_token", &outcome);
+        self.audit("workspace_rotate_bot_token", &outcome).await;
         if let Err((step, e)) = &result {
             // Only a half-done replacement changes what provisioning has left to do.
             let unfinished = match step {
@@ -387,18 +395,20 @@ impl<'a> Run<'a> {
             };
             if unfinished {
                 let text = e.to_string();
-                let _ = self.record(ProvisionRecord::Outcome {
-                    status: ProvisionStatus::Partial,
-                    step: Some(step.as_str()),
-                    error: Some(&text),
-                });
+                let _ = self
+                    .record(ProvisionRecord::Outcome {
+                        status: ProvisionStatus::Partial,
+                        step: Some(step.as_str().to_string()),
+                        error: Some(text.clone()),
+                    })
+                    .await;
             }
         }
-        self.release();
+        self.release().await;
         result.map_err(|(_, e)| e)
     }
 
-    fn audit(&self, tool: &str, outcome: &str) {
+    async fn audit(&self, tool: &str, outcome: &str) {
         let event = NewAuditEvent {
             workspace_id: Some(&self.state.workspace.id),
             key_hint: None,
@@ -407,16 +417,17 @@ impl<'a> Run<'a> {
             target: self.slug(),
             outcome,
         };
-        if let Err(e) = self.p.store.append_audit(&event) {
+        if let Err(e) = self.p.store.append_audit(&event).await {
             tracing::warn!(error = %e, "could not append the audit event");
         }
     }
 
-    fn release(&self) {
+    async fn release(&self) {
         if let Err(e) = self
             .p
             .store
             .release_provision_lease(&self.state.workspace.id, &self.holder)
+            .await
         {
             tracing::warn!(error = %e, "could not release the provisioning lease");
         }

@@ -60,7 +60,7 @@ impl Run<'_> {
         if !self.state.workspace.has_bot_token {
             return Ok(false);
         }
-        let Some(token) = self.p.store.bot_token(self.slug(), &self.p.ring)? else {
+        let Some(token) = self.p.store.bot_token(self.slug(), &self.p.ring).await? else {
             return Ok(false);
         };
         match self.p.gitea.with_token(token).me().await {
@@ -80,7 +80,7 @@ impl Run<'_> {
     /// The Gitea id of a working stored token that has none recorded, found by its last
     /// eight characters (what Gitea lists), and recorded with it.
     async fn adopt_stored_token_id(&mut self) -> Result<Option<i64>, ApiError> {
-        let Some(token) = self.p.store.bot_token(self.slug(), &self.p.ring)? else {
+        let Some(token) = self.p.store.bot_token(self.slug(), &self.p.ring).await? else {
             return Ok(None);
         };
         let last_eight: String = {
@@ -104,14 +104,17 @@ impl Run<'_> {
         let [id] = matching.as_slice() else {
             return Ok(None);
         };
-        self.p.store.store_provisioned_bot_token(
-            &self.state.workspace.id,
-            &self.holder,
-            *id,
-            &token,
-            &self.p.ring,
-        )?;
-        self.state = self.p.store.provision_state(self.slug())?;
+        self.p
+            .store
+            .store_provisioned_bot_token(
+                &self.state.workspace.id,
+                &self.holder,
+                *id,
+                &token,
+                &self.p.ring,
+            )
+            .await?;
+        self.state = self.p.store.provision_state(self.slug()).await?;
         Ok(Some(*id))
     }
 
@@ -148,14 +151,17 @@ impl Run<'_> {
         let id = minted.id;
         let token = SecretString::from(std::mem::take(&mut minted.sha1));
         // Stored at once: from here on a failure leaves a working token behind.
-        self.p.store.store_provisioned_bot_token(
-            &self.state.workspace.id,
-            &self.holder,
-            id,
-            &token,
-            &self.p.ring,
-        )?;
-        self.state = self.p.store.provision_state(self.slug())?;
+        self.p
+            .store
+            .store_provisioned_bot_token(
+                &self.state.workspace.id,
+                &self.holder,
+                id,
+                &token,
+                &self.p.ring,
+            )
+            .await?;
+        self.state = self.p.store.provision_state(self.slug()).await?;
         Ok(id)
     }
 
@@ -173,7 +179,7 @@ impl Run<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.record(ProvisionRecord::BotTokensClean)?;
+        self.record(ProvisionRecord::BotTokensClean).await?;
         Ok(deleted)
     }
 

@@ -78,7 +78,7 @@ impl WorkspaceApi {
         super::limits::check(&p)?;
         let target = p.command.clone();
         let result = self.execute_command_now(p, caller.cancelled()).await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn execute_command_now(

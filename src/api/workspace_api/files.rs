@@ -164,7 +164,7 @@ impl WorkspaceApi {
             api.write_file_now(p)
         })
         .await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     fn write_file_now(&self, p: WriteFileParams) -> Result<WriteFileOut, ApiError> {
@@ -197,7 +197,7 @@ impl WorkspaceApi {
             api.replace_in_file_now(p)
         })
         .await;
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     fn replace_in_file_now(&self, p: ReplaceInFileParams) -> Result<ReplaceInFileOut, ApiError> {

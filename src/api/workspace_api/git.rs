@@ -134,7 +134,7 @@ impl WorkspaceApi {
             ),
             Err(e) => format!("refused: {}", e.message()),
         };
-        caller.audited(&target, result)
+        caller.audited(&target, result).await
     }
 
     async fn commit_and_push_now(
@@ -209,7 +209,9 @@ impl WorkspaceApi {
         // both are settled before anything is committed.
         let (push_url, login) = if push {
             let url = self.push_url(remote.as_ref())?;
-            let login = caller.gitea_login(self.config().gitea.operator.as_ref())?;
+            let login = caller
+                .gitea_login(self.config().gitea.operator.as_ref())
+                .await?;
             (Some(url), Some(login))
         } else {
             (None, None)
