@@ -9,6 +9,7 @@ pub mod coolify_api;
 pub mod de;
 pub mod gitea_api;
 pub mod limits;
+pub mod paging;
 pub mod platform_api;
 pub mod provision;
 pub mod text;

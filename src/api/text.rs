@@ -31,9 +31,11 @@ pub fn is_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(BINARY_SNIFF_BYTES)].contains(&0)
 }
 
-/// Lines `offset..offset+limit` (1-based) of `text`, cut at `MAX_READ_BYTES`.
-pub fn window(text: &str, offset: u64, limit: u64) -> Window {
-    let offset = offset.max(1);
+/// Lines from the 1-based `offset` on (default 1, see [`super::paging`]), at most `limit`
+/// (default `DEFAULT_READ_LINES`), cut at `MAX_READ_BYTES`.
+pub fn window(text: &str, offset: Option<u64>, limit: Option<u64>) -> Window {
+    let offset = super::paging::first_line_index(offset) + 1;
+    let limit = limit.unwrap_or(DEFAULT_READ_LINES);
     let total_lines = text.split_inclusive('\n').count() as u64;
     let mut content = String::new();
     let mut end_line = offset - 1;
@@ -65,7 +67,7 @@ pub fn window(text: &str, offset: u64, limit: u64) -> Window {
         end_line: if end_line >= offset { end_line } else { 0 },
         total_lines,
         truncated: cut || end_line < total_lines,
-        next_offset: (end_line < total_lines).then_some(end_line + 1),
+        next_offset: super::paging::next_line(offset - 1, end_line + 1 - offset, total_lines),
     }
 }
 
@@ -76,12 +78,12 @@ mod tests {
     #[test]
     fn window_pages_by_lines_and_points_to_the_rest() {
         let text = "a\nb\nc\nd\n";
-        let w = window(text, 2, 2);
+        let w = window(text, Some(2), Some(2));
         assert_eq!(w.content, "b\nc\n");
         assert_eq!((w.start_line, w.end_line, w.total_lines), (2, 3, 4));
         assert!(w.truncated);
         assert_eq!(w.next_offset, Some(4));
-        let w = window(text, 4, 10);
+        let w = window(text, Some(4), Some(10));
         assert_eq!(w.content, "d\n");
         assert!(!w.truncated);
         assert_eq!(w.next_offset, None);
@@ -89,7 +91,7 @@ mod tests {
 
     #[test]
     fn window_past_the_end_is_empty_not_an_error() {
-        let w = window("a\n", 5, 10);
+        let w = window("a\n", Some(5), Some(10));
         assert_eq!(w.content, "");
         assert_eq!(w.end_line, 0);
         assert_eq!(w.next_offset, None);
@@ -98,7 +100,7 @@ mod tests {
     #[test]
     fn window_cuts_a_huge_line_at_the_byte_cap() {
         let text = "x".repeat(MAX_READ_BYTES + 10) + "\nnext\n";
-        let w = window(&text, 1, 10);
+        let w = window(&text, Some(1), Some(10));
         assert_eq!(w.content.len(), MAX_READ_BYTES);
         assert!(w.truncated);
         assert_eq!(w.next_offset, Some(2));
@@ -106,7 +108,7 @@ mod tests {
 
     #[test]
     fn a_last_line_without_newline_counts() {
-        let w = window("a\nb", 1, 10);
+        let w = window("a\nb", Some(1), Some(10));
         assert_eq!((w.total_lines, w.end_line), (2, 2));
         assert_eq!(w.content, "a\nb");
     }

@@ -151,6 +151,45 @@ async fn deploy_and_deploy_app_with_wait_and_progress() {
     let out = ok(&r);
     assert!(out["log"].as_array().unwrap().len() <= 2);
     assert!(out["total_lines"].as_u64().unwrap() >= 1);
+    assert_eq!(out["start_line"], 1);
+}
+
+/// A build log read a line at a time through `next_offset` (1-based, like `read_file`)
+/// is the whole log, in order, with nothing repeated or skipped.
+#[tokio::test]
+async fn deployment_log_pages_by_one_based_line() {
+    let w = world().await;
+    let client = w.c.mcp("", Pinning::operator(), BUDGET).await;
+    let r = call_tool(
+        &client,
+        "deploy_app",
+        json!({"uuid": w.api, "wait": true}),
+        false,
+    )
+    .await;
+    let deployment = ok(&r)["deployment_uuid"].as_str().unwrap().to_string();
+    let whole = |offset: Option<u64>, limit: u64| {
+        let mut args = json!({"deployment_uuid": deployment, "limit": limit});
+        if let Some(offset) = offset {
+            args["offset"] = json!(offset);
+        }
+        args
+    };
+    let r = call_tool(&client, "get_deployment", whole(None, 500), false).await;
+    let all = ok(&r)["log"].as_array().unwrap().clone();
+    assert!(
+        all.len() >= 2,
+        "the stand-in's build log has lines: {all:?}"
+    );
+    let (mut paged, mut offset) = (Vec::new(), Some(1));
+    while let Some(line) = offset {
+        let r = call_tool(&client, "get_deployment", whole(Some(line), 1), false).await;
+        let out = ok(&r);
+        assert_eq!(out["start_line"], line);
+        paged.extend(out["log"].as_array().unwrap().iter().cloned());
+        offset = out["next_offset"].as_u64();
+    }
+    assert_eq!(paged, all);
 }
 
 /// A failed deployment comes back with the tail of its log.

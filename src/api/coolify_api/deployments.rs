@@ -73,7 +73,7 @@ pub struct ListDeploymentsOut {
     /// the shape its spec documents, carries no count).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
-    /// The offset to ask for next; absent at the end.
+    /// The `offset` of the next page (deployments to skip); absent at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
 }
@@ -83,7 +83,7 @@ pub struct ListDeploymentsOut {
 pub struct GetDeploymentParams {
     /// The deployment's uuid.
     pub deployment_uuid: String,
-    /// First log line to return, 0-based (default 0).
+    /// First log line to return, 1-based like every line offset (default 1).
     #[serde(default, deserialize_with = "de::opt_u64")]
     #[schemars(schema_with = "de::integer_schema")]
     pub offset: Option<u64>,
@@ -108,11 +108,13 @@ pub struct GetDeploymentOut {
     /// Commit sha.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// Log lines `offset..offset+limit`.
+    /// Log lines from `start_line` on.
     pub log: Vec<String>,
+    /// The line number (1-based) of the first line returned.
+    pub start_line: u64,
     /// Log lines in all (internal lines excluded).
     pub total_lines: u64,
-    /// The offset to read on from; absent at the end.
+    /// The line (1-based) to pass as `offset` to read on; absent at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
     /// Why the log is empty, or how it was read when Coolify sent an unusual one.
@@ -211,6 +213,7 @@ impl CoolifyApi {
             })
             .collect();
         let total = lines.len() as u64;
+        let start_line = crate::api::paging::first_line_index(p.offset).min(total) + 1;
         let (log, next_offset) = log_page(lines, p.offset, p.limit);
         Ok(GetDeploymentOut {
             finished: deployment.is_final(),
@@ -219,6 +222,7 @@ impl CoolifyApi {
             status: deployment.status,
             commit: deployment.commit,
             log,
+            start_line,
             total_lines: total,
             next_offset,
             note: read.note,
@@ -261,16 +265,17 @@ impl CoolifyApi {
         Ok(false)
     }
 }
-/// Lines `offset..offset+limit` of a log (limit capped at `MAX_LOG_PAGE` lines and
+
+/// Lines from the 1-based `offset` on (limit capped at `MAX_LOG_PAGE` lines and
 /// `MAX_LOG_PAGE_BYTES`; the first line always goes, so a page always moves on), and
-/// the offset to read on from.
+/// the 1-based line to read on from.
 fn log_page(
     lines: Vec<String>,
     offset: Option<u64>,
     limit: Option<u64>,
 ) -> (Vec<String>, Option<u64>) {
     let total = lines.len() as u64;
-    let offset = offset.unwrap_or(0).min(total);
+    let offset = crate::api::paging::first_line_index(offset).min(total);
     let limit = limit.unwrap_or(DEFAULT_LOG_PAGE).clamp(1, MAX_LOG_PAGE);
     let mut bytes = 0usize;
     let log: Vec<String> = lines
@@ -284,8 +289,8 @@ fn log_page(
         })
         .map(|(_, line)| line)
         .collect();
-    let end = offset + log.len() as u64;
-    (log, (end < total).then_some(end))
+    let next = crate::api::paging::next_line(offset, log.len() as u64, total);
+    (log, next)
 }
 
 #[cfg(test)]
@@ -302,22 +307,22 @@ mod tests {
     fn a_huge_limit_is_capped_in_lines() {
         let (page, next) = log_page(lines(5000, 4), None, Some(u64::MAX));
         assert_eq!(page.len() as u64, MAX_LOG_PAGE);
-        assert_eq!(next, Some(MAX_LOG_PAGE));
+        assert_eq!(next, Some(MAX_LOG_PAGE + 1));
     }
 
     #[test]
     fn a_page_ends_at_the_byte_cap_but_always_moves_on() {
-        let (page, next) = log_page(lines(100, 10_000), Some(10), Some(100));
+        let (page, next) = log_page(lines(100, 10_000), Some(11), Some(100));
         assert_eq!(page.len(), MAX_LOG_PAGE_BYTES / 10_000);
-        assert_eq!(next, Some(10 + page.len() as u64));
-        let (page, next) = log_page(lines(3, MAX_LOG_PAGE_BYTES * 2), Some(1), None);
+        assert_eq!(next, Some(11 + page.len() as u64));
+        let (page, next) = log_page(lines(3, MAX_LOG_PAGE_BYTES * 2), Some(2), None);
         assert_eq!(page.len(), 1);
-        assert_eq!(next, Some(2));
+        assert_eq!(next, Some(3));
     }
 
     #[test]
     fn the_last_page_has_no_next_offset() {
-        let (page, next) = log_page(lines(3, 1), Some(1), Some(10));
+        let (page, next) = log_page(lines(3, 1), Some(2), Some(10));
         assert_eq!(page, vec!["1", "2"]);
         assert_eq!(next, None);
     }

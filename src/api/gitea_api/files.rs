@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::GiteaApi;
 use crate::api::caller::Caller;
 use crate::api::de;
-use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
+use crate::api::text::{is_binary, window};
 use crate::clients::gitea::ContentsAnswer;
 use crate::error::{ApiError, quote};
 
@@ -184,11 +184,7 @@ impl GiteaApi {
             )));
         }
         let text = String::from_utf8_lossy(&bytes);
-        let w = window(
-            &text,
-            p.offset.unwrap_or(1),
-            p.limit.unwrap_or(DEFAULT_READ_LINES),
-        );
+        let w = window(&text, p.offset, p.limit);
         Ok(ReadRepoFileOut {
             repo: repo.full_name(),
             path,

@@ -14,7 +14,7 @@ use super::listing::blocking;
 use super::{WorkspaceApi, fs_error};
 use crate::api::caller::Caller;
 use crate::api::de;
-use crate::api::text::{DEFAULT_READ_LINES, is_binary, window};
+use crate::api::text::{is_binary, window};
 use crate::error::ApiError;
 use crate::policy::paths;
 
@@ -137,9 +137,7 @@ impl WorkspaceApi {
             .with_hint("use execute_command (e.g. `file`, `xxd | head`) to inspect binary files"));
         }
         let text = String::from_utf8_lossy(&bytes);
-        let offset = p.offset.unwrap_or(1).max(1);
-        let limit = p.limit.unwrap_or(DEFAULT_READ_LINES).max(1);
-        let w = window(&text, offset, limit);
+        let w = window(&text, p.offset, p.limit);
         Ok(ReadFileOut {
             path: shown,
             content: w.content,
