@@ -29,6 +29,9 @@ pub enum Command {
         #[command(subcommand)]
         server: McpServer,
     },
+    /// Run one tool of one server and print its result as JSON (exit 1 on an error
+    /// result): the same guards and pinning as over MCP, for scripts and quick checks.
+    Call(CallArgs),
     /// Workspaces (tenants): create, provision, credentials, rotate-bot-token, list, show.
     Workspace {
         /// What to do.
@@ -78,6 +81,34 @@ pub enum Command {
     /// this for every command and git child; it is not meant to be run by hand.
     #[command(name = "sandbox-exec", hide = true)]
     SandboxExec(SandboxExecArgs),
+}
+
+/// Arguments of `vibn call`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    vibn call workspace read_file --json '{\"path\":\"README.md\"}' -- --root .\n  \
+    VIBN_API_KEY=vibn_sk_… vibn call coolify list_apps")]
+pub struct CallArgs {
+    /// The server, as `vibn mcp <server>` names it.
+    pub server: String,
+    /// The tool to call.
+    pub tool: String,
+    /// The tool's arguments, a JSON object; `-` reads it from stdin.
+    #[arg(long, value_name = "OBJECT", default_value = "{}")]
+    pub json: String,
+    /// The server's flags, as `vibn mcp <server>` takes them (after `--`); the
+    /// environment configures it as it does the server.
+    #[arg(last = true, value_name = "SERVER_FLAGS")]
+    pub server_flags: Vec<std::ffi::OsString>,
+}
+
+/// `vibn mcp`'s subcommands on their own, to parse `vibn call`'s server and its flags.
+#[derive(Debug, Parser)]
+#[command(name = "vibn call")]
+pub struct CallServer {
+    /// The server and its flags.
+    #[command(subcommand)]
+    pub server: McpServer,
 }
 
 /// Flags of the internal `vibn sandbox-exec`.

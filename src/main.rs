@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Mcp { server } => run_mcp(server),
+        Command::Call(args) => cli::call::run(args),
         Command::Sandbox { args } => cli::sandbox::run(args),
         Command::SandboxExec(args) => vibn::sandbox_exec::helper::run(args.into()),
         Command::Workspace { action } => report(cli::admin::workspace(action)),
@@ -38,8 +39,8 @@ fn run_mcp(server: McpServer) -> ExitCode {
         return fail(&e);
     }
     let filter = config::ToolFilter::from_args(&common);
-    let serving = match mcp::registry::start(&server, &filter) {
-        Ok(serving) => serving,
+    let servable = match mcp::registry::start(&server, &filter) {
+        Ok(servable) => servable,
         Err(e) => return fail(&e.to_string()),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -49,7 +50,7 @@ fn run_mcp(server: McpServer) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
     };
-    let served = runtime.block_on(serving);
+    let served = runtime.block_on(async move { mcp::common::serve_stdio(servable).await });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -81,6 +81,17 @@ def git(*args, cwd=None, env=None, check=True):
     return r
 
 
+def vibn_call(binary, server, tool, args, server_flags=(), env=None):
+    """`vibn call SERVER TOOL --json ARGS -- FLAGS`: (exit code, the JSON it printed)."""
+    r = subprocess.run([binary, "call", server, tool, "--json", json.dumps(args), "--", *server_flags],
+                       env=env, capture_output=True, text=True, timeout=CALL_TIMEOUT_S)
+    try:
+        out = json.loads(r.stdout) if r.stdout.strip() else None
+    except json.JSONDecodeError:
+        raise StepFailed(f"vibn call printed no JSON: {short(r.stdout, 200)}")
+    return r.returncode, out
+
+
 class Sandbox:
     """`vibn sandbox <kind> ARGS` in the background until stop(): it prints `KEY=value` lines
     (read into `env` until every one of `keys` came) and serves until SIGTERM. Its pid goes to

@@ -6,7 +6,7 @@ import os
 from mcp import StdioServerParameters
 
 from .core import (LEGACY_LABEL, MODERN, MODERN_LABEL, Sandbox, T, call, expect,
-                   git, refused, session, short, tools_list)
+                   git, refused, session, short, tools_list, vibn_call)
 
 REPO = "demo/site"
 TOOLS = {"read_file", "write_file", "replace_in_file", "list_directory", "find_files",
@@ -163,6 +163,18 @@ async def flow(a, scratch):
         bare = repos / f"{REPO}.git"
         await session(params, "legacy", LEGACY_LABEL, lambda c: legacy_era(c, ws, bare, commit))
         await session(params, "auto", MODERN_LABEL, lambda c: modern_era(c, commit), want_version=MODERN)
+
+        async def one_call():
+            code, out = vibn_call(a.bin, "workspace", "read_file",
+                                  {"path": "index.html", "offset": 5, "limit": 1}, ["--root", str(ws)])
+            expect(code == 0 and (out or {}).get("content", "").strip() == "<h1>Hello, vibn</h1>",
+                   f"exit {code}: {short(out)}")
+            code, out = vibn_call(a.bin, "workspace", "read_file", {"path": "../etc/passwd"}, ["--root", str(ws)])
+            expect(code == 1 and (out or {}).get("status") == 403, f"exit {code}: {short(out)}")
+            return "line 5 read (exit 0); ../etc/passwd refused 403 (exit 1)"
+
+        T.say("vibn call (one tool from a shell, same guards)")
+        await T.step("vibn call workspace read_file", one_call)
     finally:
         sandbox.stop()
 

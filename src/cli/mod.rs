@@ -2,6 +2,7 @@
 //! configuration is `config`'s job); printing happens only in `output`.
 
 pub mod admin;
+pub mod call;
 
 pub mod output;
 pub mod provision;

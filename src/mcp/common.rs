@@ -6,6 +6,8 @@
 
 use std::sync::{Arc, OnceLock};
 
+use futures::future::BoxFuture;
+
 use rmcp::RoleServer;
 use rmcp::handler::server::common::schema_for_input;
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -19,6 +21,7 @@ use rmcp::schemars::JsonSchema;
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ServerHandler, ServiceExt};
 use serde_json::{Value, json};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::transport::StdioTransport;
 use crate::api::caller::Pinning;
@@ -364,17 +367,39 @@ pub async fn call_tool<S: Send + Sync + 'static>(
     Ok(CallToolResult::error(vec![ContentBlock::text(error_text(&e))]).into())
 }
 
-/// Serve `server` over stdin/stdout (vibn's own transport, see `transport`) until the
-/// client closes stdin. EOF before any request (a probe, `</dev/null`) is a clean exit too.
-pub async fn serve_stdio<S: ServerHandler>(server: S) -> anyhow::Result<()> {
+/// The read half a server is served on.
+pub type BoxRead = Box<dyn AsyncRead + Unpin + Send>;
+/// The write half a server answers on.
+pub type BoxWrite = Box<dyn AsyncWrite + Unpin + Send>;
+/// A server serving until its peer closes the read half.
+pub type Serving = BoxFuture<'static, anyhow::Result<()>>;
+
+/// A configured server, ready to serve MCP over any pair of byte streams: stdio for
+/// `vibn mcp`, an in-process pipe for `vibn call`. Both go through the same transport and
+/// handler, so a call made either way meets the same guards.
+pub trait Servable: Send {
+    /// Serve newline-delimited JSON-RPC on `read`/`write` until `read` ends.
+    fn serve_on(self: Box<Self>, read: BoxRead, write: BoxWrite) -> Serving;
+}
+
+impl<S: ServerHandler> Servable for S {
+    fn serve_on(self: Box<Self>, read: BoxRead, write: BoxWrite) -> Serving {
+        Box::pin(async move {
+            let running = match (*self).serve(StdioTransport::new(read, write)).await {
+                Ok(running) => running,
+                Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
+            running.waiting().await?;
+            Ok(())
+        })
+    }
+}
+
+/// Serve on stdin/stdout until stdin closes (a clean exit when the client goes away).
+pub fn serve_stdio(server: Box<dyn Servable>) -> Serving {
     let (read, write) = rmcp::transport::stdio_pipes();
-    let running = match server.serve(StdioTransport::new(read, write)).await {
-        Ok(running) => running,
-        Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    running.waiting().await?;
-    Ok(())
+    server.serve_on(Box::new(read), Box::new(write))
 }
 
 #[cfg(test)]

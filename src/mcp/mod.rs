@@ -4,6 +4,7 @@
 //! `common`; the one list of servers is `registry`.
 
 pub mod agent_server;
+pub mod call;
 pub mod common;
 pub mod coolify_server;
 pub mod gitea_server;

@@ -1,13 +1,11 @@
 //! The one list of vibn's MCP servers: name, summary, the environment each reads, its
 //! tools and how to start it. Every entry point enumerates this list — `vibn mcp`
-//! start-up, `vibn schemas export`, the inventory tests — and later `vibn call`,
+//! start-up, `vibn call`, `vibn schemas export`, the inventory tests — and later
 //! `vibn serve`, `vibn setup` and the registry manifests; none keeps a list of its own.
 //! A test checks clap's `vibn mcp` subcommands against it.
 
-use futures::future::BoxFuture;
-
 use super::agent_server::AgentServer;
-use super::common::{UnknownTool, serve_stdio};
+use super::common::{Servable, UnknownTool};
 use super::coolify_server::CoolifyServer;
 use super::gitea_server::GiteaServer;
 use super::platform_server::PlatformServer;
@@ -25,9 +23,6 @@ use crate::config::{
 };
 use crate::env_vars as env;
 use crate::error::ApiError;
-
-/// A server configured and ready to serve over stdio until the client closes stdin.
-pub type Serving = BoxFuture<'static, anyhow::Result<()>>;
 
 /// Why `vibn mcp <server>` could not start (printed on one line; exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +49,8 @@ pub enum StartError {
     WrongArguments(&'static str),
 }
 
-/// How to start a server from its parsed arguments and tool filter.
-pub type Start = fn(&McpServer, &ToolFilter) -> Result<Serving, StartError>;
+/// How to configure a server from its parsed arguments and tool filter.
+pub type Start = fn(&McpServer, &ToolFilter) -> Result<Box<dyn Servable>, StartError>;
 
 /// One MCP server vibn ships.
 pub struct ServerEntry {
@@ -174,8 +169,9 @@ pub fn built() -> impl Iterator<Item = &'static ServerEntry> {
     SERVERS.iter().filter(|s| s.is_built())
 }
 
-/// Configure and start the server `server` names.
-pub fn start(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartError> {
+/// Configure the server `server` names, ready to serve (`common::serve_stdio`, or
+/// `call::call_once` in process).
+pub fn start(server: &McpServer, filter: &ToolFilter) -> Result<Box<dyn Servable>, StartError> {
     let entry = find(server.name()).ok_or(StartError::WrongArguments("unknown"))?;
     match entry.start {
         Some(start) => start(server, filter),
@@ -186,54 +182,58 @@ pub fn start(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartEr
     }
 }
 
-fn start_workspace(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartError> {
+fn start_workspace(
+    server: &McpServer,
+    filter: &ToolFilter,
+) -> Result<Box<dyn Servable>, StartError> {
     let McpServer::Workspace(args) = server else {
         return Err(StartError::WrongArguments("workspace"));
     };
     let config = WorkspaceConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
     let api = WorkspaceApi::open(config).map_err(StartError::Open)?;
-    Ok(Box::pin(serve_stdio(WorkspaceServer::new(
-        api, pinning, filter,
-    )?)))
+    Ok(Box::new(WorkspaceServer::new(api, pinning, filter)?))
 }
 
-fn start_gitea(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartError> {
+fn start_gitea(server: &McpServer, filter: &ToolFilter) -> Result<Box<dyn Servable>, StartError> {
     let McpServer::Gitea(args) = server else {
         return Err(StartError::WrongArguments("gitea"));
     };
     let config = GiteaServerConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
     let server = GiteaServer::new(GiteaApi::new(config), pinning, filter)?;
-    Ok(Box::pin(serve_stdio(server)))
+    Ok(Box::new(server))
 }
 
-fn start_coolify(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartError> {
+fn start_coolify(server: &McpServer, filter: &ToolFilter) -> Result<Box<dyn Servable>, StartError> {
     let McpServer::Coolify(args) = server else {
         return Err(StartError::WrongArguments("coolify"));
     };
     let config = CoolifyServerConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
     let server = CoolifyServer::new(CoolifyApi::new(config), pinning, filter)?;
-    Ok(Box::pin(serve_stdio(server)))
+    Ok(Box::new(server))
 }
 
-fn start_platform(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartError> {
+fn start_platform(
+    server: &McpServer,
+    filter: &ToolFilter,
+) -> Result<Box<dyn Servable>, StartError> {
     let McpServer::Platform(args) = server else {
         return Err(StartError::WrongArguments("platform"));
     };
     let config = PlatformServerConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
     let server = PlatformServer::new(PlatformApi::new(config), pinning, filter)?;
-    Ok(Box::pin(serve_stdio(server)))
+    Ok(Box::new(server))
 }
 
-fn start_agent(server: &McpServer, filter: &ToolFilter) -> Result<Serving, StartError> {
+fn start_agent(server: &McpServer, filter: &ToolFilter) -> Result<Box<dyn Servable>, StartError> {
     let McpServer::Agent(args) = server else {
         return Err(StartError::WrongArguments("agent"));
     };
     let config = AgentServerConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
     let server = AgentServer::new(AgentApi::new(config), pinning, filter)?;
-    Ok(Box::pin(serve_stdio(server)))
+    Ok(Box::new(server))
 }

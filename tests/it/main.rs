@@ -15,6 +15,7 @@ mod provision_support;
 mod support;
 
 mod agent_tools;
+mod call;
 mod caller;
 mod coolify_client;
 mod coolify_pinning;
