@@ -191,14 +191,27 @@ impl WorkspaceApi {
             })?;
         let at = Repo::At(&target.path);
         let head = self
-            .run_git_in(at, &args_of(&["rev-parse", "--verify", "-q", "HEAD"]), &[], GIT_TIMEOUT)
+            .run_git_in(
+                at,
+                &args_of(&["rev-parse", "--verify", "-q", "HEAD"]),
+                &[],
+                GIT_TIMEOUT,
+            )
             .await?;
         let commit = head.ok.then(|| head.stdout.trim().to_string());
         let mut files = 0;
         if let Some(sha) = &commit {
-            files = self.check_tree_size(&target.path, sha).await?.files;
+            files = self
+                .check_tree_size(&target.path, sha, "nothing was kept")
+                .await?
+                .files;
             let checkout = self
-                .run_git_in(at, &args_of(&["read-tree", "--reset", "-u", sha]), &[], GIT_TIMEOUT)
+                .run_git_in(
+                    at,
+                    &args_of(&["read-tree", "--reset", "-u", sha]),
+                    &[],
+                    GIT_TIMEOUT,
+                )
                 .await?;
             if !checkout.ok {
                 return Err(ApiError::unprocessable(format!(

@@ -42,8 +42,8 @@ use crate::redact;
 use crate::sandbox_exec::{Launch, Running};
 
 pub use clone::{GitCloneOut, GitCloneParams};
-pub use pull::{GitPullOut, GitPullParams};
-pub use push::{GitCommitAndPushOut, GitCommitAndPushParams, MAX_MESSAGE_BYTES};
+pub use pull::{GitPullOut, GitPullParams, PullOutcome};
+pub use push::{GitCommitAndPushOut, GitCommitAndPushParams};
 
 /// Time allowed for one local git command.
 const GIT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -351,7 +351,10 @@ impl WorkspaceApi {
                 let ceiling = tree.parent().unwrap_or(tree);
                 fixed.push(("GIT_DIR", tree.join(".git").into_os_string()));
                 fixed.push(("GIT_WORK_TREE", tree.as_os_str().to_os_string()));
-                fixed.push(("GIT_CEILING_DIRECTORIES", ceiling.as_os_str().to_os_string()));
+                fixed.push((
+                    "GIT_CEILING_DIRECTORIES",
+                    ceiling.as_os_str().to_os_string(),
+                ));
                 tree.to_path_buf()
             }
             Repo::Outside => root.clone(),
@@ -445,8 +448,14 @@ mod tests {
     #[test]
     fn repository_urls_are_built_on_the_web_root() {
         let table = [
-            ("https://git.vibnai.com/api/v1", "https://git.vibnai.com/o/r.git"),
-            ("https://git.vibnai.com/API/V1/", "https://git.vibnai.com/o/r.git"),
+            (
+                "https://git.vibnai.com/api/v1",
+                "https://git.vibnai.com/o/r.git",
+            ),
+            (
+                "https://git.vibnai.com/API/V1/",
+                "https://git.vibnai.com/o/r.git",
+            ),
             ("https://git.vibnai.com", "https://git.vibnai.com/o/r.git"),
             ("http://127.0.0.1:3000/", "http://127.0.0.1:3000/o/r.git"),
             ("https://x.io/gitea/api/v1", "https://x.io/gitea/o/r.git"),

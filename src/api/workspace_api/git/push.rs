@@ -69,7 +69,7 @@ impl WorkspaceApi {
         caller: &Caller,
         p: GitCommitAndPushParams,
     ) -> Result<GitCommitAndPushOut, ApiError> {
-        super::limits::check(&p)?;
+        super::super::limits::check(&p)?;
         let result = self.commit_and_push_now(p, caller).await;
         let target = match &result {
             Ok(out) => format!(
@@ -133,7 +133,9 @@ impl WorkspaceApi {
         // both are settled before anything is committed.
         let (push_url, login) = if push {
             let url = self.origin_url(remote.as_ref(), "pushing")?;
-            let login = caller.gitea_login(self.config().gitea.operator.as_ref()).await?;
+            let login = caller
+                .gitea_login(self.config().gitea.operator.as_ref())
+                .await?;
             (Some(url), Some(login))
         } else {
             (None, None)

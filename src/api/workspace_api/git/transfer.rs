@@ -26,11 +26,15 @@ use crate::policy::git_remote;
 /// talks to Gitea.
 const CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get || exit 0; \
      printf 'username=%s\\npassword=%s\\n' \"$VIBN_GIT_USERNAME\" \"$VIBN_GIT_PASSWORD\"; }; f";
-/// Options of every fetch: objects are checked as they arrive, and kept as packs (never
-/// exploded into loose objects), so the download grows in `.git/objects/pack` alone.
-const FETCH_OVERRIDES: [&str; 6] = [
+/// Options of every fetch: objects are checked as they arrive (`fetch.fsckObjects` too,
+/// since it outranks `transfer.fsckObjects` and a repository's config may set it), and
+/// kept as packs (never exploded into loose objects), so the download grows in
+/// `.git/objects/pack` alone.
+const FETCH_OVERRIDES: [&str; 8] = [
     "-c",
     "transfer.fsckObjects=true",
+    "-c",
+    "fetch.fsckObjects=true",
     "-c",
     "fetch.unpackLimit=1",
     "-c",
@@ -95,7 +99,11 @@ pub(super) struct TreeSize {
 impl WorkspaceApi {
     /// Run `fetch`, stopping git (its whole process tree, before this returns) when the
     /// download outgrows the limit, the time runs out, or the caller cancels.
-    pub(super) async fn fetch(&self, fetch: Fetch<'_>, caller: &Caller) -> Result<GitRun, ApiError> {
+    pub(super) async fn fetch(
+        &self,
+        fetch: Fetch<'_>,
+        caller: &Caller,
+    ) -> Result<GitRun, ApiError> {
         let limits = self.config().git_limits;
         let (mut args, env) = credentials(fetch.url, fetch.login);
         args.extend(FETCH_OVERRIDES.map(OsString::from));
@@ -146,6 +154,7 @@ impl WorkspaceApi {
             Ok(ended) => ended,
             Err(e) => {
                 running.stop().await;
+                remove_partial_packs(&fetch.pack_dir);
                 return Err(e);
             }
         };
@@ -161,20 +170,15 @@ impl WorkspaceApi {
 
     /// Refuse to check out `commit` of the repository at `tree` (absolute) when its files
     /// would add up to more than the limits; read as a stream, stopped at the limit.
+    /// `then` says what became of the fetch when it is refused.
     pub(super) async fn check_tree_size(
         &self,
         tree: &Path,
         commit: &str,
+        then: &str,
     ) -> Result<TreeSize, ApiError> {
         let limits = self.config().git_limits;
-        let args = [
-            "ls-tree",
-            "-r",
-            "-z",
-            "--format=%(objectsize)",
-            commit,
-        ]
-        .map(OsString::from);
+        let args = ["ls-tree", "-r", "-z", "--format=%(objectsize)", commit].map(OsString::from);
         let mut running = self.spawn_git(Repo::At(tree), &args, &[])?;
         let stderr = tokio::spawn(read_all(running.stderr()));
         let mut total = TreeSize { bytes: 0, files: 0 };
@@ -220,7 +224,7 @@ impl WorkspaceApi {
         if let Some(why) = over {
             running.stop().await;
             return Err(too_big(format!(
-                "the repository is too large to check out here: {why}; nothing was kept"
+                "the repository is too large to check out here: {why}; {then}"
             )));
         }
         let ended = running.wait().await?;
@@ -260,8 +264,7 @@ pub(super) fn fetch_error(output: &str, repo: &str, branch: Option<&str>) -> Api
         ))
         .with_hint("check owner/name (Gitea's repository list shows the names you can use)");
     }
-    if lower.contains("authentication failed") || lower.contains(" 401") || lower.contains(" 403")
-    {
+    if lower.contains("authentication failed") || lower.contains(" 401") || lower.contains(" 403") {
         return ApiError::upstream(format!("Gitea refused the credentials: {detail}"))
             .with_hint("tell the user: the Gitea token may be revoked or lack read access");
     }
@@ -275,6 +278,23 @@ fn too_big(message: String) -> ApiError {
         "this repository is larger than the workspace server clones; read single files with \
          the Gitea server's read_repo_file, or ask the operator",
     )
+}
+
+/// Remove the half-written packs a stopped git left (`tmp_pack_*`, `tmp_idx_*`…): git
+/// renames a pack into place only once it is complete, so these hold nothing in use.
+fn remove_partial_packs(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let partial = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with("tmp_"));
+        if partial && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Bytes of the files directly in `dir` (the pack folder is flat); 0 when it is missing.
@@ -341,11 +361,7 @@ mod tests {
     #[test]
     fn fetch_failures_map_to_what_the_model_should_do() {
         let table = [
-            (
-                "fatal: repository 'http://h/o/r.git/' not found",
-                None,
-                404,
-            ),
+            ("fatal: repository 'http://h/o/r.git/' not found", None, 404),
             (
                 "fatal: Remote branch dev not found in upstream origin",
                 Some("dev"),
