@@ -179,6 +179,9 @@ impl WorkspaceApi {
         if !run.ok {
             return Err(fetch_error(&output, &full_name, branch));
         }
+        // The download is measured while git runs; one that ended between two
+        // measurements is measured once more here.
+        self.check_download(&target.path.join(".git/objects/pack"))?;
         // The clone's config is git's own, but it must pass the same check as any
         // repository vibn's git works in (a future git writing a new key included).
         self.checked_git_config(&target.relative)
@@ -370,6 +373,24 @@ impl WorkspaceApi {
 /// (`owner/name`, or a bare name of `default_owner`), or an http(s) URL on the Gitea host
 /// of `base_url` without user or password.
 fn clone_source(
+    input: &str,
+    base_url: &str,
+    default_owner: Option<&str>,
+) -> Result<RepoRef, ApiError> {
+    let repo = parse_clone_source(input, base_url, default_owner)?;
+    // Gitea's user and org names start with a letter or digit; a '-' would never name
+    // an owner (and vibn's git never sees a name as an argument of its own anyway).
+    if !repo.owner.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(ApiError::bad_request(format!(
+            "repo {} names no Gitea owner: owners start with a letter or digit",
+            quote(input.trim())
+        ))
+        .with_hint("pass owner/name"));
+    }
+    Ok(repo)
+}
+
+fn parse_clone_source(
     input: &str,
     base_url: &str,
     default_owner: Option<&str>,

@@ -168,6 +168,18 @@ impl WorkspaceApi {
         })
     }
 
+    /// Refuse a finished clone whose packs in `pack_dir` outgrew the download limit.
+    pub(super) fn check_download(&self, pack_dir: &Path) -> Result<(), ApiError> {
+        let max = self.config().git_limits.max_download_bytes;
+        if folder_bytes(pack_dir) > max {
+            return Err(too_big(format!(
+                "the download passed {} (more than this server fetches); nothing was kept",
+                size(max)
+            )));
+        }
+        Ok(())
+    }
+
     /// Refuse to check out `commit` of the repository at `tree` (absolute) when its files
     /// would add up to more than the limits; read as a stream, stopped at the limit.
     /// `then` says what became of the fetch when it is refused.
