@@ -266,7 +266,12 @@ impl WorkspaceApi {
                 Err(e) => return Err(super::super::fs_error(e, &shown)),
             }
         }
-        let resolved = existing.join(&missing);
+        // (`join` of an empty path would add a trailing '/'.)
+        let resolved = if missing.as_os_str().is_empty() {
+            existing.clone()
+        } else {
+            existing.join(&missing)
+        };
         paths::check_not_git_metadata(&resolved)?;
         let created = match missing.components().next() {
             Some(first) => {
@@ -278,7 +283,11 @@ impl WorkspaceApi {
             None => None,
         };
         let target = Target {
-            path: self.config().canonical_root.join(&resolved),
+            path: if resolved.as_os_str().is_empty() {
+                self.config().canonical_root.clone()
+            } else {
+                self.config().canonical_root.join(&resolved)
+            },
             relative: resolved,
             created,
         };

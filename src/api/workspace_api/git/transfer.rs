@@ -158,6 +158,11 @@ impl WorkspaceApi {
                 return Err(e);
             }
         };
+        if ended.code != Some(0) {
+            // A fetch refused on the way in (git's integrity checks) leaves its
+            // half-written pack behind too.
+            remove_partial_packs(&fetch.pack_dir);
+        }
         let stdout = stdout.await.unwrap_or_default();
         let stderr = stderr.await.unwrap_or_default();
         Ok(GitRun {
