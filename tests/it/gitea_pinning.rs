@@ -451,3 +451,41 @@ async fn a_stalled_clone_is_stopped_and_nothing_kept() {
     assert!(started.elapsed() < std::time::Duration::from_secs(15));
     assert!(!ws.root().join("s").exists());
 }
+
+/// Cancelling a clone stops git and removes what it had written; the workspace is free
+/// for the next call at once.
+#[tokio::test]
+async fn a_cancelled_clone_is_stopped_and_nothing_kept() {
+    let p = pinned().await;
+    let (ws, client) = pinned_workspace(&p, None).await;
+    p.env.gitea.state().inject_fault(Fault::Delay {
+        path_prefix: format!("/{}/site.git/", p.org),
+        delay: std::time::Duration::from_secs(30),
+        times: 1,
+    });
+    let pending = call(&client, "git_clone", json!({"repo": "site", "dir": "s"}));
+    let started = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        ws.root().join("s/.git").exists()
+    };
+    // Dropping the pending call makes rmcp's client send notifications/cancelled.
+    let (outcome, started) = tokio::join!(
+        tokio::time::timeout(std::time::Duration::from_millis(1500), pending),
+        started
+    );
+    assert!(
+        outcome.is_err(),
+        "the clone should still be waiting on Gitea"
+    );
+    assert!(started, "git had begun the clone");
+    let gone = async {
+        while ws.root().join("s").exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), gone)
+        .await
+        .expect("the cancelled clone's folder is removed");
+    let r = call(&client, "git_clone", json!({"repo": "site", "dir": "s"})).await;
+    assert_eq!(ok(&r)["repo"], format!("{}/site", p.org));
+}
