@@ -631,6 +631,10 @@ async fn pull_refuses_every_hostile_config_key_and_nothing_runs_or_leaves() {
             format!("[merge \"x\"]\n\tdriver = {touch}\n"),
         ),
         (
+            "fetch.bundleuri",
+            format!("[fetch]\n\tbundleURI = {trap_url}/x.bundle\n"),
+        ),
+        (
             "filter.x.smudge",
             format!("[filter \"x\"]\n\tsmudge = {touch}\n"),
         ),

@@ -208,12 +208,13 @@ impl WorkspaceApi {
                 .check_tree_size(&target.path, sha, "nothing was kept")
                 .await?
                 .files;
+            // Writing up to the checkout limit may take longer than a local command.
             let checkout = self
                 .run_git_in(
                     at,
                     &args_of(&["read-tree", "--reset", "-u", sha]),
                     &[],
-                    GIT_TIMEOUT,
+                    self.config().git_limits.transfer_timeout,
                 )
                 .await?;
             if !checkout.ok {

@@ -203,7 +203,9 @@ impl WorkspaceApi {
                         "--no-stat",
                         &remote_commit,
                     ],
-                    GIT_TIMEOUT,
+                    // Writing up to the checkout limit may take longer than a local
+                    // command.
+                    self.config().git_limits.transfer_timeout,
                 )
                 .await?;
             if !merge.ok {
