@@ -359,6 +359,21 @@ async fn push_without_credentials_names_the_variables() {
             .contains("GITEA_API_TOKEN")
     );
     assert_eq!(commit_count(&ws.root()), 0);
+    for (tool, args) in [
+        ("git_pull", json!({})),
+        ("git_clone", json!({"repo": "acme/site", "dir": "x"})),
+    ] {
+        let r = call(&client, tool, args).await;
+        assert_eq!(err_status(&r), 503, "{tool}");
+        assert!(
+            crate::support::err_body(&r)["hint"]
+                .as_str()
+                .unwrap()
+                .contains("GITEA_API_URL"),
+            "{tool}"
+        );
+    }
+    assert!(!ws.root().join("x").exists());
 }
 
 /// A root that is not the top of a git repository is refused.

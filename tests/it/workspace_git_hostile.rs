@@ -381,6 +381,9 @@ async fn a_git_dir_elsewhere_is_refused() {
     std::os::unix::fs::symlink(h.repos.path().join("moved.git"), root.join(".git")).unwrap();
     let r = commit(&h).await;
     assert_eq!(err_status(&r), 403);
+    let r = call(&h.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 403, "git_pull too");
+    assert!(h.state.attempts().is_empty());
 }
 
 /// The file tools never write under `.git/` (the agent commits through
