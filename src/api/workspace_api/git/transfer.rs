@@ -118,6 +118,9 @@ impl WorkspaceApi {
         let mut step = 0u32;
         let stopped = loop {
             tokio::select! {
+                // A git that has ended wins over a measurement taken at the same moment
+                // (its pack, complete, may already be in use).
+                biased;
                 ended = running.wait() => break Ok(ended?),
                 () = caller.cancelled().cancelled() => {
                     break Err(ApiError::bad_request(
