@@ -198,7 +198,8 @@ impl WorkspaceApi {
         then: &str,
     ) -> Result<TreeSize, ApiError> {
         let limits = self.config().git_limits;
-        let args = ["ls-tree", "-r", "-z", "--format=%(objectsize)", commit].map(OsString::from);
+        // `-l` (not `--format`, git 2.36+): `<mode> <type> <object> <size>\t<path>\0`.
+        let args = ["ls-tree", "-r", "-l", "-z", commit].map(OsString::from);
         let mut running = self.spawn_git(Repo::At(tree), &args, &[])?;
         let stderr = tokio::spawn(read_all(running.stderr()));
         let mut total = TreeSize { bytes: 0, files: 0 };
@@ -213,9 +214,8 @@ impl WorkspaceApi {
                         Ok(0) | Err(_) => break,
                         Ok(_) => {}
                     }
-                    let text = String::from_utf8_lossy(&entry);
                     // Submodule entries print "-": they are not checked out.
-                    let Ok(bytes) = text.trim_end_matches('\0').trim().parse::<u64>() else {
+                    let Some(bytes) = entry_size(&entry) else {
                         continue;
                     };
                     total.files += 1;
@@ -290,6 +290,14 @@ pub(super) fn fetch_error(output: &str, repo: &str, branch: Option<&str>) -> Api
     }
     ApiError::upstream(format!("fetching {repo} failed: {detail}"))
         .with_hint("retry later; nothing was changed")
+}
+
+/// The size of one `ls-tree -l -z` entry (`<mode> <type> <object> <size>\t<path>\0`);
+/// `None` for a submodule (size `-`) or a line it cannot read.
+fn entry_size(entry: &[u8]) -> Option<u64> {
+    let tab = entry.iter().position(|b| *b == b'\t')?;
+    let head = std::str::from_utf8(&entry[..tab]).ok()?;
+    head.split_whitespace().nth(3)?.parse().ok()
 }
 
 /// The 422 for a repository larger than this server takes.
@@ -410,6 +418,34 @@ mod tests {
                 fetch_error(output, "o/r", branch).status(),
                 status,
                 "{output}"
+            );
+        }
+    }
+
+    #[test]
+    fn tree_entries_give_their_size() {
+        let table: [(&[u8], Option<u64>); 5] = [
+            (
+                b"100644 blob 8c3c7fbcd903744b20fd7567a1fcefa99133b5bc     12\tREADME.md\0",
+                Some(12),
+            ),
+            (
+                b"120000 blob 1234567890abcdef1234567890abcdef12345678      3\tlink\0",
+                Some(3),
+            ),
+            (
+                b"160000 commit 1234567890abcdef1234567890abcdef12345678       -\tsub\0",
+                None,
+            ),
+            (b"100644 blob 8c3c 7\ta name\twith tabs\0", Some(7)),
+            (b"garbage", None),
+        ];
+        for (entry, want) in table {
+            assert_eq!(
+                entry_size(entry),
+                want,
+                "{}",
+                String::from_utf8_lossy(entry)
             );
         }
     }
