@@ -1,7 +1,6 @@
-"""`vibn mcp workspace` against `vibn sandbox git-http`: clone demo/site into a workspace, drive
-every workspace tool in the legacy era, re-connect in the modern era, and check with plain git
-that the push landed."""
-import os
+"""`vibn mcp workspace` against `vibn sandbox git-http`: clone demo/site into an empty workspace
+with git_clone, drive every workspace tool in the legacy era, re-connect in the modern era, and
+check with plain git that the push landed."""
 
 from mcp import StdioServerParameters
 
@@ -10,7 +9,7 @@ from .core import (LEGACY_LABEL, MODERN, MODERN_LABEL, Sandbox, T, call, expect,
 
 REPO = "demo/site"
 TOOLS = {"read_file", "write_file", "replace_in_file", "list_directory", "find_files",
-         "search_code", "execute_command", "git_commit_and_push"}
+         "search_code", "execute_command", "git_commit_and_push", "git_clone", "git_pull"}
 PAGE = """<!doctype html>
 <html>
   <head><title>demo/site</title></head>
@@ -20,18 +19,23 @@ PAGE = """<!doctype html>
   </body>
 </html>
 """
-# Answers git's credential `get` from the environment, so the token is never in argv or a URL.
-CRED_HELPER = (r'!f() { test "$1" = get || exit 0; '
-               r'printf "username=%s\npassword=%s\n" "$SMOKE_GIT_USER" "$SMOKE_GIT_TOKEN"; }; f')
 
 
 def bad_path_is_403(c):
     return refused(c, "read_file", {"path": "../etc/passwd"}, 403)
 
 
-async def legacy_era(c, ws, bare, commit):
-    """Everything a coding agent does in one session: edit, check, search, run, ship."""
+async def legacy_era(c, ws, bare, commit, token):
+    """Everything a coding agent does in one session: clone, edit, check, search, run, ship."""
     page = ws / "index.html"
+
+    async def clone():
+        r = await call(c, "git_clone", {"repo": REPO})
+        expect(r.get("repo") == REPO and r.get("dir") == ".", f"got {short(r, 200)}")
+        origin = r.get("origin", "")
+        config = (ws / ".git" / "config").read_text()
+        expect("@" not in origin and token not in config, "credentials were stored in the clone")
+        return f"{REPO} into the root, branch {r.get('branch')}, {r.get('files')} files, origin {origin}"
 
     async def write():
         r = await call(c, "write_file", {"path": "index.html", "content": PAGE})
@@ -98,8 +102,15 @@ async def legacy_era(c, ws, bare, commit):
         expect(subject == "Add the demo home page" and "Hello, vibn" in body, f"got {subject!r}")
         return f"sandbox {REPO} main = {head[:10]} \"{subject}\", index.html has the edit"
 
+    async def pull():
+        r = await call(c, "git_pull", {})
+        expect(r.get("outcome") == "up_to_date" and r.get("commit") == commit.get("sha"),
+               f"got {short(r, 200)}")
+        return f"{r['repo']} {r['branch']}: {r['outcome']}"
+
     await T.steps([
         ("tools/list", tools_list(c, TOOLS)),
+        ("git_clone demo/site", clone),
         ("write_file index.html", write),
         ("read_file index.html", read),
         ("replace_in_file (dry_run)", replace_dry),
@@ -111,6 +122,7 @@ async def legacy_era(c, ws, bare, commit):
         ("read_file '../etc/passwd' is refused", lambda: bad_path_is_403(c)),
         ("git_commit_and_push", commit_and_push),
         ("git (outside MCP): the push landed", verify),
+        ("git_pull", pull),
     ])
 
 
@@ -148,20 +160,16 @@ async def flow(a, scratch):
               f"user {env['GITEA_USERNAME']}, token ******** (not shown)")
 
         ws = scratch / "ws"
-        clone_env = os.environ | {"SMOKE_GIT_USER": env["GITEA_USERNAME"],
-                                  "SMOKE_GIT_TOKEN": env["GITEA_API_TOKEN"], "GIT_TERMINAL_PROMPT": "0"}
-        git("-c", "credential.helper=", "-c", f"credential.helper={CRED_HELPER}",
-            "clone", "-q", url, str(ws), env=clone_env)
-        if git("-C", str(ws), "rev-parse", "--verify", "-q", "HEAD", check=False).returncode:
-            git("-C", str(ws), "symbolic-ref", "HEAD", "refs/heads/main")  # empty repo: start on main
-        T.say(f"setup: cloned {url} into workspace {ws}")
+        ws.mkdir()
+        T.say(f"setup: empty workspace {ws}; the agent clones {url} with git_clone")
 
         params = StdioServerParameters(
             command=a.bin, args=["mcp", "workspace", "--root", str(ws)],
             env={k: env[k] for k in ("GITEA_API_URL", "GITEA_USERNAME", "GITEA_API_TOKEN")})
         commit = {}
         bare = repos / f"{REPO}.git"
-        await session(params, "legacy", LEGACY_LABEL, lambda c: legacy_era(c, ws, bare, commit))
+        token = env["GITEA_API_TOKEN"]
+        await session(params, "legacy", LEGACY_LABEL, lambda c: legacy_era(c, ws, bare, commit, token))
         await session(params, "auto", MODERN_LABEL, lambda c: modern_era(c, commit), want_version=MODERN)
 
         async def one_call():

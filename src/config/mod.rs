@@ -20,7 +20,7 @@ mod servers;
 
 pub use provision::{ProvisionConfig, gitea_url};
 pub use servers::{
-    AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GiteaServerConfig,
+    AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GitLimits, GiteaServerConfig,
     PlatformServerConfig, SearchProvider, WorkspaceConfig,
 };
 

@@ -214,6 +214,34 @@ pub struct WorkspaceConfig {
     pub pin: PinConfig,
     /// How commands and git run: the sandbox, its network and extra writable folders.
     pub exec: ExecPolicy,
+    /// How much `git_clone` and `git_pull` may download and check out, and for how long.
+    pub git_limits: GitLimits,
+}
+
+/// Bounds on what vibn's git fetches from Gitea (`git_clone`, `git_pull`): a repository
+/// that is too big or a server that stalls must not fill the disk or hold the
+/// workspace (no agent command runs while vibn's git does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GitLimits {
+    /// Longest a clone or fetch may take before it is killed.
+    pub transfer_timeout: std::time::Duration,
+    /// Most bytes of pack data one clone or fetch may add to `.git`.
+    pub max_download_bytes: u64,
+    /// Most bytes the files of the checked-out tree may add up to.
+    pub max_checkout_bytes: u64,
+    /// Most files (tree entries) the checked-out tree may hold.
+    pub max_checkout_files: u64,
+}
+
+impl Default for GitLimits {
+    fn default() -> Self {
+        GitLimits {
+            transfer_timeout: std::time::Duration::from_secs(300),
+            max_download_bytes: 1024 * 1024 * 1024,
+            max_checkout_bytes: 1024 * 1024 * 1024,
+            max_checkout_files: 200_000,
+        }
+    }
 }
 
 impl WorkspaceConfig {
@@ -257,6 +285,7 @@ impl WorkspaceConfig {
             child_env: inherited_child_env(),
             pin: PinConfig::default(),
             exec: ExecPolicy::default(),
+            git_limits: GitLimits::default(),
         })
     }
 }

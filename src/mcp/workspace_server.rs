@@ -1,4 +1,4 @@
-//! `vibn mcp workspace`: the eight workspace tools as thin wrappers over
+//! `vibn mcp workspace`: the ten workspace tools as thin wrappers over
 //! `api::workspace_api`. Each wrapper only translates; every check lives in the API.
 
 use rmcp::handler::server::common::Extension;
@@ -18,14 +18,17 @@ const INSTRUCTIONS: &str = "Work inside one folder (the workspace root). Paths a
 to it; nothing outside it can be read or written. Explore with list_directory, find_files and \
 search_code; read with read_file (paged by lines); edit with replace_in_file (dry_run first for \
 big changes) or write_file; run builds and tests with execute_command; finish with \
-git_commit_and_push.";
+git_commit_and_push. Get a repository from Gitea with git_clone and update it with git_pull: \
+they authenticate for you, so never put a token in a command or a URL.";
 
 /// The names of this server's tools, checked against the router by a test; used to
 /// validate `--tools`/`--exclude-tools` at start-up without generating any schema.
-pub const TOOL_NAMES: [&str; 8] = [
+pub const TOOL_NAMES: [&str; 10] = [
     "execute_command",
     "find_files",
+    "git_clone",
     "git_commit_and_push",
+    "git_pull",
     "list_directory",
     "read_file",
     "replace_in_file",
@@ -65,7 +68,12 @@ impl WorkspaceServer {
     /// processes say so in their description, so the model and the user see it.
     fn unconfined_router() -> ToolRouter<Self> {
         let mut router = Self::workspace_router();
-        for name in ["execute_command", "git_commit_and_push"] {
+        for name in [
+            "execute_command",
+            "git_clone",
+            "git_commit_and_push",
+            "git_pull",
+        ] {
             if let Some(route) = router.map.get_mut(name) {
                 let description = route.attr.description.as_deref().unwrap_or_default();
                 route.attr.description = Some(
@@ -244,6 +252,44 @@ impl WorkspaceServer {
         Parameters(p): Parameters<GitCommitAndPushParams>,
     ) -> Result<Json<GitCommitAndPushOut>, ApiError> {
         Ok(Json(self.api.git_commit_and_push(&caller, p).await?))
+    }
+
+    /// Clone a Gitea repository (owner/name; a bare name is in the workspace org) into an empty or new folder (default: the workspace root), authenticated for you: never put a token in a command or URL. origin is set to the repository's URL without credentials. Pinned to a workspace, only repositories of its org. Protected repositories can be cloned, but git_commit_and_push will not push them.
+    #[tool(
+        input_schema = limited_input::<GitCloneParams>(),
+        title = "Git clone",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn git_clone(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(p): Parameters<GitCloneParams>,
+    ) -> Result<Json<GitCloneOut>, ApiError> {
+        Ok(Json(self.api.git_clone(&caller, p).await?))
+    }
+
+    /// Fetch the current branch of the workspace root's repository from its Gitea origin (authenticated for you) and fast-forward to it. Never merges: if both sides have new commits it says diverged, and origin/<branch> holds the remote's to rebase onto. Refused when .git/config has keys that could run commands or redirect credentials. Pinned, only repositories of the workspace org; protected repositories can be pulled.
+    #[tool(
+        input_schema = limited_input::<GitPullParams>(),
+        title = "Git pull",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn git_pull(
+        &self,
+        Extension(caller): Extension<Caller>,
+        Parameters(p): Parameters<GitPullParams>,
+    ) -> Result<Json<GitPullOut>, ApiError> {
+        Ok(Json(self.api.git_pull(&caller, p).await?))
     }
 }
 

@@ -104,6 +104,13 @@ const INERT_SECTIONS: &[&str] = &[
     "rerere",
 ];
 
+/// Keys of the sections above that are not inert after all.
+const NOT_INERT_KEYS: &[&str] = &[
+    // `git fetch` first downloads bundles from this URI, on any host (git_pull fetches).
+    "fetch.bundleuri",
+    "fetch.bundlecreationtoken",
+];
+
 /// Inert keys of `section.<name>.key` sections.
 const INERT_SUBSECTION_KEYS: &[(&str, &[&str])] = &[
     (
@@ -156,6 +163,9 @@ pub fn is_inert(key: &str) -> bool {
     match rest.rsplit_once('.') {
         None => {
             let key = format!("{section}.{}", rest.to_ascii_lowercase());
+            if NOT_INERT_KEYS.contains(&key.as_str()) {
+                return false;
+            }
             INERT_KEYS.contains(&key.as_str()) || INERT_SECTIONS.contains(&section.as_str())
         }
         Some((_subsection, variable)) => {
@@ -251,6 +261,8 @@ branch.main.merge\nrefs/heads/main\0user.name\nA\0user.email\na@b\0";
             "sequence.editor",
             "trailer.x.command",
             "uploadpack.packObjectsHook",
+            "fetch.bundleURI",
+            "fetch.bundleCreationToken",
             "core",
             "",
         ] {

@@ -1,5 +1,6 @@
 //! The confinement of every process an agent causes to run (DESIGN §10):
-//! `execute_command` and every git child of `git_commit_and_push`.
+//! `execute_command` and every git child of `git_commit_and_push`, `git_clone` and
+//! `git_pull`.
 //!
 //! On Linux each such process runs under `vibn sandbox-exec` (see [`helper`]): user,
 //! mount and PID namespaces with a fresh `/proc` (the command cannot see, let alone read,
@@ -32,6 +33,10 @@ use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
 use crate::error::ApiError;
 use helper::{Report, STATUS_FD};
+
+/// How long `Running::stop` waits for the helper to take the sandbox down before it
+/// kills the helper itself.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How the processes an agent causes are run.
 #[derive(Debug, Clone)]
@@ -315,6 +320,31 @@ impl Running {
                 Report::None => Ok(ended(status)),
             },
         }
+    }
+
+    /// Kill the process and everything it started, and wait until they are gone, so
+    /// that nothing it started can still write once this returns (a caller that cleans
+    /// up after a killed process needs that; `kill` only sends the signals).
+    pub async fn stop(&mut self) {
+        match &mut self.confinement {
+            Confinement::Unconfined { group } => kill_group(*group),
+            Confinement::Sandboxed { lifeline, .. } => {
+                // Closing the lifeline makes the helper kill the sandbox's init and wait
+                // for it; the init's end takes every process of its PID namespace along,
+                // so the helper's exit means the whole tree is gone.
+                lifeline.take();
+                if tokio::time::timeout(STOP_GRACE, self.child.wait())
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
+                if let Some(id) = self.child.id() {
+                    let _ = kill(Pid::from_raw(id as i32), Signal::SIGKILL);
+                }
+            }
+        }
+        let _ = self.child.wait().await;
     }
 
     /// Kill the process and everything it started.

@@ -1,5 +1,6 @@
 //! The Gitea server pinned to a workspace: only the workspace's org is visible or
-//! writable; anything else is 403 before any request reaches Gitea.
+//! writable; anything else is 403 before any request reaches Gitea. Also the workspace
+//! server's git_clone and git_pull, pinned: as the bot, in the org only.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -9,11 +10,13 @@ use rmcp::transport::TokioChildProcess;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::api::caller::Pinning;
-use vibn::config::PinConfig;
+use vibn::config::{GitLimits, PinConfig, ToolFilter, WorkspaceConfig};
 use vibn::keystore::SqliteStore;
+use vibn::policy::protected::ProtectedList;
+use vibn_sandbox::gitea::Fault;
 
 use crate::provision_support::Env;
-use crate::support::{call, err_status, ok};
+use crate::support::{Client, Workspace, call, err_status, git, gitea, ok, seed, serve_workspace};
 
 struct Pinned {
     env: Env,
@@ -315,4 +318,174 @@ async fn without_the_secrets_key_or_a_bot_a_pinned_server_says_what_is_missing()
         crate::support::err_message(&r)
     );
     assert!(p.api_users().is_empty(), "nothing reached Gitea");
+}
+
+// ---- The workspace server's git_clone and git_pull, pinned (issue 12 item 6) ----
+
+/// A workspace server pinned to the provisioned workspace, over an empty root. It is
+/// also given the operator's Gitea credentials, which a pinned server must not use.
+async fn pinned_workspace(p: &Pinned, limits: Option<GitLimits>) -> (Workspace, Client) {
+    let ws = Workspace::new();
+    let sandbox = &p.env.gitea.sandbox;
+    let mut config = WorkspaceConfig::new(
+        &ws.root(),
+        Some(gitea(
+            &sandbox.api_url(),
+            &sandbox.admin_login(),
+            &sandbox.admin_token(),
+        )),
+        ProtectedList::empty(),
+    )
+    .unwrap();
+    config.pin = PinConfig {
+        api_key: Some(SecretString::from(p.key.clone())),
+        expected_workspace: None,
+        keystore: Some(p.keystore.clone()),
+        keyring: Some(Arc::new(p.env.ring())),
+    };
+    if let Some(limits) = limits {
+        config.git_limits = limits;
+    }
+    let client = serve_workspace(config, &ToolFilter::default()).await;
+    (ws, client)
+}
+
+/// Pinned, git_clone and git_pull act as the workspace's bot on Gitea's git endpoints
+/// (every request carries the bot, none the operator), and only on the workspace org's
+/// repositories: another org's is refused with no request at all.
+#[tokio::test]
+async fn pinned_workspace_clones_and_pulls_as_the_bot_in_its_org_only() {
+    let p = pinned().await;
+    let (ws, client) = pinned_workspace(&p, None).await;
+    let state = p.env.gitea.state();
+    state.clear_requests();
+    let r = call(&client, "git_clone", json!({"repo": "site"})).await;
+    let out = ok(&r).clone();
+    assert_eq!(out["repo"], format!("{}/site", p.org));
+    assert_eq!(
+        out["origin"],
+        format!("{}/{}/site.git", p.env.gitea.sandbox.base_url(), p.org)
+    );
+    assert!(ws.root().join("README.md").exists());
+
+    let bare = state.data_dir().join(&p.org).join("site.git");
+    let next = seed(&bare, "main", &[("new.txt", "new\n")], "from elsewhere");
+    let r = call(&client, "git_pull", json!({})).await;
+    assert_eq!(ok(&r)["outcome"], "fast_forwarded");
+    assert_eq!(ok(&r)["commit"], next);
+    assert_eq!(ws.read("new.txt"), "new\n");
+
+    let seen = state.requests();
+    let site = format!("/{}/site.git/", p.org);
+    assert!(!seen.is_empty());
+    // git asks anonymously first and answers the 401 challenge with what the
+    // credential helper gives: the bot, never the operator.
+    assert!(
+        seen.iter().all(|r| r.path.starts_with(&site)
+            && match r.auth.as_str() {
+                "none" => r.status == 401,
+                _ => r.user.as_deref() == Some(p.env.bot().as_str()),
+            }),
+        "every request was the bot's, on the workspace's repository: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|r| r.path.ends_with("/git-upload-pack") && r.status == 200),
+        "{seen:?}"
+    );
+
+    state.clear_requests();
+    let r = call(
+        &client,
+        "git_clone",
+        json!({"repo": "vibn-other/site", "dir": "other"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 403);
+    let r = call(
+        &client,
+        "git_clone",
+        json!({"repo": format!("{}/%76ibn-other/site.git", p.env.gitea.sandbox.base_url()), "dir": "other"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 403);
+    git(
+        &ws.root(),
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            &format!("{}/vibn-other/site.git", p.env.gitea.sandbox.base_url()),
+        ],
+    );
+    let r = call(&client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 403);
+    let seen = state.requests();
+    assert!(seen.is_empty(), "nothing may reach Gitea: {seen:?}");
+    assert!(!ws.root().join("other").exists());
+}
+
+/// A Gitea that stalls: the clone is stopped at the transfer time limit (502) and
+/// nothing of it is kept.
+#[tokio::test]
+async fn a_stalled_clone_is_stopped_and_nothing_kept() {
+    let p = pinned().await;
+    let limits = GitLimits {
+        transfer_timeout: std::time::Duration::from_secs(1),
+        ..GitLimits::default()
+    };
+    let (ws, client) = pinned_workspace(&p, Some(limits)).await;
+    p.env.gitea.state().inject_fault(Fault::Delay {
+        path_prefix: format!("/{}/site.git/", p.org),
+        delay: std::time::Duration::from_secs(20),
+        times: 10,
+    });
+    let started = std::time::Instant::now();
+    let r = call(&client, "git_clone", json!({"repo": "site", "dir": "s"})).await;
+    assert_eq!(err_status(&r), 502, "{:?}", r.content);
+    assert!(
+        crate::support::err_message(&r).contains("within 1s"),
+        "{}",
+        crate::support::err_message(&r)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(15));
+    assert!(!ws.root().join("s").exists());
+}
+
+/// Cancelling a clone stops git and removes what it had written; the workspace is free
+/// for the next call at once.
+#[tokio::test]
+async fn a_cancelled_clone_is_stopped_and_nothing_kept() {
+    let p = pinned().await;
+    let (ws, client) = pinned_workspace(&p, None).await;
+    p.env.gitea.state().inject_fault(Fault::Delay {
+        path_prefix: format!("/{}/site.git/", p.org),
+        delay: std::time::Duration::from_secs(30),
+        times: 1,
+    });
+    let pending = call(&client, "git_clone", json!({"repo": "site", "dir": "s"}));
+    let started = async {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        ws.root().join("s/.git").exists()
+    };
+    // Dropping the pending call makes rmcp's client send notifications/cancelled.
+    let (outcome, started) = tokio::join!(
+        tokio::time::timeout(std::time::Duration::from_millis(1500), pending),
+        started
+    );
+    assert!(
+        outcome.is_err(),
+        "the clone should still be waiting on Gitea"
+    );
+    assert!(started, "git had begun the clone");
+    let gone = async {
+        while ws.root().join("s").exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), gone)
+        .await
+        .expect("the cancelled clone's folder is removed");
+    let r = call(&client, "git_clone", json!({"repo": "site", "dir": "s"})).await;
+    assert_eq!(ok(&r)["repo"], format!("{}/site", p.org));
 }

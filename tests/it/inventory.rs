@@ -216,9 +216,10 @@ fn served_schemas_are_compact() {
     }
 }
 
-/// The workspace server has the eight tools of DESIGN §6.
+/// The workspace server has the eight tools of DESIGN §6, plus git_clone and git_pull
+/// (issue 12 item 6).
 #[test]
-fn workspace_server_has_the_eight_tools() {
+fn workspace_server_has_the_ten_tools() {
     let mut names: Vec<String> = WorkspaceServer::all_tools()
         .iter()
         .map(|t| t.name.to_string())
@@ -229,7 +230,9 @@ fn workspace_server_has_the_eight_tools() {
         [
             "execute_command",
             "find_files",
+            "git_clone",
             "git_commit_and_push",
+            "git_pull",
             "list_directory",
             "read_file",
             "replace_in_file",
@@ -273,7 +276,7 @@ async fn tools_and_exclude_tools_narrow_the_list() {
         ..Default::default()
     };
     let names = listed(exclude).await;
-    assert_eq!(names.len(), 7);
+    assert_eq!(names.len(), 9);
     assert!(!names.contains(&"execute_command".to_string()));
     let both = ToolFilter {
         read_only: true,

@@ -76,7 +76,7 @@ async fn child_process_serves_a_real_client() {
     let info = client.peer_info().unwrap().server_info.clone().unwrap();
     assert_eq!(info.name, "vibn-workspace");
     assert_eq!(info.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 8);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 10);
     let r = call(&client, "read_file", json!({"path": "hello.txt"})).await;
     assert_eq!(ok(&r)["content"], "hello from disk\n");
     client.cancel().await.unwrap();
@@ -209,7 +209,7 @@ fn modern_era_requests_are_served_without_initialize() {
         "{discover}"
     );
     let list = replies.iter().find(|r| r["id"] == 2).unwrap();
-    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 8);
+    assert_eq!(list["result"]["tools"].as_array().unwrap().len(), 10);
     assert!(status.success());
 }
 

@@ -169,3 +169,35 @@ pub fn test_keyring() -> vibn::keystore::Keyring {
         None,
     )
 }
+
+/// Commit `files` (path, content) on `branch` of the bare repository `bare`, on top of
+/// what the branch holds, as a user pushing straight to the server's disk; returns the
+/// new commit.
+pub fn seed(bare: &Path, branch: &str, files: &[(&str, &str)], message: &str) -> String {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let bare = bare.to_str().unwrap();
+    git(w, &["init", "-q", "-b", branch]);
+    git(w, &["config", "user.email", "seed@example.com"]);
+    git(w, &["config", "user.name", "Seed"]);
+    let existing = std::process::Command::new("git")
+        .args(["fetch", "-q", bare, &format!("refs/heads/{branch}")])
+        .current_dir(w)
+        .output()
+        .unwrap();
+    if existing.status.success() {
+        git(w, &["reset", "-q", "--hard", "FETCH_HEAD"]);
+    }
+    for (path, content) in files {
+        let file = w.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, content).unwrap();
+    }
+    git(w, &["add", "-A"]);
+    git(w, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(
+        w,
+        &["push", "-q", bare, &format!("HEAD:refs/heads/{branch}")],
+    );
+    git(w, &["rev-parse", "HEAD"])
+}

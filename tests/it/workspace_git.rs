@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use vibn::config::{ToolFilter, WorkspaceConfig};
+use vibn::config::{GitLimits, ToolFilter, WorkspaceConfig};
 use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::git_http::{self, GitHttpState};
 
 use crate::support::{
-    Client, Workspace, call, err_message, err_status, git, gitea, ok, serve_workspace,
+    Client, Workspace, call, err_message, err_status, git, gitea, ok, seed, serve_workspace,
 };
 
 const TOKEN: &str = "tok_9f8e7d6c5b4a39281706";
@@ -359,6 +359,21 @@ async fn push_without_credentials_names_the_variables() {
             .contains("GITEA_API_TOKEN")
     );
     assert_eq!(commit_count(&ws.root()), 0);
+    for (tool, args) in [
+        ("git_pull", json!({})),
+        ("git_clone", json!({"repo": "acme/site", "dir": "x"})),
+    ] {
+        let r = call(&client, tool, args).await;
+        assert_eq!(err_status(&r), 503, "{tool}");
+        assert!(
+            crate::support::err_body(&r)["hint"]
+                .as_str()
+                .unwrap()
+                .contains("GITEA_API_URL"),
+            "{tool}"
+        );
+    }
+    assert!(!ws.root().join("x").exists());
 }
 
 /// A root that is not the top of a git repository is refused.
@@ -386,4 +401,466 @@ async fn a_root_that_is_not_a_repository_is_refused() {
     )
     .await;
     assert_eq!(err_status(&r), 400);
+}
+
+// ---- git_clone and git_pull (issue 12 item 6) ----
+
+/// An empty workspace served with the operator's Gitea credentials over a remote holding
+/// `acme/site` (README.md and src/a.txt on main, notes.txt on dev).
+struct Cloning {
+    ws: Workspace,
+    remote: Remote,
+    client: Client,
+    main: String,
+}
+
+async fn cloning(protected: &str, limits: Option<GitLimits>) -> Cloning {
+    let remote = remote("acme/site").await;
+    let main = seed(
+        &remote.bare,
+        "main",
+        &[("README.md", "# site\n"), ("src/a.txt", "a\n")],
+        "initial",
+    );
+    seed(&remote.bare, "dev", &[("notes.txt", "dev\n")], "dev work");
+    // The bare repository's HEAD names main, as Gitea's default branch.
+    let ws = Workspace::new();
+    let mut config = WorkspaceConfig::new(
+        &ws.root(),
+        Some(gitea(&remote.base_url, USER, TOKEN)),
+        ProtectedList::parse("VIBN_PROTECTED_REPOS", protected).unwrap(),
+    )
+    .unwrap();
+    if let Some(limits) = limits {
+        config.git_limits = limits;
+    }
+    let client = serve_workspace(config, &ToolFilter::default()).await;
+    Cloning {
+        ws,
+        remote,
+        client,
+        main,
+    }
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A clone into the empty root checks out the default branch with origin set to the
+/// repository's URL (no credentials); git_pull then keeps it up to date, and
+/// git_commit_and_push pushes from it.
+#[tokio::test]
+async fn clone_pull_and_push_round_trip() {
+    let c = cloning("", None).await;
+    let r = call(&c.client, "git_clone", json!({"repo": "acme/site"})).await;
+    let out = ok(&r).clone();
+    let origin = format!("{}/acme/site.git", c.remote.base_url);
+    assert_eq!(out["repo"], "acme/site");
+    assert_eq!(out["dir"], ".");
+    assert_eq!(out["origin"], origin);
+    assert_eq!(out["branch"], "main");
+    assert_eq!(out["commit"], c.main);
+    assert_eq!(out["files"], 2);
+    assert_eq!(out["protected"], false);
+    let root = c.ws.root();
+    assert_eq!(c.ws.read("src/a.txt"), "a\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+    assert_eq!(git(&root, &["remote", "get-url", "origin"]), origin);
+    assert_eq!(git(&root, &["rev-parse", "origin/main"]), c.main);
+    let config = std::fs::read_to_string(root.join(".git/config")).unwrap();
+    assert!(!config.contains(TOKEN) && !config.contains('@'), "{config}");
+    let attempts = c.remote.state.attempts();
+    assert!(!attempts.is_empty());
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.accepted && a.username.as_deref() == Some(USER)),
+        "{attempts:?}"
+    );
+
+    let r = call(&c.client, "git_pull", json!({})).await;
+    let out = ok(&r).clone();
+    assert_eq!(out["outcome"], "up_to_date");
+    assert_eq!(out["commit"], c.main);
+    assert_eq!(
+        (out["ahead"].as_u64(), out["behind"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    let next = seed(&c.remote.bare, "main", &[("new.txt", "new\n")], "more");
+    let r = call(&c.client, "git_pull", json!({})).await;
+    let out = ok(&r).clone();
+    assert_eq!(out["outcome"], "fast_forwarded");
+    assert_eq!(out["before"], c.main);
+    assert_eq!(out["commit"], next);
+    assert_eq!(out["remote_commit"], next);
+    assert_eq!(out["repo"], "acme/site");
+    assert_eq!(out["branch"], "main");
+    assert_eq!(c.ws.read("new.txt"), "new\n");
+    assert_eq!(git(&root, &["status", "--porcelain"]), "");
+
+    ok(&call(
+        &c.client,
+        "write_file",
+        json!({"path": "mine.txt", "content": "mine\n"}),
+    )
+    .await);
+    let r = call(&c.client, "git_commit_and_push", json!({"message": "mine"})).await;
+    let out = ok(&r).clone();
+    assert_eq!(out["pushed"], true);
+    assert_eq!(
+        remote_head(&c.remote.bare, "main").as_deref(),
+        out["commit"].as_str()
+    );
+}
+
+/// A branch, a URL on the Gitea host, and a new nested folder.
+#[tokio::test]
+async fn clone_a_branch_by_url_into_a_new_folder() {
+    let c = cloning("", None).await;
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({
+            "repo": format!("{}/acme/site.git", c.remote.base_url),
+            "branch": "dev",
+            "dir": "work/site"
+        }),
+    )
+    .await;
+    let out = ok(&r).clone();
+    assert_eq!(out["dir"], "work/site");
+    assert_eq!(out["branch"], "dev");
+    assert_eq!(c.ws.read("work/site/notes.txt"), "dev\n");
+    let clone = c.ws.root().join("work/site");
+    assert_eq!(git(&clone, &["symbolic-ref", "--short", "HEAD"]), "dev");
+    // A bare name belongs to the operator's own account when not pinned.
+    let r = call(&c.client, "git_clone", json!({"repo": "site", "dir": "x"})).await;
+    assert_eq!(err_status(&r), 404, "{:?}", r.structured_content);
+    assert!(err_message(&r).contains(&format!("{USER}/site")));
+}
+
+/// An empty repository clones to a branch with no commit yet.
+#[tokio::test]
+async fn clone_an_empty_repository() {
+    let c = cloning("", None).await;
+    c.remote.state.create_repo("acme/empty").unwrap();
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/empty", "dir": "e"}),
+    )
+    .await;
+    let out = ok(&r).clone();
+    assert_eq!(out["files"], 0);
+    assert!(out.get("commit").is_none(), "{out}");
+    assert_eq!(out["branch"], "main");
+    assert!(c.ws.root().join("e/.git").is_dir());
+}
+
+/// A clone that fails — no such repository, no such branch — leaves the workspace as it
+/// found it: folders it created are removed, an empty root stays empty.
+#[tokio::test]
+async fn failed_clones_leave_nothing_behind() {
+    let c = cloning("", None).await;
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/nope", "dir": "a/b"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 404, "{:?}", r.content);
+    assert!(!c.ws.root().join("a").exists());
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "branch": "nope"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 404, "{:?}", r.content);
+    assert!(err_message(&r).contains("nope"));
+    assert!(
+        entries(&c.ws.root()).is_empty(),
+        "{:?}",
+        entries(&c.ws.root())
+    );
+    std::fs::create_dir(c.ws.root().join("empty")).unwrap();
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "branch": "nope", "dir": "empty"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 404);
+    assert!(entries(&c.ws.root().join("empty")).is_empty());
+}
+
+/// A folder with files in it — or the root holding a repository — is refused and left
+/// untouched, before anything is fetched.
+#[tokio::test]
+async fn a_folder_that_is_not_empty_is_refused_untouched() {
+    let c = cloning("", None).await;
+    c.ws.write("site/keep.txt", "keep");
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "dir": "site"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 400);
+    assert_eq!(entries(&c.ws.root().join("site")), ["keep.txt"]);
+    let r = call(&c.client, "git_clone", json!({"repo": "acme/site"})).await;
+    assert_eq!(err_status(&r), 400);
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "dir": "site/keep.txt"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 400);
+    assert_eq!(c.ws.read("site/keep.txt"), "keep");
+    assert!(c.remote.state.attempts().is_empty(), "nothing was fetched");
+    // A root that already holds a repository is pointed at git_pull.
+    let c = cloning("", None).await;
+    ok(&call(&c.client, "git_clone", json!({"repo": "acme/site"})).await);
+    let r = call(&c.client, "git_clone", json!({"repo": "acme/site"})).await;
+    assert_eq!(err_status(&r), 400);
+    assert!(
+        crate::support::err_body(&r)["hint"]
+            .as_str()
+            .unwrap()
+            .contains("git_pull")
+    );
+}
+
+/// Local commits the remote lacks: "ahead". Both sides moved: "diverged", nothing
+/// merged, the remote's commits in origin/main.
+#[tokio::test]
+async fn pull_reports_ahead_and_diverged_without_merging() {
+    let c = cloning("", None).await;
+    ok(&call(&c.client, "git_clone", json!({"repo": "acme/site"})).await);
+    c.ws.write("local.txt", "l");
+    ok(&call(
+        &c.client,
+        "git_commit_and_push",
+        json!({"message": "local", "push": false}),
+    )
+    .await);
+    let local = git(&c.ws.root(), &["rev-parse", "HEAD"]);
+    let r = call(&c.client, "git_pull", json!({})).await;
+    let out = ok(&r).clone();
+    assert_eq!(out["outcome"], "ahead");
+    assert_eq!(
+        (out["ahead"].as_u64(), out["behind"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(out["commit"], local);
+
+    let theirs = seed(&c.remote.bare, "main", &[("theirs.txt", "t")], "theirs");
+    let r = call(&c.client, "git_pull", json!({})).await;
+    let out = ok(&r).clone();
+    assert_eq!(out["outcome"], "diverged");
+    assert_eq!(
+        (out["ahead"].as_u64(), out["behind"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(out["commit"], local);
+    assert_eq!(out["remote_commit"], theirs);
+    assert!(
+        out["output"]
+            .as_str()
+            .unwrap()
+            .contains("git rebase origin/main")
+    );
+    assert_eq!(git(&c.ws.root(), &["rev-parse", "HEAD"]), local);
+    assert_eq!(git(&c.ws.root(), &["rev-parse", "origin/main"]), theirs);
+    assert!(!c.ws.root().join("theirs.txt").exists());
+}
+
+/// Uncommitted changes a fast-forward would overwrite stop it; nothing is lost.
+#[tokio::test]
+async fn pull_never_overwrites_local_changes() {
+    let c = cloning("", None).await;
+    ok(&call(&c.client, "git_clone", json!({"repo": "acme/site"})).await);
+    c.ws.write("README.md", "my edit\n");
+    seed(
+        &c.remote.bare,
+        "main",
+        &[("README.md", "their edit\n")],
+        "theirs",
+    );
+    let r = call(&c.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 400);
+    assert!(
+        err_message(&r).contains("overwritten"),
+        "{}",
+        err_message(&r)
+    );
+    assert_eq!(c.ws.read("README.md"), "my edit\n");
+    assert_eq!(git(&c.ws.root(), &["rev-parse", "HEAD"]), c.main);
+}
+
+/// A branch Gitea does not have yet: a 404 pointing at git_commit_and_push. A detached
+/// HEAD: a 400.
+#[tokio::test]
+async fn pull_of_a_branch_gitea_lacks_or_a_detached_head() {
+    let c = cloning("", None).await;
+    ok(&call(&c.client, "git_clone", json!({"repo": "acme/site"})).await);
+    git(&c.ws.root(), &["switch", "-q", "-c", "feature"]);
+    let r = call(&c.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 404);
+    assert!(
+        crate::support::err_body(&r)["hint"]
+            .as_str()
+            .unwrap()
+            .contains("git_commit_and_push")
+    );
+    git(&c.ws.root(), &["switch", "-q", "--detach", "main"]);
+    let r = call(&c.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 400);
+}
+
+/// A repository whose tree or download is larger than the limits is refused (422), and
+/// nothing of it is kept; a pull keeps the fetched branch but checks nothing out.
+#[tokio::test]
+async fn clone_and_pull_respect_the_size_limits() {
+    let tight = GitLimits {
+        max_checkout_files: 2,
+        ..GitLimits::default()
+    };
+    let c = cloning("", Some(tight)).await;
+    ok(&call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "dir": "ok"}),
+    )
+    .await);
+    seed(&c.remote.bare, "main", &[("third.txt", "3")], "third");
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "dir": "big"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 422, "{:?}", r.content);
+    assert!(
+        err_message(&r).contains("more than 2 files"),
+        "{}",
+        err_message(&r)
+    );
+    assert!(!c.ws.root().join("big").exists());
+    assert_eq!(entries(&c.ws.root()), ["ok"]);
+
+    let c = cloning("", Some(tight)).await;
+    ok(&call(&c.client, "git_clone", json!({"repo": "acme/site"})).await);
+    let third = seed(&c.remote.bare, "main", &[("third.txt", "3")], "third");
+    let r = call(&c.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 422);
+    assert!(
+        err_message(&r).contains("origin/main"),
+        "{}",
+        err_message(&r)
+    );
+    assert_eq!(git(&c.ws.root(), &["rev-parse", "HEAD"]), c.main);
+    assert_eq!(git(&c.ws.root(), &["rev-parse", "origin/main"]), third);
+    assert!(!c.ws.root().join("third.txt").exists());
+
+    let small_download = GitLimits {
+        max_download_bytes: 64 * 1024,
+        ..GitLimits::default()
+    };
+    let c = cloning("", Some(small_download)).await;
+    // Letters from xorshift: barely compressible, so the pack stays far above 64 KiB.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let noise: String = (0..400_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect();
+    seed(&c.remote.bare, "main", &[("noise.txt", &noise)], "noise");
+    let r = call(
+        &c.client,
+        "git_clone",
+        json!({"repo": "acme/site", "dir": "n"}),
+    )
+    .await;
+    assert_eq!(err_status(&r), 422, "{:?}", r.content);
+    assert!(err_message(&r).contains("download"), "{}", err_message(&r));
+    assert!(entries(&c.ws.root()).is_empty());
+}
+
+/// Protected repositories are read-only for agents, not hidden: they clone and pull
+/// (and say they are protected), but never push.
+#[tokio::test]
+async fn protected_repositories_clone_and_pull_but_never_push() {
+    let c = cloning("ACME/*", None).await;
+    let r = call(&c.client, "git_clone", json!({"repo": "acme/site"})).await;
+    assert_eq!(ok(&r)["protected"], true);
+    let r = call(&c.client, "git_pull", json!({})).await;
+    assert_eq!(ok(&r)["protected"], true);
+    c.ws.write("x.txt", "x");
+    let r = call(&c.client, "git_commit_and_push", json!({"message": "x"})).await;
+    assert_eq!(err_status(&r), 403);
+    assert_eq!(
+        remote_head(&c.remote.bare, "main").as_deref(),
+        Some(c.main.as_str())
+    );
+}
+
+/// Neither the token nor a URL with credentials shows in results, the clone's config
+/// or any command line git ran (GIT_TRACE records each with its arguments).
+#[tokio::test]
+async fn clone_and_pull_never_show_the_token() {
+    let remote = remote("acme/site").await;
+    seed(&remote.bare, "main", &[("a.txt", "a")], "a");
+    let ws = Workspace::new();
+    let trace = ws.root().join("trace.log");
+    let mut config = WorkspaceConfig::new(
+        &ws.root(),
+        Some(gitea(&remote.base_url, USER, TOKEN)),
+        ProtectedList::empty(),
+    )
+    .unwrap();
+    config
+        .child_env
+        .push(("GIT_TRACE".into(), trace.clone().into()));
+    let client = serve_workspace(config, &ToolFilter::default()).await;
+    let clone = call(
+        &client,
+        "git_clone",
+        json!({"repo": "acme/site", "dir": "site"}),
+    )
+    .await;
+    ok(&clone);
+    // Make the clone the root's repository for the pull: move it up.
+    std::fs::rename(ws.root().join("site/.git"), ws.root().join(".git")).unwrap();
+    git(&ws.root(), &["checkout", "-q", "--", "."]);
+    seed(&remote.bare, "main", &[("b.txt", "b")], "b");
+    let pull = call(&client, "git_pull", json!({})).await;
+    assert_eq!(ok(&pull)["outcome"], "fast_forwarded");
+    for (what, result) in [("clone", &clone), ("pull", &pull)] {
+        let text = format!("{result:?}");
+        assert!(!text.contains(TOKEN), "token in the {what} result");
+        assert!(
+            !text.contains(&format!("{USER}:")),
+            "credentials in the {what} result"
+        );
+    }
+    let traced = std::fs::read_to_string(&trace).unwrap();
+    assert!(
+        traced.contains("VIBN_GIT_PASSWORD"),
+        "the helper ran: {traced}"
+    );
+    assert!(!traced.contains(TOKEN), "token in a traced command line");
+    let config = std::fs::read_to_string(ws.root().join(".git/config")).unwrap();
+    assert!(!config.contains(TOKEN) && !config.contains('@'), "{config}");
 }

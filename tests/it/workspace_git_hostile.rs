@@ -17,7 +17,7 @@ use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::git_http::{self, GitHttpState};
 
 use crate::support::{
-    Client, Workspace, call, err_message, err_status, git, ok, serve_workspace, test_keyring,
+    Client, Workspace, call, err_message, err_status, git, ok, seed, serve_workspace, test_keyring,
 };
 
 const TOKEN: &str = "gitea-token-hostile-5150";
@@ -381,6 +381,9 @@ async fn a_git_dir_elsewhere_is_refused() {
     std::os::unix::fs::symlink(h.repos.path().join("moved.git"), root.join(".git")).unwrap();
     let r = commit(&h).await;
     assert_eq!(err_status(&r), 403);
+    let r = call(&h.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 403, "git_pull too");
+    assert!(h.state.attempts().is_empty());
 }
 
 /// The file tools never write under `.git/` (the agent commits through
@@ -420,4 +423,415 @@ async fn file_tools_never_write_under_dot_git() {
         config_before
     );
     assert!(!Path::new(&h.ws.root().join("sub/.git")).exists());
+}
+
+// ---- git_clone and git_pull (issue 12 item 6) ----
+
+/// Give `<org>/<name>` a first commit on main (the fixture's repositories are empty).
+fn seeded(h: &Hostile, name: &str) -> String {
+    seed(
+        &h.bare(&format!("{}/{name}", h.org)),
+        "main",
+        &[("index.html", "<h1>site</h1>\n")],
+        "first",
+    )
+}
+
+/// Names of the root's entries, sorted (to show a refused call created nothing).
+fn root_entries(h: &Hostile) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(h.ws.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Pinned, git_clone reaches only the workspace org: another tenant's repository —
+/// however it is spelled — and sources that are not an owner/name on the Gitea host are
+/// refused before any request leaves, and nothing is created or run.
+#[tokio::test]
+async fn pinned_clone_refuses_other_tenants_and_hostile_sources_before_any_request() {
+    let h = hostile(&ToolFilter::default()).await;
+    seeded(&h, "site");
+    seed(&h.bare("vibn-other/site"), "main", &[("secret", "s")], "s");
+    let t = trap();
+    let touch = format!("touch {}", h.pwned().display());
+    let host = h.base.trim_start_matches("http://");
+    let before = root_entries(&h);
+    let cases: Vec<(String, u64)> = vec![
+        ("vibn-other/site".into(), 403),
+        ("VIBN-OTHER/site".into(), 403),
+        (format!("{}/vibn-other/site.git", h.base), 403),
+        (format!("{}/%76ibn-other/site.git", h.base), 403),
+        (format!("{}/x/vibn-other/site", h.base), 403),
+        ("%76ibn-other/site".into(), 400),
+        (format!("{}/%2e%2e", h.org), 400),
+        (format!("{}/site/../../vibn-other/site", h.org), 400),
+        ("../vibn-other/site".into(), 400),
+        (format!("http://bot:{TOKEN}@{host}/{}/site.git", h.org), 400),
+        (format!("bot@{host}:{}/site.git", h.org), 400),
+        (format!("ssh://{host}/{}/site.git", h.org), 400),
+        (
+            format!("http://127.0.0.1:{}/{}/site.git", t.port, h.org),
+            403,
+        ),
+        (
+            format!("file://{}", h.bare(&format!("{}/site", h.org)).display()),
+            400,
+        ),
+        (format!("ext::sh -c {touch}"), 400),
+        (format!("--upload-pack={touch}"), 400),
+        ("-u/site".into(), 400),
+    ];
+    for (repo, status) in &cases {
+        let r = call(
+            &h.client,
+            "git_clone",
+            json!({"repo": repo, "dir": "clone"}),
+        )
+        .await;
+        assert_eq!(err_status(&r), *status, "{repo}: {:?}", r.content);
+        assert!(!format!("{r:?}").contains(TOKEN), "{repo}: token echoed");
+    }
+    assert!(
+        h.state.attempts().is_empty(),
+        "a request left: {:?}",
+        h.state.attempts()
+    );
+    assert_eq!(t.hits.load(Ordering::SeqCst), 0, "the trap was contacted");
+    assert!(!h.pwned().exists(), "a command ran");
+    assert_eq!(root_entries(&h), before, "something was created");
+    // The workspace's own repository clones, as the bot.
+    let r = call(
+        &h.client,
+        "git_clone",
+        json!({"repo": "site", "dir": "clone"}),
+    )
+    .await;
+    assert_eq!(ok(&r)["repo"], format!("{}/site", h.org));
+    let users: Vec<_> = h.state.attempts().into_iter().map(|a| a.username).collect();
+    assert!(
+        !users.is_empty() && users.iter().all(|u| u.as_deref() == Some("bot")),
+        "{users:?}"
+    );
+}
+
+/// The folder a clone goes into must lie in the root and outside any `.git`, however it
+/// is spelled or reached (symlinks resolved); nothing is fetched for a refused one.
+#[tokio::test]
+async fn clone_dirs_outside_the_root_or_inside_git_are_refused() {
+    let h = hostile(&ToolFilter::default()).await;
+    seeded(&h, "site");
+    let root = h.ws.root();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    std::fs::create_dir(root.join("inside")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
+    std::os::unix::fs::symlink(root.join(".git"), root.join("gitlink")).unwrap();
+    std::os::unix::fs::symlink("inside", root.join("link")).unwrap();
+    h.ws.write("file.txt", "f");
+    let config = std::fs::read_to_string(root.join(".git/config")).unwrap();
+    let outside_dir = outside.path().join("x").display().to_string();
+    for (dir, status) in [
+        ("../x", 403),
+        ("sub/../../x", 403),
+        (outside_dir.as_str(), 403),
+        (".git", 403),
+        (".git/x", 403),
+        (".GIT/hooks", 403),
+        ("sub/.git", 403),
+        ("gitlink", 403),
+        ("gitlink/x", 403),
+        ("out", 403),
+        ("out/x", 403),
+        ("file.txt", 400),
+        ("file.txt/x", 400),
+    ] {
+        let r = call(&h.client, "git_clone", json!({"repo": "site", "dir": dir})).await;
+        assert_eq!(err_status(&r), status, "{dir}: {:?}", r.content);
+    }
+    assert!(h.state.attempts().is_empty(), "nothing may be fetched");
+    assert!(std::fs::read_dir(outside.path()).unwrap().next().is_none());
+    assert_eq!(
+        std::fs::read_to_string(root.join(".git/config")).unwrap(),
+        config
+    );
+    assert!(!root.join("sub/.git").exists() && !root.join("sub/x").exists());
+    // A symlink to an empty folder inside the root is followed, and the result says where.
+    let r = call(
+        &h.client,
+        "git_clone",
+        json!({"repo": "site", "dir": "link"}),
+    )
+    .await;
+    assert_ne!(r.is_error, Some(true), "{:?}", r.content);
+    assert_eq!(ok(&r)["dir"], "inside");
+    assert!(root.join("inside/index.html").exists());
+}
+
+/// Each hostile setting in the root repository's config, alone, stops git_pull by name
+/// before git runs with it: nothing runs, nothing reaches the trap, no credentials are
+/// offered. Once the config is clean the same pull works, and no hook runs.
+#[tokio::test]
+async fn pull_refuses_every_hostile_config_key_and_nothing_runs_or_leaves() {
+    let h = hostile(&ToolFilter::default()).await;
+    let first = seeded(&h, "site");
+    let t = trap();
+    let pwned = h.pwned();
+    let touch = format!("touch {}", pwned.display());
+    let trap_url = format!("http://127.0.0.1:{}", t.port);
+    let evil_include = h.repos.path().join("evil.cfg");
+    std::fs::write(&evil_include, format!("[core]\n\tfsmonitor = {touch}\n")).unwrap();
+    let pristine = std::fs::read_to_string(h.ws.root().join(".git/config")).unwrap();
+    let cases: Vec<(&str, String)> = vec![
+        ("http.proxy", format!("[http]\n\tproxy = {trap_url}\n")),
+        (
+            "http.",
+            format!("[http \"{}/\"]\n\tproxy = {trap_url}\n", h.base),
+        ),
+        (
+            "http.extraheader",
+            "[http]\n\textraHeader = X-Evil: 1\n".into(),
+        ),
+        (
+            "url.",
+            format!("[url \"{trap_url}/\"]\n\tinsteadOf = {}/\n", h.base),
+        ),
+        ("core.fsmonitor", format!("[core]\n\tfsmonitor = {touch}\n")),
+        (
+            "core.hookspath",
+            "[core]\n\thooksPath = evil-hooks\n".into(),
+        ),
+        ("core.askpass", format!("[core]\n\taskPass = {touch}\n")),
+        ("core.gitproxy", format!("[core]\n\tgitProxy = {touch}\n")),
+        (
+            "credential.helper",
+            format!("[credential]\n\thelper = !{touch}\n"),
+        ),
+        (
+            "include.path",
+            format!("[include]\n\tpath = {}\n", evil_include.display()),
+        ),
+        (
+            "remote.origin.uploadpack",
+            format!("[remote \"origin\"]\n\tuploadpack = {touch}\n"),
+        ),
+        (
+            "remote.origin.proxy",
+            format!("[remote \"origin\"]\n\tproxy = {trap_url}\n"),
+        ),
+        (
+            "transfer.fsckobjects",
+            "[transfer]\n\tfsckObjects = false\n".into(),
+        ),
+        (
+            "fetch.fsck.gitmodulesurl",
+            "[fetch \"fsck\"]\n\tgitmodulesUrl = ignore\n".into(),
+        ),
+        (
+            "merge.x.driver",
+            format!("[merge \"x\"]\n\tdriver = {touch}\n"),
+        ),
+        (
+            "fetch.bundleuri",
+            format!("[fetch]\n\tbundleURI = {trap_url}/x.bundle\n"),
+        ),
+        (
+            "filter.x.smudge",
+            format!("[filter \"x\"]\n\tsmudge = {touch}\n"),
+        ),
+    ];
+    for (key, text) in &cases {
+        std::fs::write(h.ws.root().join(".git/config"), &pristine).unwrap();
+        h.append_config(text);
+        let r = call(&h.client, "git_pull", json!({})).await;
+        assert_eq!(err_status(&r), 403, "{key}: {:?}", r.content);
+        let message = err_message(&r).to_ascii_lowercase();
+        assert!(message.contains(key), "{key} not named: {message}");
+        assert!(!pwned.exists(), "{key}: a configured command ran");
+    }
+    assert_eq!(t.hits.load(Ordering::SeqCst), 0, "the trap was contacted");
+    assert!(h.state.attempts().is_empty(), "credentials were offered");
+    assert!(
+        !h.ws.root().join("index.html").exists(),
+        "something was pulled"
+    );
+
+    // Clean again, with hooks planted that a checkout or merge would run: the pull
+    // fast-forwards the unborn branch, as the bot, and no hook runs.
+    std::fs::write(h.ws.root().join(".git/config"), &pristine).unwrap();
+    for hook in [
+        "post-checkout",
+        "post-merge",
+        "reference-transaction",
+        "pre-merge-commit",
+    ] {
+        let path = h.ws.root().join(".git/hooks").join(hook);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, format!("#!/bin/sh\n{touch}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let r = call(&h.client, "git_pull", json!({})).await;
+    let out = ok(&r);
+    assert_eq!(out["outcome"], "fast_forwarded");
+    assert_eq!(out["commit"], first);
+    assert!(out.get("before").is_none());
+    assert!(h.ws.root().join("index.html").exists());
+    assert!(!pwned.exists(), "a hook ran");
+    let users: Vec<_> = h.state.attempts().into_iter().map(|a| a.username).collect();
+    assert!(
+        users.iter().all(|u| u.as_deref() == Some("bot")),
+        "{users:?}"
+    );
+}
+
+/// git_pull fetches from the URL vibn builds from origin's validated name, never from
+/// the remote the repository configures: its refspecs are ignored, an origin in another
+/// tenant's org (however spelled) or on another host is refused with no request, and a
+/// protected repository of the org may be pulled (read-only, not hidden).
+#[tokio::test]
+async fn pull_fetches_only_from_origins_validated_repository() {
+    let h = hostile(&ToolFilter::default()).await;
+    seeded(&h, "site");
+    seeded(&h, "infra");
+    seed(&h.bare("vibn-other/site"), "main", &[("secret", "s")], "s");
+    let t = trap();
+    let root = h.ws.root();
+    for origin in [
+        format!("{}/vibn-other/site.git", h.base),
+        format!("{}/%76ibn-other/site.git", h.base),
+        format!("{}/VIBN-OTHER/site", h.base),
+        format!("http://127.0.0.1:{}/{}/site.git", t.port, h.org),
+        format!(
+            "ssh://{}/{}/site.git",
+            h.base.trim_start_matches("http://"),
+            h.org
+        ),
+    ] {
+        git(&root, &["remote", "set-url", "origin", &origin]);
+        let r = call(&h.client, "git_pull", json!({})).await;
+        assert_eq!(err_status(&r), 403, "{origin}: {:?}", r.content);
+    }
+    git(&root, &["remote", "remove", "origin"]);
+    let r = call(&h.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 403, "no origin, pinned");
+    assert!(h.state.attempts().is_empty(), "a request left");
+    assert_eq!(t.hits.load(Ordering::SeqCst), 0);
+    assert!(!root.join("secret").exists());
+
+    // The configured fetch refspecs and push URLs play no part.
+    git(
+        &root,
+        &[
+            "remote",
+            "add",
+            "origin",
+            &format!("{}/{}/site.git", h.base, h.org),
+        ],
+    );
+    h.append_config(&format!(
+        "[remote \"origin\"]\n\tfetch = +refs/heads/*:refs/heads/evil/*\n\tpushurl = {}/vibn-other/site.git\n",
+        h.base
+    ));
+    let r = call(&h.client, "git_pull", json!({})).await;
+    assert_eq!(ok(&r)["repo"], format!("{}/site", h.org));
+    assert_eq!(ok(&r)["protected"], false);
+    let refs = git(&root, &["for-each-ref", "--format=%(refname)"]);
+    assert!(!refs.contains("evil"), "{refs}");
+
+    // The org's protected repository can be read.
+    let infra = format!("{}/{}/infra.git", h.base, h.org);
+    git(&root, &["remote", "set-url", "origin", &infra]);
+    let r = call(&h.client, "git_pull", json!({})).await;
+    let out = ok(&r);
+    assert_eq!(out["repo"], format!("{}/infra", h.org));
+    assert_eq!(out["protected"], true);
+}
+
+/// A repository crafted to attack git (a `.gitmodules` whose URL is an option) fails
+/// git's integrity checks on the way in — even when the repository's config turns
+/// `fetch.fsckObjects` off — and nothing of it is kept.
+#[tokio::test]
+async fn a_repository_crafted_to_attack_git_is_refused_and_nothing_kept() {
+    let h = hostile(&ToolFilter::default()).await;
+    let bare = h.bare(&format!("{}/site", h.org));
+    seed(
+        &bare,
+        "main",
+        &[
+            (
+                ".gitmodules",
+                &format!(
+                    "[submodule \"x\"]\n\tpath = x\n\turl = --upload-pack=touch {}\n",
+                    h.pwned().display()
+                ),
+            ),
+            ("index.html", "hi"),
+        ],
+        "crafted",
+    );
+    let r = call(&h.client, "git_clone", json!({"repo": "site", "dir": "c"})).await;
+    assert_eq!(err_status(&r), 422, "{:?}", r.content);
+    assert!(!h.ws.root().join("c").exists());
+
+    h.append_config("[fetch]\n\tfsckObjects = false\n");
+    let r = call(&h.client, "git_pull", json!({})).await;
+    assert_eq!(err_status(&r), 422, "{:?}", r.content);
+    let root = h.ws.root();
+    assert!(!root.join("index.html").exists());
+    let refs = git(&root, &["for-each-ref", "--format=%(refname)"]);
+    assert_eq!(refs, "", "no ref was updated");
+    let packs = root.join(".git/objects/pack");
+    let left: Vec<_> = std::fs::read_dir(&packs)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(!h.pwned().exists());
+}
+
+/// The bot's token is in no result, no `.git/config` and no audit row of git_clone and
+/// git_pull; each call is audited with the repository it reached.
+#[tokio::test]
+async fn clone_and_pull_keep_the_token_out_of_configs_results_and_the_audit() {
+    let h = hostile(&ToolFilter::default()).await;
+    seeded(&h, "site");
+    let clone = call(
+        &h.client,
+        "git_clone",
+        json!({"repo": "site", "dir": "copy"}),
+    )
+    .await;
+    ok(&clone);
+    let pull = call(&h.client, "git_pull", json!({})).await;
+    ok(&pull);
+    let refused = call(&h.client, "git_clone", json!({"repo": "vibn-other/site"})).await;
+    assert_eq!(err_status(&refused), 403);
+    for result in [&clone, &pull, &refused] {
+        assert!(!format!("{result:?}").contains(TOKEN));
+    }
+    for config in ["copy/.git/config", ".git/config"] {
+        let text = std::fs::read_to_string(h.ws.root().join(config)).unwrap();
+        assert!(
+            !text.contains(TOKEN) && !text.contains("bot@"),
+            "{config}: {text}"
+        );
+    }
+    let events = h.store.list_audit(None, 20).unwrap();
+    assert!(events.iter().all(|e| !e.target.contains(TOKEN)));
+    let site = format!("{}/site", h.org);
+    let clones: Vec<_> = events.iter().filter(|e| e.tool == "git_clone").collect();
+    assert!(
+        clones
+            .iter()
+            .any(|e| e.target.contains(&site) && e.target.contains("copy")),
+        "{clones:?}"
+    );
+    assert!(
+        clones.iter().any(|e| e.target.starts_with("refused")),
+        "{clones:?}"
+    );
+    let pulls: Vec<_> = events.iter().filter(|e| e.tool == "git_pull").collect();
+    assert!(pulls.iter().any(|e| e.target.contains(&site)), "{pulls:?}");
 }

@@ -3,8 +3,9 @@
 //! one line (`super::limits::check(&p)?`) before touching the disk or running anything.
 
 use super::{
-    ExecuteCommandParams, FindFilesParams, GitCommitAndPushParams, ListDirectoryParams,
-    MAX_FILE_BYTES, ReadFileParams, ReplaceInFileParams, SearchCodeParams, WriteFileParams,
+    ExecuteCommandParams, FindFilesParams, GitCloneParams, GitCommitAndPushParams, GitPullParams,
+    ListDirectoryParams, MAX_FILE_BYTES, ReadFileParams, ReplaceInFileParams, SearchCodeParams,
+    WriteFileParams,
 };
 use crate::api::limits::{GLOB, Limit, NAME, PATH, limits};
 
@@ -15,6 +16,8 @@ const FILE_TEXT: Limit = Limit::bytes(MAX_FILE_BYTES as usize);
 const ARGUMENT: Limit = Limit::bytes(64 * 1024).without_nul();
 /// Search patterns (a literal or a regular expression).
 const PATTERN: Limit = Limit::chars(4096);
+/// What `git_clone` takes as the repository: `owner/name` or its URL on Gitea.
+const REPO_SOURCE: Limit = Limit::chars(1024);
 /// Paths one commit may stage.
 const COMMIT_PATHS: usize = 1000;
 
@@ -30,4 +33,6 @@ limits! {
     SearchCodeParams { pattern: PATTERN, glob: GLOB, path: PATH }
     ExecuteCommandParams { command: ARGUMENT, cwd: PATH }
     GitCommitAndPushParams { message: ARGUMENT, paths: PATH.items(COMMIT_PATHS), branch: NAME }
+    GitCloneParams { repo: REPO_SOURCE, branch: NAME, dir: PATH }
+    GitPullParams {}
 }

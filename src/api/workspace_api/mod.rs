@@ -29,7 +29,10 @@ pub use files::{
     MAX_FILE_BYTES, ReadFileOut, ReadFileParams, ReplaceInFileOut, ReplaceInFileParams,
     WriteFileOut, WriteFileParams,
 };
-pub use git::{GitCommitAndPushOut, GitCommitAndPushParams};
+pub use git::{
+    GitCloneOut, GitCloneParams, GitCommitAndPushOut, GitCommitAndPushParams, GitPullOut,
+    GitPullParams, PullOutcome,
+};
 pub use listing::{
     DirectoryEntry, EntryKind, FindFilesOut, FindFilesParams, ListDirectoryOut, ListDirectoryParams,
 };
