@@ -141,6 +141,8 @@ const SETUPS = {
         // The command sandbox may be unavailable on a CI machine (a 503 result).
         ['execute_command', { command: 'echo hi' }, 'any'],
         ['git_commit_and_push', { message: `page from ${who}`, branch: 'main' }, 'any'],
+        ['git_pull', {}, 'any'],
+        ['git_clone', { repo: 'demo/site', dir: `copies/${who.replace(/[^A-Za-z0-9]+/g, '-')}` }, 'any'],
         ['read_file', { path: 'nope.txt' }, 404],
         ['read_file', { path: '../etc/passwd' }, 403],
       ],
