@@ -104,9 +104,12 @@ pub fn prepare_router<S: Send + Sync + 'static>(router: &mut ToolRouter<S>, filt
 }
 
 /// Rewrite schema idioms some clients reject into plain equivalents, recursively:
-/// an optional property's `"type": ["T", "null"]` becomes `"T"` (absence already says
-/// optional; vibn never sends or expects null), `"default": null` goes, and a `oneOf`
-/// of string constants becomes an `enum`.
+/// an optional property's `"type": ["T", "null"]` becomes `"T"` and its
+/// `"anyOf": [X, {"type": "null"}]` becomes `X` (absence already says optional; vibn
+/// never sends or expects null), `"default": null` goes, null leaves every `enum`, a
+/// `oneOf` of string constants becomes an `enum`, and an `enum` or `const` that is not
+/// all strings becomes its plain type with the values in the description — some clients
+/// reject the whole tool list for one non-string enum (issue 14 item 6).
 fn portable_schema(schema: &mut JsonObject) {
     if schema.get("default").is_some_and(Value::is_null) {
         schema.remove("default");
@@ -117,6 +120,11 @@ fn portable_schema(schema: &mut JsonObject) {
             schema.insert("type".into(), non_null[0].clone());
         }
     }
+    unwrap_nullable(schema);
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    plain_non_string_constants(schema);
     if let Some(Value::Array(variants)) = schema.get("oneOf") {
         let constants: Option<Vec<Value>> = variants
             .iter()
@@ -143,6 +151,71 @@ fn portable_schema(schema: &mut JsonObject) {
             }),
             _ => {}
         }
+    }
+}
+
+/// `"anyOf"`/`"oneOf"`: `[X, {"type": "null"}]` (schemars' `Option<T>` of a named
+/// type) becomes `X`'s keywords on the schema itself, keeping the schema's own
+/// description.
+fn unwrap_nullable(schema: &mut JsonObject) {
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(variants)) = schema.get(key) else {
+            continue;
+        };
+        let is_null = |v: &Value| {
+            v.get("type").is_some_and(|t| t == "null")
+                && v.as_object().is_some_and(|o| o.len() == 1)
+        };
+        let rest: Vec<&Value> = variants.iter().filter(|v| !is_null(v)).collect();
+        if rest.len() != 1 || rest.len() == variants.len() {
+            continue;
+        }
+        let Some(Value::Object(only)) = rest.first().map(|v| (*v).clone()) else {
+            continue;
+        };
+        schema.remove(key);
+        for (k, v) in only {
+            schema.entry(k).or_insert(v);
+        }
+    }
+}
+
+/// An `enum` or `const` with a value that is not a string becomes the values' plain
+/// JSON type (when they share one), the values moving into the description.
+fn plain_non_string_constants(schema: &mut JsonObject) {
+    let values: Vec<Value> = match (schema.get("enum"), schema.get("const")) {
+        (Some(Value::Array(values)), _) if !values.iter().all(Value::is_string) => values.clone(),
+        (_, Some(value)) if !value.is_string() => vec![value.clone()],
+        _ => return,
+    };
+    schema.remove("enum");
+    schema.remove("const");
+    let types: std::collections::BTreeSet<&str> = values.iter().map(json_type).collect();
+    if let ([only], false) = (
+        types.iter().copied().collect::<Vec<_>>().as_slice(),
+        schema.contains_key("type"),
+    ) {
+        schema.insert("type".into(), Value::from(*only));
+    }
+    let listed: Vec<String> = values.iter().map(Value::to_string).collect();
+    let sentence = format!("One of: {}.", listed.join(", "));
+    let description = match schema.get("description").and_then(Value::as_str) {
+        Some(d) => format!("{} {sentence}", d.trim_end()),
+        None => sentence,
+    };
+    schema.insert("description".into(), description.into());
+}
+
+/// The JSON Schema type name of a value.
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -451,6 +524,61 @@ mod tests {
             object(json!({"oneOf": [{"const": "a", "type": "string"}, {"type": "integer"}]}));
         portable_schema(&mut mixed);
         assert!(mixed.contains_key("oneOf"), "a mixed oneOf is left alone");
+    }
+
+    #[test]
+    fn nullable_named_types_become_the_type() {
+        let mut s = object(json!({"properties": {
+            "kind": {"description": "which", "anyOf": [{"$ref": "#/$defs/Kind"}, {"type": "null"}]},
+            "two": {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+        }}));
+        portable_schema(&mut s);
+        assert_eq!(
+            s["properties"]["kind"],
+            json!({"description": "which", "$ref": "#/$defs/Kind"})
+        );
+        assert!(
+            s["properties"]["two"].get("anyOf").is_some(),
+            "a real union stays"
+        );
+    }
+
+    #[test]
+    fn null_leaves_enums() {
+        let mut s = object(json!({"type": ["string", "null"], "enum": ["a", "b", null]}));
+        portable_schema(&mut s);
+        assert_eq!(
+            Value::Object(s),
+            json!({"type": "string", "enum": ["a", "b"]})
+        );
+    }
+
+    #[test]
+    fn non_string_enums_and_consts_become_plain_types() {
+        let mut s = object(json!({"properties": {
+            "level": {"enum": [1, 2, 3], "description": "How loud."},
+            "flag": {"const": true},
+            "mixed": {"enum": ["a", 1]},
+            "word": {"const": "x", "type": "string"}
+        }}));
+        portable_schema(&mut s);
+        assert_eq!(
+            s["properties"]["level"],
+            json!({"type": "integer", "description": "How loud. One of: 1, 2, 3."})
+        );
+        assert_eq!(
+            s["properties"]["flag"],
+            json!({"type": "boolean", "description": "One of: true."})
+        );
+        assert_eq!(
+            s["properties"]["mixed"],
+            json!({"description": "One of: \"a\", 1."})
+        );
+        assert_eq!(
+            s["properties"]["word"],
+            json!({"const": "x", "type": "string"}),
+            "string constants stay"
+        );
     }
 
     #[test]

@@ -138,5 +138,7 @@ pub async fn call_tool(
         meta.set_progress_token(ProgressToken(NumberOrString::Number(7)));
         params.meta = Some(meta);
     }
-    client.call_tool(params).await.unwrap()
+    let result = client.call_tool(params).await.unwrap();
+    crate::support::check_output(client, tool, &result);
+    result
 }

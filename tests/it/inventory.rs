@@ -180,6 +180,24 @@ fn enums_and_consts_are_strings() {
     }
 }
 
+/// Every output schema compiles, and the check every test's successful call goes
+/// through (`support::check_output`) rejects content the schema does not allow.
+#[test]
+fn structured_content_is_checked_against_the_output_schema() {
+    for (server, tools) in vibn::mcp::inventory() {
+        for tool in tools {
+            let schema = Value::Object((*tool.output_schema.unwrap()).clone());
+            assert!(
+                jsonschema::validator_for(&schema).is_ok(),
+                "{server} {}",
+                tool.name
+            );
+        }
+    }
+    let wrong = serde_json::json!({"path": 5});
+    assert!(!crate::support::output_errors("vibn-workspace", "read_file", &wrong).is_empty());
+}
+
 /// The start-up name list matches the router exactly.
 #[test]
 fn tool_name_lists_match_the_routers() {

@@ -1,10 +1,12 @@
 //! Fixtures shared by the integration tests.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::RunningService;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
 use vibn::api::caller::Pinning;
 use vibn::api::workspace_api::WorkspaceApi;
@@ -75,15 +77,74 @@ pub async fn serve_workspace(mut config: WorkspaceConfig, filter: &ToolFilter) -
     ().serve(client_io).await.unwrap()
 }
 
-/// Call a tool with JSON arguments.
+/// Call a tool with JSON arguments; a successful result is checked against the tool's
+/// `outputSchema`.
 pub async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
     let Value::Object(map) = args else {
         panic!("arguments must be an object")
     };
-    client
+    let result = client
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(map))
         .await
-        .unwrap()
+        .unwrap();
+    check_output(client, tool, &result);
+    result
+}
+
+/// The `outputSchema` of every tool of every built server, by (serverInfo name, tool).
+fn output_schemas() -> &'static HashMap<(String, String), Value> {
+    static SCHEMAS: OnceLock<HashMap<(String, String), Value>> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        vibn::mcp::inventory()
+            .into_iter()
+            .flat_map(|(server, tools)| {
+                tools.into_iter().filter_map(move |t| {
+                    let schema = Value::Object((*t.output_schema?).clone());
+                    Some(((format!("vibn-{server}"), t.name.into_owned()), schema))
+                })
+            })
+            .collect()
+    })
+}
+
+/// A successful result's `structuredContent` validates against its tool's
+/// `outputSchema`, as clients check it (the TS SDK and Inspector reject the answer
+/// otherwise; issue 14 item 6).
+pub fn check_output<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    tool: &str,
+    result: &CallToolResult,
+) {
+    if result.is_error == Some(true) {
+        return;
+    }
+    let Some(content) = result.structured_content.as_ref() else {
+        return;
+    };
+    let server = client
+        .peer_info()
+        .and_then(|info| info.server_info.as_ref().map(|s| s.name.clone()))
+        .unwrap_or_default();
+    let errors = output_errors(&server, tool, content);
+    assert!(
+        errors.is_empty(),
+        "{server} {tool}: structuredContent does not match the outputSchema: {}",
+        errors.join("; ")
+    );
+}
+
+/// Why `content` does not match the `outputSchema` of `tool` on `server` (serverInfo
+/// name); empty when it does.
+pub fn output_errors(server: &str, tool: &str, content: &Value) -> Vec<String> {
+    let Some(schema) = output_schemas().get(&(server.to_string(), tool.to_string())) else {
+        panic!("{server} {tool}: no outputSchema for a structured result")
+    };
+    let validator = jsonschema::validator_for(schema)
+        .unwrap_or_else(|e| panic!("{server} {tool}: outputSchema does not compile: {e}"));
+    validator
+        .iter_errors(content)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 /// The structured result of a successful call.
