@@ -36,6 +36,7 @@ mod provision;
 mod provision_cli;
 mod provision_faults;
 mod provision_rotation;
+mod schemas_cli;
 mod transport;
 mod workspace_exec;
 mod workspace_git;
