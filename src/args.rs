@@ -64,6 +64,10 @@ pub enum Command {
         #[command(subcommand)]
         action: SchemasAction,
     },
+    /// Connect an MCP client: write its configuration for vibn's servers (merged into
+    /// the file the client reads, old file backed up) and the house rules an agent needs;
+    /// `vibn setup prompt` prints the rules as a system-prompt block.
+    Setup(SetupArgs),
     /// Start a local stand-in for an upstream service (for tests and demos); runs the
     /// `vibn-sandbox` binary installed next to `vibn`.
     #[command(disable_help_flag = true)]
@@ -543,6 +547,83 @@ pub struct AuditArgs {
     pub store: StoreArgs,
 }
 
+/// What `vibn setup` configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SetupTarget {
+    /// Cursor: `.cursor/mcp.json` (or `~/.cursor/mcp.json`), `.cursor/rules/vibn-workspace.mdc`, `.env.local`.
+    Cursor,
+    /// Claude Desktop: `claude_desktop_config.json`.
+    ClaudeDesktop,
+    /// Claude Code: `~/.claude.json` for this project (or `.mcp.json`, or every project), `CLAUDE.md`.
+    ClaudeCode,
+    /// Goose: `~/.config/goose/config.yaml`, `.goosehints`.
+    Goose,
+    /// VS Code: `.vscode/mcp.json` (`servers`), `AGENTS.md`, `.env.local`.
+    Vscode,
+    /// Codex: `~/.codex/config.toml` (or `.codex/config.toml`), `AGENTS.md`.
+    Codex,
+    /// Print the house rules as a system-prompt block (for any other client).
+    Prompt,
+}
+
+/// Which configuration file of a client `vibn setup` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SetupScope {
+    /// The project's own file (Cursor, VS Code, Claude Code's `.mcp.json`, Codex).
+    Project,
+    /// Claude Code's entry for this project in `~/.claude.json` (what `claude mcp add` writes).
+    Local,
+    /// The user's file, for every project.
+    User,
+}
+
+/// Arguments of `vibn setup`.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  \
+    vibn setup cursor --workspace acme --mint-key cursor-laptop\n  \
+    VIBN_API_KEY=vibn_sk_… vibn setup claude-code --servers control-plane,workspace\n  \
+    vibn setup codex --print\n  \
+    vibn setup prompt --workspace acme")]
+pub struct SetupArgs {
+    /// The client to configure, or `prompt`.
+    pub client: SetupTarget,
+    /// The servers to configure (default: control-plane,workspace — the built ones).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub servers: Vec<String>,
+    /// Which of the client's files to write (default: the client's usual one).
+    #[arg(long, value_enum)]
+    pub scope: Option<SetupScope>,
+    /// The project folder: the workspace server's root and where project files go
+    /// (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Mint a fresh workspace key named NAME for this client (one key per agent or
+    /// device) instead of using VIBN_API_KEY.
+    #[arg(long, value_name = "NAME")]
+    pub mint_key: Option<String>,
+    /// The workspace (slug) the key belongs to; needed with --mint-key.
+    #[arg(long, env = env::VIBN_WORKSPACE, value_name = "SLUG")]
+    pub workspace: Option<String>,
+    /// The key to configure (prefer the env var: flags show in `ps`).
+    #[arg(long, env = env::VIBN_API_KEY, hide_env_values = true, value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// The `vibn` binary clients start (default: this one).
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Show the files instead of writing them (secrets masked).
+    #[arg(long)]
+    pub print: bool,
+    /// With --print, show secrets instead of masking them.
+    #[arg(long)]
+    pub show_secret: bool,
+    /// Write only the client's MCP configuration, no house rules or `.env.local`.
+    #[arg(long)]
+    pub no_rules: bool,
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
+}
+
 /// `vibn schemas …`
 #[derive(Debug, Subcommand)]
 pub enum SchemasAction {
@@ -550,6 +631,16 @@ pub enum SchemasAction {
     Export {
         /// Folder to write to.
         #[arg(long, default_value = "schemas")]
+        dir: PathBuf,
+        /// Compare instead of writing; exit 1 when a file is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Write `<server>/server.json` (MCP Registry, schema 2025-12-11) and example client
+    /// configurations for every server (or check they are current).
+    Manifests {
+        /// Folder to write to.
+        #[arg(long, default_value = "servers")]
         dir: PathBuf,
         /// Compare instead of writing; exit 1 when a file is stale.
         #[arg(long)]

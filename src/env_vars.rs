@@ -57,9 +57,68 @@ pub const VIBN_KEYSTORE: &str = "VIBN_KEYSTORE";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 /// Home folder, for the default data directory (`~/.local/share/vibn/`).
 pub const HOME: &str = "HOME";
+/// Where clients keep their configuration (`vibn setup`: Goose, Claude Desktop on Linux).
+pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Codex CLI's folder (`vibn setup codex`; default `~/.codex`).
+pub const CODEX_HOME: &str = "CODEX_HOME";
 /// Base64 of 32 bytes: the key secrets at rest are sealed with.
 pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
 /// The previous secrets key, during rotation (opens only).
 pub const VIBN_SECRETS_KEY_PREVIOUS: &str = "VIBN_SECRETS_KEY_PREVIOUS";
 /// An admin org token (`vibn_at_…`) the CLI acts as; recorded as `org-token:<hint>`.
 pub const VIBN_ADMIN_TOKEN: &str = "VIBN_ADMIN_TOKEN";
+
+/// What a variable a server reads is for, in one line for someone configuring an MCP
+/// client (`servers/*/server.json`, `vibn setup`); `None` for one no server reads.
+pub fn purpose(name: &str) -> Option<&'static str> {
+    Some(match name {
+        VIBN_API_KEY => "Workspace key (vibn_sk_…): the server acts only for that workspace",
+        VIBN_WORKSPACE => "Refuse any key that does not belong to this workspace slug",
+        VIBN_KEYSTORE => "Path of the keystore file (default: $XDG_DATA_HOME/vibn/keystore.db)",
+        VIBN_READ_ONLY => "1: serve only read-only tools",
+        VIBN_PROTECTED_REPOS => {
+            "Comma-separated owner/name globs of repositories agents may not change"
+        }
+        VIBN_PROTECTED_APPS => {
+            "Comma-separated uuids or names of Coolify apps agents may not change"
+        }
+        WORKSPACE_ROOT => "The folder the agent works in; every path is confined to it",
+        VIBN_EXEC_SANDBOX => "on (default) or off: run commands and git in the agent sandbox",
+        VIBN_EXEC_NETWORK => "on (default) or off: network access for commands",
+        VIBN_EXEC_WRITABLE => "Colon-separated folders commands may also write (e.g. caches)",
+        GITEA_API_URL => "Gitea base URL, e.g. https://git.example.com",
+        GITEA_USERNAME => "Gitea user the token belongs to",
+        GITEA_API_TOKEN => {
+            "Gitea access token (operator mode; a pinned server uses the workspace bot)"
+        }
+        COOLIFY_API_URL => "Coolify base URL, e.g. https://coolify.example.com",
+        COOLIFY_API_TOKEN => "Coolify API token",
+        VIBN_SKILLS_DIR => "A local folder of skills, used instead of Gitea",
+        VIBN_SKILLS_REPO => "The Gitea repository of skills, owner/name",
+        VIBN_SEARXNG_URL => "A SearXNG instance for web_search",
+        BRAVE_API_KEY => "A Brave Search API key for web_search",
+        BRAVE_API_URL => "Where the Brave Search API lives",
+        SESSION_KEY => "Scopes memory to one agent session as well as the workspace",
+        AGENT_RUNNER_URL => "The agent runner (default http://localhost:3333)",
+        AGENT_RUNNER_TOKEN => "Bearer token for the agent runner, if it wants one",
+        VIBN_SECRETS_KEY => "Base64 of 32 bytes: the key secrets at rest are sealed with",
+        _ => return None,
+    })
+}
+
+/// Whether a variable holds a secret: shown only on request, written only where a
+/// client needs it.
+pub fn is_secret(name: &str) -> bool {
+    matches!(
+        name,
+        VIBN_API_KEY
+            | GITEA_API_TOKEN
+            | COOLIFY_API_TOKEN
+            | BRAVE_API_KEY
+            | AGENT_RUNNER_TOKEN
+            | SESSION_KEY
+            | VIBN_SECRETS_KEY
+            | VIBN_SECRETS_KEY_PREVIOUS
+            | VIBN_ADMIN_TOKEN
+    )
+}

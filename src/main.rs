@@ -21,6 +21,10 @@ fn main() -> ExitCode {
         Command::Schemas {
             action: vibn::args::SchemasAction::Export { dir, check },
         } => report(cli::schemas::export(&dir, check)),
+        Command::Schemas {
+            action: vibn::args::SchemasAction::Manifests { dir, check },
+        } => report(cli::manifests::write(&dir, check)),
+        Command::Setup(args) => report(cli::setup::run(args)),
     }
 }
 

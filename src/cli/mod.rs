@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod call;
+pub mod manifests;
 
 pub mod output;
 pub mod provision;
 pub mod sandbox;
 pub mod schemas;
+pub mod setup;

@@ -342,6 +342,12 @@ impl PinConfig {
     }
 }
 
+/// The value of the setting `name` from the environment, when set and not blank (for
+/// `vibn setup`, which copies the settings a server reads into a client's config).
+pub fn setting(name: &str) -> Option<String> {
+    read_env(name).filter(|v| !v.trim().is_empty())
+}
+
 /// Read a variable, treating unset and non-Unicode alike.
 #[allow(clippy::disallowed_methods)]
 fn read_env(name: &str) -> Option<String> {

@@ -66,11 +66,13 @@ pub struct ServerEntry {
     pub start: Option<Start>,
 }
 
-/// Variables every server reads (pinning and the keystore, tool filtering, logs).
-const COMMON_ENV: [&str; 5] = [
+/// Variables every server reads (pinning, the keystore and the key its secrets are
+/// sealed with, tool filtering).
+const COMMON_ENV: [&str; 6] = [
     env::VIBN_API_KEY,
     env::VIBN_WORKSPACE,
     env::VIBN_KEYSTORE,
+    env::VIBN_SECRETS_KEY,
     env::VIBN_READ_ONLY,
     env::VIBN_PROTECTED_REPOS,
 ];
