@@ -274,6 +274,7 @@ pub fn keys(action: KeysAction) -> anyhow::Result<ExitCode> {
             let by = provenance(&ks)?;
             let minted = ks.mint_workspace_key(&workspace, &name, expires_at, &by)?;
             print_minted(&minted, Some(&workspace), store.json);
+            output::note(&super::setup::next_step_after_mint(&workspace));
         }
         KeysAction::List { workspace, store } => {
             let keys = open(&store)?.list_workspace_keys(&workspace)?;

@@ -622,6 +622,16 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What `vibn keys mint` tells on stderr: the `vibn setup` line to run next.
+pub fn next_step_after_mint(slug: &str) -> String {
+    let clients: Vec<&str> = Client::ALL.iter().map(|c| c.name()).collect();
+    format!(
+        "next: connect a client with this key: VIBN_API_KEY=<the key> vibn setup {} \
+         (or a fresh key per client: vibn setup <client> --workspace {slug} --mint-key <name>)",
+        clients.join("|")
+    )
+}
+
 /// The servers to configure: `--servers` (each must exist and be built), or the
 /// defaults that are built.
 fn chosen_servers(names: &[String]) -> anyhow::Result<Vec<&'static ServerEntry>> {
