@@ -636,6 +636,16 @@ pub enum SchemasAction {
         #[arg(long)]
         check: bool,
     },
+    /// What each server's `tools/list` costs a model: bytes and approximate tokens, per
+    /// server and (with --tools) per tool.
+    Size {
+        /// Also list every tool, largest first.
+        #[arg(long)]
+        tools: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write `<server>/server.json` (MCP Registry, schema 2025-12-11) and example client
     /// configurations for every server (or check they are current).
     Manifests {

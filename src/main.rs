@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Command::Schemas {
             action: vibn::args::SchemasAction::Manifests { dir, check },
         } => report(cli::manifests::write(&dir, check)),
+        Command::Schemas {
+            action: vibn::args::SchemasAction::Size { tools, json },
+        } => report(cli::schemas::size(tools, json)),
         Command::Setup(args) => report(cli::setup::run(args)),
     }
 }

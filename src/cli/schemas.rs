@@ -191,6 +191,95 @@ pub fn export(dir: &Path, check: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
+/// Bytes per token assumed for the estimate (the usual rule of thumb for English prose
+/// and JSON with BPE tokenizers; real counts vary by model by about ±20 %).
+pub const BYTES_PER_TOKEN: usize = 4;
+
+/// What one server's (or tool's) part of `tools/list` costs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Size {
+    /// The server (or tool) name.
+    pub name: String,
+    /// How many tools.
+    pub tools: usize,
+    /// Bytes of the compact JSON a client receives.
+    pub bytes: usize,
+    /// Approximate tokens (`bytes / BYTES_PER_TOKEN`, rounded up).
+    pub tokens: usize,
+}
+
+fn measured(name: String, tools: usize, value: &impl serde::Serialize) -> Size {
+    let bytes = serde_json::to_vec(value)
+        .map(|v| v.len())
+        .unwrap_or_default();
+    Size {
+        name,
+        tools,
+        bytes,
+        tokens: bytes.div_ceil(BYTES_PER_TOKEN),
+    }
+}
+
+/// The size of every built server's `tools/list` result as served unfiltered, and of
+/// each of its tools.
+pub fn sizes() -> Vec<(Size, Vec<Size>)> {
+    mcp::inventory()
+        .into_iter()
+        .map(|(server, tools)| {
+            let mut each: Vec<Size> = tools
+                .iter()
+                .map(|t| measured(t.name.to_string(), 1, t))
+                .collect();
+            each.sort_by_key(|s| std::cmp::Reverse(s.bytes));
+            let result = rmcp::model::ListToolsResult::with_all_items(tools.clone());
+            (measured(server.to_string(), tools.len(), &result), each)
+        })
+        .collect()
+}
+
+/// `vibn schemas size`: print what each server's tool list costs a model.
+pub fn size(per_tool: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let all = sizes();
+    if json {
+        let doc: Vec<Value> = all
+            .iter()
+            .map(|(server, tools)| {
+                let mut v = serde_json::to_value(server).unwrap_or_default();
+                if per_tool {
+                    v["per_tool"] = serde_json::to_value(tools).unwrap_or_default();
+                }
+                v
+            })
+            .collect();
+        output::json(&doc);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut rows = Vec::new();
+    for (server, tools) in &all {
+        rows.push(vec![
+            server.name.clone(),
+            server.tools.to_string(),
+            server.bytes.to_string(),
+            format!("~{}", server.tokens),
+        ]);
+        if per_tool {
+            for t in tools {
+                rows.push(vec![
+                    format!("  {}", t.name),
+                    String::new(),
+                    t.bytes.to_string(),
+                    format!("~{}", t.tokens),
+                ]);
+            }
+        }
+    }
+    output::table(&["server", "tools", "bytes", "tokens"], &rows);
+    output::note(&format!(
+        "tokens estimated as bytes/{BYTES_PER_TOKEN}; the compact JSON of tools/list as served"
+    ));
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,11 +93,13 @@ pub fn prepare_router<S: Send + Sync + 'static>(router: &mut ToolRouter<S>, filt
     for route in router.map.values_mut() {
         let input = Arc::make_mut(&mut route.attr.input_schema);
         input.remove("$schema");
+        inline_single_use_defs(input);
         portable_schema(input);
         if let Some(output) = route.attr.output_schema.as_mut() {
             let output = Arc::make_mut(output);
             output.remove("$schema");
-            strip_keys(output, &["description", "format"]);
+            strip_keys(output, &["description", "format", "minimum"]);
+            inline_single_use_defs(output);
             portable_schema(output);
         }
     }
@@ -129,16 +131,36 @@ fn portable_schema(schema: &mut JsonObject) {
         let constants: Option<Vec<Value>> = variants
             .iter()
             .map(|v| match v.as_object() {
-                Some(o) if o.get("type").is_some_and(|t| t == "string") && o.len() == 2 => {
+                Some(o)
+                    if o.get("type").is_some_and(|t| t == "string")
+                        && o.keys()
+                            .all(|k| ["type", "const", "description"].contains(&k.as_str())) =>
+                {
                     o.get("const").filter(|c| c.is_string()).cloned()
                 }
                 _ => None,
             })
             .collect();
         if let Some(constants) = constants {
+            let described: Vec<String> = variants
+                .iter()
+                .filter_map(|v| {
+                    let value = v.get("const")?.as_str()?;
+                    let d = v.get("description")?.as_str()?;
+                    Some(format!("{value}: {}", d.trim_end_matches('.')))
+                })
+                .collect();
             schema.remove("oneOf");
             schema.insert("type".into(), Value::from("string"));
             schema.insert("enum".into(), Value::Array(constants));
+            if !described.is_empty() {
+                let values = format!("{}.", described.join("; "));
+                let description = match schema.get("description").and_then(Value::as_str) {
+                    Some(d) => format!("{} {values}", d.trim_end()),
+                    None => values,
+                };
+                schema.insert("description".into(), description.into());
+            }
         }
     }
     for value in schema.values_mut() {
@@ -219,11 +241,82 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Remove string-valued schema keywords `keys` everywhere (a property *named*
-/// "description" is an object, so it is kept).
+/// Inline every `$defs` entry that is referenced exactly once and refers to no other
+/// definition (repeated until nothing changes, so chains inline too): the reference's
+/// own keywords (its description) win over the definition's. Saves the `$defs`
+/// wrapper per type and suits clients that do not resolve `$ref`; recursive or shared
+/// definitions stay.
+fn inline_single_use_defs(schema: &mut JsonObject) {
+    fn count_refs(value: &Value, target: &str) -> usize {
+        match value {
+            Value::Object(map) => {
+                usize::from(map.get("$ref").and_then(Value::as_str) == Some(target))
+                    + map.values().map(|v| count_refs(v, target)).sum::<usize>()
+            }
+            Value::Array(items) => items.iter().map(|v| count_refs(v, target)).sum(),
+            _ => 0,
+        }
+    }
+    fn has_ref(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => map.contains_key("$ref") || map.values().any(has_ref),
+            Value::Array(items) => items.iter().any(has_ref),
+            _ => false,
+        }
+    }
+    fn replace_ref(value: &mut Value, target: &str, body: &JsonObject) -> bool {
+        match value {
+            Value::Object(map) => {
+                if map.get("$ref").and_then(Value::as_str) == Some(target) {
+                    map.remove("$ref");
+                    for (k, v) in body {
+                        map.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    return true;
+                }
+                map.values_mut().any(|v| replace_ref(v, target, body))
+            }
+            Value::Array(items) => items.iter_mut().any(|v| replace_ref(v, target, body)),
+            _ => false,
+        }
+    }
+    loop {
+        let Some(Value::Object(defs)) = schema.get("$defs") else {
+            return;
+        };
+        let whole = Value::Object(schema.clone());
+        let candidate = defs.iter().find_map(|(name, body)| {
+            let target = format!("#/$defs/{name}");
+            let body = body.as_object()?;
+            (count_refs(&whole, &target) == 1 && !has_ref(&Value::Object(body.clone())))
+                .then(|| (name.clone(), target, body.clone()))
+        });
+        let Some((name, target, body)) = candidate else {
+            return;
+        };
+        if let Some(Value::Object(defs)) = schema.get_mut("$defs") {
+            defs.remove(&name);
+        }
+        for value in schema.values_mut() {
+            if replace_ref(value, &target, &body) {
+                break;
+            }
+        }
+        if schema
+            .get("$defs")
+            .and_then(Value::as_object)
+            .is_some_and(|d| d.is_empty())
+        {
+            schema.remove("$defs");
+        }
+    }
+}
+
+/// Remove the schema keywords `keys` everywhere; only keyword values go (a property
+/// *named* "description" or "minimum" is an object, so it is kept).
 fn strip_keys(object: &mut JsonObject, keys: &[&str]) {
     for key in keys {
-        if object.get(*key).is_some_and(|v| v.is_string()) {
+        if object.get(*key).is_some_and(|v| !v.is_object()) {
             object.remove(*key);
         }
     }
@@ -578,6 +671,48 @@ mod tests {
             s["properties"]["word"],
             json!({"const": "x", "type": "string"}),
             "string constants stay"
+        );
+    }
+
+    #[test]
+    fn single_use_defs_are_inlined_and_shared_ones_kept() {
+        let mut s = object(json!({
+            "$defs": {
+                "State": {"description": "which", "type": "string", "enum": ["a", "b"]},
+                "Item": {"type": "object", "properties": {"n": {"type": "integer"}}},
+                "Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}
+            },
+            "properties": {
+                "state": {"$ref": "#/$defs/State", "description": "a or b"},
+                "one": {"$ref": "#/$defs/Item"},
+                "two": {"$ref": "#/$defs/Item"},
+                "node": {"$ref": "#/$defs/Node"}
+            }
+        }));
+        inline_single_use_defs(&mut s);
+        assert_eq!(
+            s["properties"]["state"],
+            json!({"description": "a or b", "type": "string", "enum": ["a", "b"]})
+        );
+        assert_eq!(s["properties"]["one"], json!({"$ref": "#/$defs/Item"}));
+        assert_eq!(s["properties"]["node"], json!({"$ref": "#/$defs/Node"}));
+        let defs = s["$defs"].as_object().unwrap();
+        assert!(
+            defs.contains_key("Item") && defs.contains_key("Node") && !defs.contains_key("State")
+        );
+    }
+
+    #[test]
+    fn described_string_constants_become_an_enum_with_the_descriptions() {
+        let mut s = object(json!({"description": "Which.", "oneOf": [
+            {"const": "open", "description": "Open ones.", "type": "string"},
+            {"const": "all", "description": "Both.", "type": "string"}
+        ]}));
+        portable_schema(&mut s);
+        assert_eq!(
+            Value::Object(s),
+            json!({"type": "string", "enum": ["open", "all"],
+                   "description": "Which. open: Open ones; all: Both."})
         );
     }
 

@@ -254,7 +254,7 @@ impl WorkspaceServer {
         Ok(Json(self.api.git_commit_and_push(&caller, p).await?))
     }
 
-    /// Clone a Gitea repository (owner/name; a bare name is in the workspace org) into an empty or new folder (default: the workspace root), authenticated for you: never put a token in a command or URL. origin is set to the repository's URL without credentials. Pinned to a workspace, only repositories of its org. Protected repositories can be cloned, but git_commit_and_push will not push them.
+    /// Clone a Gitea repository into an empty or new folder (default: the root), authenticated for you: never put a token in a command or URL. Pinned: only the workspace org's repositories. Protected ones clone but never push.
     #[tool(
         input_schema = limited_input::<GitCloneParams>(),
         title = "Git clone",
@@ -273,7 +273,7 @@ impl WorkspaceServer {
         Ok(Json(self.api.git_clone(&caller, p).await?))
     }
 
-    /// Fetch the current branch of the workspace root's repository from its Gitea origin (authenticated for you) and fast-forward to it. Never merges: if both sides have new commits it says diverged, and origin/<branch> holds the remote's to rebase onto. Refused when .git/config has keys that could run commands or redirect credentials. Pinned, only repositories of the workspace org; protected repositories can be pulled.
+    /// Fetch the root repository's branch from origin on Gitea (authenticated for you) and fast-forward. Never merges: on diverged, rebase onto origin/<branch>. Refused when .git/config has keys that could run commands.
     #[tool(
         input_schema = limited_input::<GitPullParams>(),
         title = "Git pull",

@@ -198,6 +198,25 @@ fn structured_content_is_checked_against_the_output_schema() {
     assert!(!crate::support::output_errors("vibn-workspace", "read_file", &wrong).is_empty());
 }
 
+/// No tool costs more than 3 KiB of `tools/list` (about 750 tokens), so descriptions
+/// and schemas stay at what a model needs (issue 14 item 8; `vibn schemas size`).
+#[test]
+fn every_tool_fits_the_token_budget() {
+    for (server, tools) in vibn::cli::schemas::sizes() {
+        assert_eq!(server.tokens, server.bytes.div_ceil(4), "{}", server.name);
+        assert_eq!(server.tools, tools.len());
+        for tool in tools {
+            assert!(
+                tool.bytes <= 3072,
+                "{}.{} takes {} bytes of tools/list",
+                server.name,
+                tool.name,
+                tool.bytes
+            );
+        }
+    }
+}
+
 /// The start-up name list matches the router exactly.
 #[test]
 fn tool_name_lists_match_the_routers() {

@@ -133,3 +133,29 @@ fn checked_in_schemas_lose_no_tool() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
     assert_eq!(vibn::cli::schemas::removed_tools(&dir).unwrap(), []);
 }
+
+/// `vibn schemas size --json` reports every built server's tool list in bytes and
+/// approximate tokens.
+#[test]
+fn size_reports_bytes_and_tokens_per_server() {
+    let out = Command::new(BIN)
+        .env_clear()
+        .args(["schemas", "size", "--json", "--tools"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let servers: Vec<&str> = report
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    let built: Vec<&str> = vibn::mcp::registry::built().map(|s| s.name).collect();
+    assert_eq!(servers, built);
+    for s in report.as_array().unwrap() {
+        assert!(s["bytes"].as_u64().unwrap() > 0);
+        assert!(s["tokens"].as_u64().unwrap() > 0);
+        assert!(!s["per_tool"].as_array().unwrap().is_empty());
+    }
+}
