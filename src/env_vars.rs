@@ -102,6 +102,14 @@ pub fn purpose(name: &str) -> Option<&'static str> {
         AGENT_RUNNER_URL => "The agent runner (default http://localhost:3333)",
         AGENT_RUNNER_TOKEN => "Bearer token for the agent runner, if it wants one",
         VIBN_SECRETS_KEY => "Base64 of 32 bytes: the key secrets at rest are sealed with",
+        VIBN_SECRETS_KEY_PREVIOUS => "The previous secrets key, during rotation",
+        VIBN_ADMIN_TOKEN => "Admin org token (vibn_at_…) the CLI acts as",
+        COOLIFY_SERVER_UUID => "The Coolify server workspaces' resources go on",
+        RUST_LOG => "Log filter (logs go to stderr)",
+        XDG_DATA_HOME => "Where the default keystore lives (vibn/keystore.db below it)",
+        HOME => "The home folder",
+        XDG_CONFIG_HOME => "Where MCP clients keep their configuration",
+        CODEX_HOME => "Codex CLI's folder",
         _ => return None,
     })
 }

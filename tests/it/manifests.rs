@@ -138,3 +138,22 @@ fn every_server_variable_has_a_purpose() {
         }
     }
 }
+
+/// Every variable declared in `src/env_vars.rs` has a one-line purpose there, so a new
+/// one is described where server.json and `vibn setup` read it.
+#[test]
+fn every_declared_variable_has_a_purpose() {
+    let source = read(&root().join("src/env_vars.rs"));
+    let declared: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub const "))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    assert!(declared.len() > 20);
+    for name in declared {
+        assert!(
+            vibn::env_vars::purpose(name).is_some(),
+            "{name} has no purpose"
+        );
+    }
+}

@@ -526,3 +526,35 @@ fn keys_mint_names_the_setup_command() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stderr.contains(stdout.trim()), "the key is not repeated");
 }
+
+/// Operator credentials set in the shell reach the user's own files only: Codex's
+/// `~/.codex/config.toml` gets `VIBN_SECRETS_KEY`, Cursor's project file does not.
+#[test]
+fn operator_credentials_never_land_in_the_project() {
+    let s = Setup::new();
+    let secret = "c2VjcmV0cy1rZXktZm9yLXRlc3RzLTMyLWJ5dGVzISE=";
+    let run = |client: &str| {
+        let out = s
+            .cmd(&[client])
+            .env("VIBN_API_KEY", &s.key)
+            .env("VIBN_SECRETS_KEY", secret)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+    let out = run("cursor");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("VIBN_SECRETS_KEY not written"));
+    for rel in [".cursor/mcp.json", ".env.local"] {
+        assert!(!s.read(&s.project().join(rel)).contains(secret), "{rel}");
+    }
+    run("codex");
+    assert!(
+        s.read(&s.home().join(".codex/config.toml"))
+            .contains(secret)
+    );
+}

@@ -462,7 +462,7 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
             .to_string_lossy()
             .into_owned(),
     };
-    let launches: Vec<Launch> = servers
+    let mut launches: Vec<Launch> = servers
         .iter()
         .map(|s| {
             launch(
@@ -476,6 +476,25 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let target = target(client, scope, &dirs);
+    if matches!(target.place, Place::Project(_)) {
+        let mut withheld: Vec<String> = Vec::new();
+        for l in &mut launches {
+            l.env.retain(|(name, _)| {
+                let operator = env::is_secret(name) && name != env::VIBN_API_KEY;
+                if operator && !withheld.contains(name) {
+                    withheld.push(name.clone());
+                }
+                !operator
+            });
+        }
+        if !withheld.is_empty() {
+            output::note(&format!(
+                "note: {} not written into the project folder (operator credentials stay in \
+                 your own files); use --scope user if a server needs them",
+                withheld.join(", ")
+            ));
+        }
+    }
     let reveal = if args.print && !args.show_secret {
         Reveal::Masked
     } else {
@@ -534,7 +553,7 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
                 let wanted = if client == Client::Vscode {
                     env::is_secret(name)
                 } else {
-                    name.starts_with("VIBN_")
+                    name == env::VIBN_API_KEY || name == env::VIBN_WORKSPACE
                 };
                 if wanted && !vars.iter().any(|(n, _)| n == name) {
                     vars.push((name.clone(), shown(name, value, reveal)));
@@ -690,7 +709,11 @@ fn resolve_key(
         let Some(slug) = args.workspace.as_deref().filter(|s| !s.trim().is_empty()) else {
             bail!("--mint-key needs the workspace: pass --workspace SLUG");
         };
-        let ks = SqliteStore::open(keystore)?;
+        let ks = if args.print {
+            SqliteStore::open_existing(keystore)?
+        } else {
+            SqliteStore::open(keystore)?
+        };
         let workspace = ks.require_workspace(slug)?;
         let facts = WorkspaceFacts {
             slug: Some(workspace.slug.clone()),
