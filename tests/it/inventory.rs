@@ -217,6 +217,36 @@ fn every_tool_fits_the_token_budget() {
     }
 }
 
+/// No served schema mentions null (optional means absent; `Option` fields are never
+/// sent as null), so strict validators and model APIs see plain types.
+#[test]
+fn no_schema_mentions_null() {
+    fn walk(value: &Value, what: &str) {
+        match value {
+            Value::Object(map) => {
+                if let Some(t) = map.get("type") {
+                    let null =
+                        t == "null" || t.as_array().is_some_and(|a| a.iter().any(|x| x == "null"));
+                    assert!(!null, "{what}: type {t}");
+                }
+                if let Some(Value::Array(values)) = map.get("enum") {
+                    assert!(!values.iter().any(Value::is_null), "{what}: null in enum");
+                }
+                map.values().for_each(|v| walk(v, what));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, what)),
+            _ => {}
+        }
+    }
+    for tool in all_tools() {
+        walk(&Value::Object((*tool.input_schema).clone()), &tool.name);
+        walk(
+            &Value::Object((*tool.output_schema.clone().unwrap()).clone()),
+            &tool.name,
+        );
+    }
+}
+
 /// The start-up name list matches the router exactly.
 #[test]
 fn tool_name_lists_match_the_routers() {
