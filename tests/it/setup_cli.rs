@@ -507,6 +507,12 @@ fn prompt_prints_the_house_rules() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("vibn workspace `acme`") && text.contains("vibn-acme"));
     assert!(text.contains("treat `VIBN_API_KEY` like a password"));
+    let out = s.ok(&["prompt"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("vibn workspace `acme`"),
+        "the key names the workspace: {text}"
+    );
 }
 
 /// `vibn keys mint` tells on stderr the `vibn setup` line to run next.

@@ -439,9 +439,9 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
     let scope = args.scope.unwrap_or(client.default_scope());
     if !client.scopes().contains(&scope) {
         bail!(
-            "{} has no {:?} configuration; use --scope {}",
+            "{} has no {} configuration; use --scope {}",
             client.name(),
-            scope,
+            format!("{scope:?}").to_lowercase(),
             client
                 .scopes()
                 .iter()
@@ -826,11 +826,24 @@ fn prompt(args: &SetupArgs) -> anyhow::Result<ExitCode> {
         slug: args.workspace.clone(),
         org: None,
     };
-    if let Some(slug) = &args.workspace {
-        let keystore = config::keystore_path(args.keystore.as_deref())?;
-        if let Ok(ks) = SqliteStore::open_existing(&keystore)
-            && let Ok(Some(w)) = ks.workspace_by_slug(slug)
-        {
+    let keystore = config::keystore_path(args.keystore.as_deref())?;
+    if let Ok(ks) = SqliteStore::open_existing(&keystore) {
+        let key = args
+            .api_key
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        let workspace = match (&args.workspace, key) {
+            (Some(slug), _) => ks.workspace_by_slug(slug).ok().flatten(),
+            (None, Some(key)) => ks
+                .validate_workspace_key(key, None)
+                .ok()
+                .flatten()
+                .map(|v| v.workspace),
+            (None, None) => None,
+        };
+        if let Some(w) = workspace {
+            facts.slug = Some(w.slug);
             facts.org = Some(w.gitea_org);
         }
     }
