@@ -497,6 +497,9 @@ fn bad_keys_and_servers_are_refused() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("not built"));
     }
     assert!(!s.project().join(".cursor").exists());
+    let out = s.run(&["goose", "--scope", "project"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("goose has no project configuration"));
 }
 
 /// `vibn setup prompt` prints the house rules for the workspace.
