@@ -32,6 +32,9 @@ pub enum Command {
     /// Run one tool of one server and print its result as JSON (exit 1 on an error
     /// result): the same guards and pinning as over MCP, for scripts and quick checks.
     Call(CallArgs),
+    /// Check the configuration, keystore, secrets key, upstreams, runner, search and the
+    /// command sandbox: one line per check with its remedy; exit 1 when one fails.
+    Doctor(DoctorArgs),
     /// Workspaces (tenants): create, provision, credentials, rotate-bot-token, list, show.
     Workspace {
         /// What to do.
@@ -81,6 +84,31 @@ pub enum Command {
     /// this for every command and git child; it is not meant to be run by hand.
     #[command(name = "sandbox-exec", hide = true)]
     SandboxExec(SandboxExecArgs),
+}
+
+/// Arguments of `vibn doctor` (each also read from its environment variable, as the
+/// servers read it; tokens and keys only from the environment).
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Gitea (with the operator's site-admin token) and Coolify.
+    #[command(flatten)]
+    pub upstream: UpstreamFlags,
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
+    /// The agent runner (checked when set).
+    #[arg(long, env = env::AGENT_RUNNER_URL, value_name = "URL")]
+    pub runner_url: Option<String>,
+    /// A SearXNG instance (checked when set; else BRAVE_API_KEY when set).
+    #[arg(long, env = env::VIBN_SEARXNG_URL, value_name = "URL")]
+    pub searxng_url: Option<String>,
+    /// `on` (default): check that commands can be sandboxed; `off`: say they run unconfined.
+    #[arg(long, env = env::VIBN_EXEC_SANDBOX, value_name = "on|off", default_value = "on",
+          value_parser = ["on", "off"])]
+    pub exec_sandbox: String,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `vibn call`.

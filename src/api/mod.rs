@@ -7,6 +7,7 @@ pub mod agent_api;
 pub mod caller;
 pub mod coolify_api;
 pub mod de;
+pub mod doctor;
 pub mod gitea_api;
 pub mod limits;
 pub mod paging;

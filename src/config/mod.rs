@@ -15,9 +15,11 @@ use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
 use crate::policy::protected::ProtectedList;
 
+mod doctor;
 mod provision;
 mod servers;
 
+pub use doctor::{DoctorConfig, Setting, Upstream};
 pub use provision::{ProvisionConfig, gitea_url};
 pub use servers::{
     AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GitLimits, GiteaServerConfig,

@@ -21,6 +21,7 @@ mod coolify_client;
 mod coolify_pinning;
 mod coolify_shapes;
 mod coolify_tools;
+mod doctor;
 mod error_results;
 mod gitea_client;
 mod gitea_pinning;
