@@ -70,13 +70,14 @@ impl ControlPlaneConfig {
                 });
             }
         };
-        let base_domain = crate::policy::domain::check_base(args.base_domain.trim()).map_err(
-            |reason| ConfigError::BadValue {
-                var: env_names::VIBN_BASE_DOMAIN,
-                value: crate::error::cut(&args.base_domain, 100).into_owned(),
-                reason,
-            },
-        )?;
+        let base_domain =
+            crate::policy::domain::check_base(args.base_domain.trim()).map_err(|reason| {
+                ConfigError::BadValue {
+                    var: env_names::VIBN_BASE_DOMAIN,
+                    value: crate::error::cut(&args.base_domain, 100).into_owned(),
+                    reason,
+                }
+            })?;
         Ok(ControlPlaneConfig {
             gitea_url,
             gitea_operator,

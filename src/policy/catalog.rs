@@ -54,10 +54,7 @@ pub fn auth_provider(input: &str) -> Result<&'static str, PolicyError> {
 /// The allowlisted provider a Coolify `service_type` is, if any (how `auth_list`
 /// classifies services).
 pub fn auth_provider_of(service_type: &str) -> Option<&'static str> {
-    AUTH_PROVIDERS
-        .iter()
-        .find(|p| **p == service_type)
-        .copied()
+    AUTH_PROVIDERS.iter().find(|p| **p == service_type).copied()
 }
 
 #[cfg(test)]

@@ -124,7 +124,9 @@ impl From<PolicyError> for ApiError {
             }
             PolicyError::BadPattern { .. } => ApiError::internal(message),
             PolicyError::DomainNotAllowed { example, .. } => ApiError::forbidden(message)
-                .with_hint(format!("use a name under the workspace's namespace, e.g. {example}")),
+                .with_hint(format!(
+                    "use a name under the workspace's namespace, e.g. {example}"
+                )),
             PolicyError::BadAppName { .. } => ApiError::bad_request(message).with_hint(
                 "use a-z, 0-9 and '-' (1-63 characters, no hyphen at an edge), e.g. my-site",
             ),

@@ -316,7 +316,8 @@ pub fn value_of(rule: Rule, value: &Value) -> Result<Value, &'static str> {
             Value::String(s)
                 if !s.is_empty()
                     && s.len() <= 32
-                    && s.bytes().all(|b| b.is_ascii_alphanumeric() || b".,-".contains(&b)) =>
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".,-".contains(&b)) =>
             {
                 Ok(value.clone())
             }
@@ -358,7 +359,13 @@ pub fn value_of(rule: Rule, value: &Value) -> Result<Value, &'static str> {
 }
 
 /// The build packs Coolify creates applications with.
-pub const BUILD_PACKS: [&str; 5] = ["nixpacks", "railpack", "static", "dockerfile", "dockercompose"];
+pub const BUILD_PACKS: [&str; 5] = [
+    "nixpacks",
+    "railpack",
+    "static",
+    "dockerfile",
+    "dockercompose",
+];
 
 #[cfg(test)]
 mod tests {
@@ -381,8 +388,10 @@ mod tests {
         assert_eq!(out["ports_exposes"], "3000");
         assert_eq!(out["is_spa"], true);
         assert_eq!(out["description"], Value::Null);
-        let out = database_patch(&map(json!({"public_port": "5433", "limits_memory": "512m"})))
-            .unwrap();
+        let out = database_patch(&map(
+            json!({"public_port": "5433", "limits_memory": "512m"}),
+        ))
+        .unwrap();
         assert_eq!(out["public_port"], 5433);
     }
 
