@@ -12,6 +12,7 @@ pub mod env_key;
 pub mod git_config;
 pub mod git_refs;
 pub mod git_remote;
+pub mod git_url;
 pub mod naming;
 pub mod patch;
 pub mod paths;
