@@ -127,6 +127,14 @@ async fn worked_example_8_1_builds_an_app_with_postgres_and_pocketbase() {
     for tool in ["apps.get", "apps.list"] {
         results.push(call(&client, tool, json!({"uuid": uuid})).await);
     }
+    // The pinned Coolify server shows the same apps: without the token too.
+    let coolify = cp
+        .coolify
+        .mcp("", cp.pinning(&cp.mark.key), Duration::from_secs(5))
+        .await;
+    results.push(call(&coolify, "list_all_apps", json!({})).await);
+    results.push(call(&coolify, "get_app_status", json!({"uuid": uuid})).await);
+    assert_eq!(ok(results.last().unwrap())["uuid"], uuid.as_str());
     for r in &results {
         assert!(!shown(r).contains(&token), "the bot token leaked: {r:?}");
     }
@@ -422,4 +430,143 @@ async fn writes_are_audited() {
             .filter(|e| e.server == "control-plane")
             .all(|e| e.key_hint.is_some() && e.workspace.as_deref() == Some("mark"))
     );
+}
+
+/// The environment `vibn mcp control-plane` gets in the child-process tests: the key,
+/// keystore and secrets key, the operator's Coolify and Gitea (through the contract proxy
+/// when it runs).
+fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("PATH", "/usr/bin:/bin".to_string()),
+        ("HOME", "/tmp".to_string()),
+        ("VIBN_API_KEY", key.to_string()),
+        ("VIBN_KEYSTORE", cp.keystore_path().display().to_string()),
+        ("VIBN_SECRETS_KEY", cp.secrets.clone()),
+        (
+            "COOLIFY_API_URL",
+            crate::contract::coolify_base(&cp.coolify.sandbox.api_url()),
+        ),
+        ("COOLIFY_API_TOKEN", cp.coolify.sandbox.root_token()),
+        ("GITEA_API_URL", cp.gitea.api_base()),
+    ]
+}
+
+/// The real binary, legacy era (initialize, then rmcp's client): serverInfo, the 29
+/// tools, a call by snake_case name and one by dotted alias, as the pinned workspace.
+#[tokio::test]
+async fn control_plane_binary_serves_the_legacy_era() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::TokioChildProcess;
+    let cp = Cp::new(true).await;
+    let log = cp.dir.path().join("control-plane.log");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
+    cmd.env_clear()
+        .args(["mcp", "control-plane", "--log-level", "trace", "--log-file"])
+        .arg(&log);
+    for (k, v) in child_env(&cp, &cp.mark.key) {
+        cmd.env(k, v);
+    }
+    let transport = TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+        .0;
+    let client = ().serve(transport).await.unwrap();
+    let info = client.peer_info().unwrap().server_info.clone().unwrap();
+    assert_eq!(info.name, "vibn-control-plane");
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 29);
+    let r = crate::support::call(&client, "repos_create", json!({"name": "web"})).await;
+    assert_eq!(ok(&r)["full_name"], "vibn-mark/web");
+    let r = crate::support::call(&client, "apps.create", json!({"repo": "web"})).await;
+    assert_eq!(ok(&r)["domains"], json!(["web.mark.vibnai.com"]));
+    let uuid = ok(&r)["uuid"].as_str().unwrap().to_string();
+    let r = crate::support::call(&client, "apps_rewire_git", json!({"uuid": uuid})).await;
+    assert_eq!(ok(&r)["repo"], "vibn-mark/web");
+    let r = crate::support::call(&client, "workspace.describe", json!({})).await;
+    assert_eq!(ok(&r)["slug"], "mark");
+    client.cancel().await.unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("audit"), "the log was written: {logged}");
+    assert!(
+        !logged.contains(&cp.bot_token(&cp.mark.slug)),
+        "the bot token is in the log"
+    );
+}
+
+/// The real binary, 2026-07-28 era (no initialize; `_meta` on every request): discover,
+/// list and call; then EOF exits 0. Without a key every call is 401.
+#[test]
+fn control_plane_binary_serves_the_modern_era() {
+    use std::io::{BufRead, BufReader, Write};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cp = rt.block_on(Cp::new(true));
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let session = |key: Option<&str>| -> Vec<serde_json::Value> {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
+        cmd.env_clear().args(["mcp", "control-plane"]);
+        for (k, v) in child_env(&cp, key.unwrap_or_default()) {
+            if k != "VIBN_API_KEY" || key.is_some() {
+                cmd.env(k, v);
+            }
+        }
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for line in [
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"server/discover","params":{{{meta}}}}}"#),
+            format!(r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{{{meta}}}}}"#),
+            format!(
+                r#"{{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{{"name":"workspace_describe","arguments":{{}},{meta}}}}}"#
+            ),
+            format!(
+                r#"{{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{{"name":"apps.list","arguments":{{}},{meta}}}}}"#
+            ),
+        ] {
+            writeln!(stdin, "{line}").unwrap();
+        }
+        // Calls are answered concurrently: read until all four are in, then close stdin.
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut replies: Vec<serde_json::Value> = Vec::new();
+        while replies.len() < 4 {
+            let line = lines.next().unwrap().unwrap();
+            replies.push(serde_json::from_str(&line).expect("stdout carries only JSON-RPC"));
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success(), "EOF exits 0");
+        replies.sort_by_key(|r| r["id"].as_u64());
+        replies
+    };
+    let replies = session(Some(&cp.mark.key));
+    assert!(
+        replies[0]["result"]["supportedVersions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "2026-07-28"),
+        "{}",
+        replies[0]
+    );
+    assert_eq!(replies[1]["result"]["tools"].as_array().unwrap().len(), 29);
+    assert_eq!(replies[2]["result"]["isError"], false, "{}", replies[2]);
+    assert_eq!(
+        replies[2]["result"]["structuredContent"]["slug"], "mark",
+        "{}",
+        replies[2]
+    );
+    assert_eq!(
+        replies[3]["result"]["structuredContent"]["apps"],
+        json!([]),
+        "{}",
+        replies[3]
+    );
+    let unpinned = session(None);
+    for reply in &unpinned[2..] {
+        let text = reply["result"]["content"][0]["text"].as_str().unwrap();
+        let body: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(body["status"], 401, "{reply}");
+    }
 }
