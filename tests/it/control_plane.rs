@@ -570,3 +570,64 @@ fn control_plane_binary_serves_the_modern_era() {
         assert_eq!(body["status"], 401, "{reply}");
     }
 }
+
+/// After the bot's token is rotated, `apps_rewire_git` re-points an app at the current
+/// token, and `rewire_all` (what rotation will call) does it for every app of the org's
+/// repositories, leaving other apps alone.
+#[tokio::test]
+async fn rewiring_puts_the_current_bot_token_into_git_urls() {
+    use secrecy::SecretString;
+    use vibn::api::control_plane_api::Tenant;
+    let cp = Cp::new(true).await;
+    let client = cp.client(&cp.mark.key).await;
+    for name in ["one", "two"] {
+        ok(&call(&client, "repos_create", json!({"name": name})).await);
+    }
+    let one = ok(&call(&client, "apps_create", json!({"repo": "one"})).await)["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let two = ok(&call(&client, "apps_create", json!({"repo": "two"})).await)["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ws = cp.store.require_workspace(&cp.mark.slug).unwrap();
+    let project = ws.coolify_project_uuid.clone().unwrap();
+    let elsewhere = cp.coolify.state().create_application(
+        &project,
+        "production",
+        "mark-docs",
+        "https://github.com/someone/docs",
+    );
+    let old = cp.bot_token(&cp.mark.slug);
+    cp.provisioner()
+        .rotate_bot_token(&cp.mark.slug, false)
+        .await
+        .unwrap();
+    let new = cp.bot_token(&cp.mark.slug);
+    assert_ne!(old, new);
+    let git_url = |uuid: &str| {
+        cp.coolify.state().application(uuid).unwrap()["git_repository"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(git_url(&one).contains(&old));
+    let r = call(&client, "apps_rewire_git", json!({"uuid": one})).await;
+    assert_eq!(ok(&r)["repo"], "vibn-mark/one");
+    assert!(!shown(&r).contains(&new));
+    assert!(git_url(&one).contains(&new), "{}", git_url(&one));
+    let tenant = Tenant::of(&ws).unwrap();
+    let rewired = cp
+        .api(Duration::from_secs(30), false)
+        .rewire_all(&tenant, &SecretString::from(new.clone()))
+        .await
+        .unwrap();
+    assert_eq!(rewired.len(), 2, "{rewired:?}");
+    assert!(rewired.iter().all(|r| r.error.is_none()), "{rewired:?}");
+    assert_eq!(
+        git_url(&two),
+        format!("https://vibn-bot-mark:{new}@git.vibn.test/vibn-mark/two.git")
+    );
+    assert_eq!(git_url(&elsewhere), "https://github.com/someone/docs");
+}

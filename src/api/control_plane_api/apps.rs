@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -287,6 +287,17 @@ pub struct AppsRewireGitOut {
     pub repo: String,
     /// The new git URL, credentials redacted.
     pub git_repository: String,
+}
+
+/// One application `rewire_all` re-pointed (or tried to).
+#[derive(Debug, Clone, Serialize)]
+pub struct RewiredApp {
+    /// Uuid.
+    pub uuid: String,
+    /// Name.
+    pub name: String,
+    /// Why it failed; `None` when it was re-pointed.
+    pub error: Option<String>,
 }
 
 /// Parameters of `apps_delete`.
@@ -683,23 +694,25 @@ impl ControlPlaneApi {
                         .with_hint("pass repo: the name of the workspace repository to use")
                     })?,
             };
-            self.rewire(caller, &t, &app, &repo_name).await
+            let token = caller.gitea_login(None).await?.token;
+            self.rewire(&t, &app, &repo_name, &token).await
         }
         .await;
         caller.audited(p.uuid.trim(), result).await
     }
 
-    /// The rewiring itself (also what a token rotation needs for each app).
-    pub(super) async fn rewire(
+    /// Point `app` at the canonical HTTPS URL of workspace repository `repo` with the
+    /// bot token `token` (read as the bot with that very token, so a token that does not
+    /// work is never written into an app).
+    async fn rewire(
         &self,
-        caller: &Caller,
         t: &Tenant,
         app: &Application,
         repo: &str,
+        token: &SecretString,
     ) -> Result<AppsRewireGitOut, ApiError> {
-        let gitea = self.gitea_as_bot(caller).await?;
+        let gitea = self.gitea_base()?.with_token(token.clone());
         let repo = self.workspace_repo(t, &gitea, repo).await?;
-        let token = caller.gitea_login(None).await?.token;
         let url = self.clone_url(t, &repo, token.expose_secret())?;
         let mut fields = Map::new();
         fields.insert("git_repository".into(), json!(url));
@@ -712,6 +725,35 @@ impl ControlPlaneApi {
             repo: format!("{}/{}", t.org, repo.name),
             git_repository: redact::urls(&url),
         })
+    }
+
+    /// Re-point every application of `t` that builds a repository of its org at that
+    /// repository's canonical URL with bot token `token`: what rotating the bot's token
+    /// must do before the old token is deleted (issue 13 item 3), since every app's git
+    /// URL embeds the token. Apps that build something else are left alone; one app's
+    /// failure does not stop the others.
+    pub async fn rewire_all(
+        &self,
+        t: &Tenant,
+        token: &SecretString,
+    ) -> Result<Vec<RewiredApp>, ApiError> {
+        let mut out = Vec::new();
+        for app in self.workspace_apps(t).await? {
+            let Some(repo) = app
+                .git_repository
+                .as_deref()
+                .and_then(|u| git_url::repo_in_org(u, &t.org))
+            else {
+                continue;
+            };
+            let outcome = self.rewire(t, &app, &repo, token).await;
+            out.push(RewiredApp {
+                uuid: app.uuid.clone(),
+                name: app.name.clone(),
+                error: outcome.err().map(|e| e.to_string()),
+            });
+        }
+        Ok(out)
     }
 
     /// Delete an application; `confirm` must be its exact name; volumes are kept unless

@@ -103,7 +103,7 @@ pub struct Tenant {
 
 impl Tenant {
     /// The tenant of a fully provisioned workspace row, `None` otherwise.
-    fn of(ws: &Workspace) -> Option<Tenant> {
+    pub fn of(ws: &Workspace) -> Option<Tenant> {
         if ws.provision_status != ProvisionStatus::Ready.as_str() || !ws.has_bot_token {
             return None;
         }
@@ -215,13 +215,17 @@ impl ControlPlaneApi {
         })
     }
 
+    fn gitea_base(&self) -> Result<&GiteaClient, ApiError> {
+        self.inner.gitea.as_ref().ok_or_else(|| {
+            ApiError::not_provisioned("Gitea is not configured for the control plane")
+                .with_hint("the operator must set GITEA_API_URL in the MCP client's config")
+        })
+    }
+
     /// Gitea as the workspace's bot (its token unsealed now, so a rotated token is used
     /// at once).
     async fn gitea_as_bot(&self, caller: &Caller) -> Result<GiteaClient, ApiError> {
-        let base = self.inner.gitea.as_ref().ok_or_else(|| {
-            ApiError::not_provisioned("Gitea is not configured for the control plane")
-                .with_hint("the operator must set GITEA_API_URL in the MCP client's config")
-        })?;
+        let base = self.gitea_base()?;
         Ok(base.with_token(caller.gitea_login(None).await?.token))
     }
 
