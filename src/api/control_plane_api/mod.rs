@@ -321,6 +321,45 @@ mod tests {
         assert!(hosts_of(Some("")).is_empty());
     }
 
+    fn workspace(status: &str) -> Workspace {
+        Workspace {
+            id: "ws_1".into(),
+            slug: "mark".into(),
+            name: "Mark".into(),
+            owner_email: "mark@example.com".into(),
+            gitea_org: "vibn-mark".into(),
+            gitea_bot_username: Some("vibn-bot-mark".into()),
+            has_bot_token: true,
+            coolify_project_uuid: Some("p1".into()),
+            coolify_environment_name: "production".into(),
+            provision_status: status.into(),
+            provision_error: None,
+            provision_step: None,
+            coolify_server_uuid: Some("s1".into()),
+            provisioned_at: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn only_a_ready_workspace_with_every_piece_is_a_tenant() {
+        let t = Tenant::of(&workspace("ready")).unwrap();
+        assert_eq!(t.coolify_name("my-site"), "mark-my-site");
+        assert_eq!(t.label_of("mark-my-site"), "my-site");
+        assert_eq!(t.label_of("other-app"), "other-app");
+        assert_eq!(t.label_of("mark-"), "mark-");
+        for status in ["pending", "partial", "error"] {
+            assert!(Tenant::of(&workspace(status)).is_none(), "{status}");
+        }
+        let mut ws = workspace("ready");
+        ws.coolify_server_uuid = None;
+        assert!(Tenant::of(&ws).is_none(), "no server");
+        let mut ws = workspace("ready");
+        ws.has_bot_token = false;
+        assert!(Tenant::of(&ws).is_none(), "no bot token");
+    }
+
     #[test]
     fn uuids_are_checked_before_they_reach_a_url() {
         for bad in ["", "../x", "a/b", "a b", "a?b", "a%2f", "é"] {

@@ -144,6 +144,10 @@ impl ScopeCache {
     }
 }
 
+/// Deployments remembered at most (then the memory starts over; a forgotten one is
+/// found again by searching its application's deployments).
+const MAX_KNOWN_DEPLOYMENTS: usize = 10_000;
+
 /// Deployments already proven to belong to an application (deployment → app uuid).
 #[derive(Default)]
 pub(super) struct KnownDeployments(Mutex<HashMap<String, String>>);
@@ -151,6 +155,9 @@ pub(super) struct KnownDeployments(Mutex<HashMap<String, String>>);
 impl KnownDeployments {
     pub(super) fn remember(&self, deployment: &str, app: &str) {
         if let Ok(mut known) = self.0.lock() {
+            if known.len() >= MAX_KNOWN_DEPLOYMENTS {
+                known.clear();
+            }
             known.insert(deployment.to_string(), app.to_string());
         }
     }
