@@ -631,3 +631,32 @@ async fn rewiring_puts_the_current_bot_token_into_git_urls() {
     );
     assert_eq!(git_url(&elsewhere), "https://github.com/someone/docs");
 }
+
+/// `vibn call control-plane …`: the third touch-point meets the same guards, by snake
+/// case and dotted name; an error result exits 1.
+#[test]
+fn vibn_call_reaches_the_control_plane() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cp = rt.block_on(Cp::new(true));
+    let call_once = |tool: &str, args: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
+        cmd.env_clear()
+            .args(["call", "control-plane", tool, "--json", args]);
+        for (k, v) in child_env(&cp, &cp.mark.key) {
+            cmd.env(k, v);
+        }
+        cmd.stdin(std::process::Stdio::null()).output().unwrap()
+    };
+    let out = call_once("workspace_describe", "{}");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["slug"], "mark");
+    let out = call_once(
+        "apps.domains.set",
+        r#"{"uuid": "x", "domains": ["evil.com"]}"#,
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["status"], 403, "{body}");
+    drop(rt);
+}
