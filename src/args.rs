@@ -173,7 +173,7 @@ pub enum McpServer {
     /// Agent jobs on a runner: spawn, status, list and cancel.
     Agent(AgentArgs),
     /// The tenant-safe control plane of one workspace (requires a workspace key).
-    ControlPlane(CommonArgs),
+    ControlPlane(ControlPlaneArgs),
 }
 
 impl McpServer {
@@ -197,7 +197,7 @@ impl McpServer {
             McpServer::Coolify(c) => &c.common,
             McpServer::Platform(p) => &p.common,
             McpServer::Agent(a) => &a.common,
-            McpServer::ControlPlane(c) => c,
+            McpServer::ControlPlane(c) => &c.common,
         }
     }
 }
@@ -284,6 +284,22 @@ pub struct CoolifyArgs {
     /// Applications agents may not change: comma-separated uuids or names (globs allowed).
     #[arg(long, env = env::VIBN_PROTECTED_APPS, value_name = "APPS")]
     pub protected_apps: Option<String>,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Flags of the control-plane server: where the operator's Gitea and Coolify are (their
+/// tokens come only from GITEA_API_TOKEN and COOLIFY_API_TOKEN; they provision the
+/// workspace lazily and reach Coolify for it) and the domain namespace.
+#[derive(Debug, Clone, Args)]
+pub struct ControlPlaneArgs {
+    /// Gitea and Coolify, with the operator's credentials.
+    #[command(flatten)]
+    pub upstream: UpstreamFlags,
+    /// The base domain apps get names under: `<app>.<workspace>.<base>`.
+    #[arg(long, env = env::VIBN_BASE_DOMAIN, value_name = "DOMAIN", default_value = "vibnai.com")]
+    pub base_domain: String,
     /// Flags every server shares.
     #[command(flatten)]
     pub common: CommonArgs,

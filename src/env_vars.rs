@@ -27,6 +27,9 @@ pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
 /// The Coolify server workspaces' resources are created on (needed when Coolify has
 /// more than one).
 pub const COOLIFY_SERVER_UUID: &str = "COOLIFY_SERVER_UUID";
+/// The base domain application domains live under: `<app>.<slug>.<base>` (default
+/// `vibnai.com`).
+pub const VIBN_BASE_DOMAIN: &str = "VIBN_BASE_DOMAIN";
 /// Comma-separated uuids or names (globs) of applications agents may not change.
 pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
 /// A SearXNG instance for web_search (JSON API enabled).

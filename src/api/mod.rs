@@ -5,6 +5,7 @@
 
 pub mod agent_api;
 pub mod caller;
+pub mod control_plane_api;
 pub mod coolify_api;
 pub mod de;
 pub mod doctor;

@@ -9,6 +9,7 @@
 )]
 
 mod contract;
+mod control_plane_support;
 mod coolify_support;
 mod gitea_support;
 mod provision_support;
@@ -17,6 +18,8 @@ mod support;
 mod agent_tools;
 mod call;
 mod caller;
+mod control_plane;
+mod control_plane_tenancy;
 mod coolify_client;
 mod coolify_pinning;
 mod coolify_shapes;

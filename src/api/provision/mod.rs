@@ -36,7 +36,9 @@ use crate::keystore::{
 };
 use crate::policy::naming::{self, ProvisionNames};
 
-pub use credentials::{BotCredentials, Credentials, GiteaEndpoints, WorkspaceRef, credentials};
+pub use credentials::{
+    BotCredentials, Credentials, GiteaEndpoints, WorkspaceRef, credentials, endpoints,
+};
 pub use keypair::DeployKeyPair;
 
 /// How long a run holds the workspace's lease without recording anything; every record

@@ -51,6 +51,8 @@ pub struct Application {
     pub git_repository: Option<String>,
     /// Git branch.
     pub git_branch: Option<String>,
+    /// Git commit (`HEAD` for the branch's newest).
+    pub git_commit_sha: Option<String>,
     /// Build pack.
     pub build_pack: Option<String>,
     /// Exposed ports, comma-separated.
@@ -61,6 +63,20 @@ pub struct Application {
     pub environment_id: Option<i64>,
     /// The project it belongs to, when Coolify says explicitly.
     pub project_uuid: Option<String>,
+    /// Folder of the repository the build starts in.
+    pub base_directory: Option<String>,
+    /// Folder served by static builds.
+    pub publish_directory: Option<String>,
+    /// The Dockerfile (dockerfile build pack).
+    pub dockerfile_location: Option<String>,
+    /// The compose file (dockercompose build pack).
+    pub docker_compose_location: Option<String>,
+    /// Install command override.
+    pub install_command: Option<String>,
+    /// Build command override.
+    pub build_command: Option<String>,
+    /// Start command override.
+    pub start_command: Option<String>,
 }
 
 /// An environment variable of an application.
