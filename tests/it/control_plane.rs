@@ -571,11 +571,11 @@ fn control_plane_binary_serves_the_modern_era() {
     }
 }
 
-/// After the bot's token is rotated, `apps_rewire_git` re-points an app at the current
-/// token, and `rewire_all` (what rotation will call) does it for every app of the org's
-/// repositories, leaving other apps alone.
+/// Rotating the bot's token re-points every app of the org's repositories at the new
+/// token before the old one is deleted (their git URLs embed it), leaving other apps
+/// alone; `apps_rewire_git` and `rewire_all` put the current token in again.
 #[tokio::test]
-async fn rewiring_puts_the_current_bot_token_into_git_urls() {
+async fn rotation_rewires_the_apps_before_deleting_the_old_token() {
     use secrecy::SecretString;
     use vibn::api::control_plane_api::Tenant;
     let cp = Cp::new(true).await;
@@ -583,14 +583,16 @@ async fn rewiring_puts_the_current_bot_token_into_git_urls() {
     for name in ["one", "two"] {
         ok(&call(&client, "repos_create", json!({"name": name})).await);
     }
-    let one = ok(&call(&client, "apps_create", json!({"repo": "one"})).await)["uuid"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let two = ok(&call(&client, "apps_create", json!({"repo": "two"})).await)["uuid"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let create = |repo: &'static str| {
+        let client = &client;
+        async move {
+            ok(&call(client, "apps_create", json!({"repo": repo})).await)["uuid"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (one, two) = (create("one").await, create("two").await);
     let ws = cp.store.require_workspace(&cp.mark.slug).unwrap();
     let project = ws.coolify_project_uuid.clone().unwrap();
     let elsewhere = cp.coolify.state().create_application(
@@ -599,24 +601,39 @@ async fn rewiring_puts_the_current_bot_token_into_git_urls() {
         "mark-docs",
         "https://github.com/someone/docs",
     );
-    let old = cp.bot_token(&cp.mark.slug);
-    cp.provisioner()
-        .rotate_bot_token(&cp.mark.slug, false)
-        .await
-        .unwrap();
-    let new = cp.bot_token(&cp.mark.slug);
-    assert_ne!(old, new);
     let git_url = |uuid: &str| {
         cp.coolify.state().application(uuid).unwrap()["git_repository"]
             .as_str()
             .unwrap()
             .to_string()
     };
+    let old = cp.bot_token(&cp.mark.slug);
     assert!(git_url(&one).contains(&old));
+    let report = cp
+        .provisioner()
+        .rotate_bot_token(&cp.mark.slug, false)
+        .await
+        .unwrap();
+    let new = cp.bot_token(&cp.mark.slug);
+    assert_ne!(old, new);
+    assert_eq!(report.rewired.len(), 2, "{report:?}");
+    assert!(
+        report.rewired.iter().all(|r| r.error.is_none()),
+        "{report:?}"
+    );
+    assert!(!report.deleted_token_ids.is_empty(), "the old token went");
+    for app in [&one, &two] {
+        assert!(git_url(app).contains(&new), "{}", git_url(app));
+    }
+    assert_eq!(
+        git_url(&two),
+        format!("https://vibn-bot-mark:{new}@git.vibn.test/vibn-mark/two.git")
+    );
+    assert_eq!(git_url(&elsewhere), "https://github.com/someone/docs");
+
     let r = call(&client, "apps_rewire_git", json!({"uuid": one})).await;
     assert_eq!(ok(&r)["repo"], "vibn-mark/one");
     assert!(!shown(&r).contains(&new));
-    assert!(git_url(&one).contains(&new), "{}", git_url(&one));
     let tenant = Tenant::of(&ws).unwrap();
     let rewired = cp
         .api(Duration::from_secs(30), false)
@@ -624,12 +641,47 @@ async fn rewiring_puts_the_current_bot_token_into_git_urls() {
         .await
         .unwrap();
     assert_eq!(rewired.len(), 2, "{rewired:?}");
-    assert!(rewired.iter().all(|r| r.error.is_none()), "{rewired:?}");
-    assert_eq!(
-        git_url(&two),
-        format!("https://vibn-bot-mark:{new}@git.vibn.test/vibn-mark/two.git")
+    assert!(git_url(&one).contains(&new));
+}
+
+/// An app that cannot be re-pointed (Gitea fails to answer for its repository) keeps the
+/// old token alive:
+/// deleting it would break that app's next deploy; the report says so.
+#[tokio::test]
+async fn rotation_keeps_the_old_token_while_an_app_still_needs_it() {
+    let cp = Cp::new(true).await;
+    let client = cp.client(&cp.mark.key).await;
+    ok(&call(&client, "repos_create", json!({"name": "gone"})).await);
+    // The fault below answers one read of this repository with a 500.
+    let app = ok(&call(&client, "apps_create", json!({"repo": "gone"})).await)["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    cp.gitea
+        .state()
+        .inject_fault(vibn_sandbox::gitea::Fault::Status {
+            method: Some("GET".into()),
+            path_prefix: "/repos/vibn-mark/gone".into(),
+            status: 500,
+            times: 1,
+            retry_after: None,
+        });
+    let report = cp
+        .provisioner()
+        .rotate_bot_token(&cp.mark.slug, false)
+        .await
+        .unwrap();
+    assert_eq!(report.rewired.len(), 1);
+    assert_eq!(report.rewired[0].uuid, app);
+    assert!(report.rewired[0].error.is_some(), "{report:?}");
+    assert!(report.deleted_token_ids.is_empty(), "{report:?}");
+    assert!(
+        report
+            .notes
+            .iter()
+            .any(|n| n.contains("old token was kept")),
+        "{report:?}"
     );
-    assert_eq!(git_url(&elsewhere), "https://github.com/someone/docs");
 }
 
 /// `vibn call control-plane …`: the third touch-point meets the same guards, by snake

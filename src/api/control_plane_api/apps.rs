@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::{ControlPlaneApi, Kind, Tenant, hosts_of};
 use crate::api::caller::Caller;
 use crate::api::de;
+use crate::api::provision::{RewireTarget, RewiredApp, rewire_apps};
 use crate::clients::coolify::{Application, Cleanup, EnvVarWrite};
 use crate::clients::gitea::{GiteaClient, Repository};
 use crate::error::{ApiError, quote};
@@ -287,17 +288,6 @@ pub struct AppsRewireGitOut {
     pub repo: String,
     /// The new git URL, credentials redacted.
     pub git_repository: String,
-}
-
-/// One application `rewire_all` re-pointed (or tried to).
-#[derive(Debug, Clone, Serialize)]
-pub struct RewiredApp {
-    /// Uuid.
-    pub uuid: String,
-    /// Name.
-    pub name: String,
-    /// Why it failed; `None` when it was re-pointed.
-    pub error: Option<String>,
 }
 
 /// Parameters of `apps_delete`.
@@ -737,23 +727,13 @@ impl ControlPlaneApi {
         t: &Tenant,
         token: &SecretString,
     ) -> Result<Vec<RewiredApp>, ApiError> {
-        let mut out = Vec::new();
-        for app in self.workspace_apps(t).await? {
-            let Some(repo) = app
-                .git_repository
-                .as_deref()
-                .and_then(|u| git_url::repo_in_org(u, &t.org))
-            else {
-                continue;
-            };
-            let outcome = self.rewire(t, &app, &repo, token).await;
-            out.push(RewiredApp {
-                uuid: app.uuid.clone(),
-                name: app.name.clone(),
-                error: outcome.err().map(|e| e.to_string()),
-            });
-        }
-        Ok(out)
+        let bot = self.gitea_base()?.with_token(token.clone());
+        let target = RewireTarget {
+            org: &t.org,
+            bot: &t.bot,
+            project_uuid: &t.project_uuid,
+        };
+        rewire_apps(self.coolify()?, &bot, target, token).await
     }
 
     /// Delete an application; `confirm` must be its exact name; volumes are kept unless
