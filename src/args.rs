@@ -72,7 +72,8 @@ pub enum Command {
     #[command(disable_help_flag = true)]
     Sandbox {
         /// The stand-in and its flags, as `vibn-sandbox` takes them (`gitea --create o/r`,
-        /// `coolify`, `search`, `runner`, `git-http --repos DIR`).
+        /// `coolify`, `search`, `runner`, `git-http --repos DIR`, `all`), or `up`: every
+        /// stand-in with a provisioned demo workspace and its key.
         #[arg(
             trailing_var_arg = true,
             allow_hyphen_values = true,

@@ -8,4 +8,5 @@ pub mod doctor;
 pub mod output;
 pub mod provision;
 pub mod sandbox;
+pub mod sandbox_up;
 pub mod schemas;

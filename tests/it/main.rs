@@ -40,6 +40,7 @@ mod provision;
 mod provision_cli;
 mod provision_faults;
 mod provision_rotation;
+mod sandbox_up;
 mod transport;
 mod workspace_exec;
 mod workspace_git;
