@@ -32,6 +32,9 @@ pub enum Command {
     /// Run one tool of one server and print its result as JSON (exit 1 on an error
     /// result): the same guards and pinning as over MCP, for scripts and quick checks.
     Call(CallArgs),
+    /// Check the configuration, keystore, secrets key, upstreams, runner, search and the
+    /// command sandbox: one line per check with its remedy; exit 1 when one fails.
+    Doctor(DoctorArgs),
     /// Workspaces (tenants): create, provision, credentials, rotate-bot-token, list, show.
     Workspace {
         /// What to do.
@@ -73,7 +76,8 @@ pub enum Command {
     #[command(disable_help_flag = true)]
     Sandbox {
         /// The stand-in and its flags, as `vibn-sandbox` takes them (`gitea --create o/r`,
-        /// `coolify`, `search`, `runner`, `git-http --repos DIR`).
+        /// `coolify`, `search`, `runner`, `git-http --repos DIR`, `all`), or `up`: every
+        /// stand-in with a provisioned demo workspace and its key.
         #[arg(
             trailing_var_arg = true,
             allow_hyphen_values = true,
@@ -85,6 +89,31 @@ pub enum Command {
     /// this for every command and git child; it is not meant to be run by hand.
     #[command(name = "sandbox-exec", hide = true)]
     SandboxExec(SandboxExecArgs),
+}
+
+/// Arguments of `vibn doctor` (each also read from its environment variable, as the
+/// servers read it; tokens and keys only from the environment).
+#[derive(Debug, Clone, Args)]
+pub struct DoctorArgs {
+    /// Gitea (with the operator's site-admin token) and Coolify.
+    #[command(flatten)]
+    pub upstream: UpstreamFlags,
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
+    /// The agent runner (checked when set).
+    #[arg(long, env = env::AGENT_RUNNER_URL, value_name = "URL")]
+    pub runner_url: Option<String>,
+    /// A SearXNG instance (checked when set; else BRAVE_API_KEY when set).
+    #[arg(long, env = env::VIBN_SEARXNG_URL, value_name = "URL")]
+    pub searxng_url: Option<String>,
+    /// `on` (default): check that commands can be sandboxed; `off`: say they run unconfined.
+    #[arg(long, env = env::VIBN_EXEC_SANDBOX, value_name = "on|off", default_value = "on",
+          value_parser = ["on", "off"])]
+    pub exec_sandbox: String,
+    /// Print the checks as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `vibn call`.
@@ -149,7 +178,7 @@ pub enum McpServer {
     /// Agent jobs on a runner: spawn, status, list and cancel.
     Agent(AgentArgs),
     /// The tenant-safe control plane of one workspace (requires a workspace key).
-    ControlPlane(CommonArgs),
+    ControlPlane(ControlPlaneArgs),
 }
 
 impl McpServer {
@@ -173,7 +202,7 @@ impl McpServer {
             McpServer::Coolify(c) => &c.common,
             McpServer::Platform(p) => &p.common,
             McpServer::Agent(a) => &a.common,
-            McpServer::ControlPlane(c) => c,
+            McpServer::ControlPlane(c) => &c.common,
         }
     }
 }
@@ -260,6 +289,22 @@ pub struct CoolifyArgs {
     /// Applications agents may not change: comma-separated uuids or names (globs allowed).
     #[arg(long, env = env::VIBN_PROTECTED_APPS, value_name = "APPS")]
     pub protected_apps: Option<String>,
+    /// Flags every server shares.
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Flags of the control-plane server: where the operator's Gitea and Coolify are (their
+/// tokens come only from GITEA_API_TOKEN and COOLIFY_API_TOKEN; they provision the
+/// workspace lazily and reach Coolify for it) and the domain namespace.
+#[derive(Debug, Clone, Args)]
+pub struct ControlPlaneArgs {
+    /// Gitea and Coolify, with the operator's credentials.
+    #[command(flatten)]
+    pub upstream: UpstreamFlags,
+    /// The base domain apps get names under: `<app>.<workspace>.<base>`.
+    #[arg(long, env = env::VIBN_BASE_DOMAIN, value_name = "DOMAIN", default_value = "vibnai.com")]
+    pub base_domain: String,
     /// Flags every server shares.
     #[command(flatten)]
     pub common: CommonArgs,

@@ -27,6 +27,9 @@ pub const COOLIFY_API_TOKEN: &str = "COOLIFY_API_TOKEN";
 /// The Coolify server workspaces' resources are created on (needed when Coolify has
 /// more than one).
 pub const COOLIFY_SERVER_UUID: &str = "COOLIFY_SERVER_UUID";
+/// The base domain application domains live under: `<app>.<slug>.<base>` (default
+/// `vibnai.com`).
+pub const VIBN_BASE_DOMAIN: &str = "VIBN_BASE_DOMAIN";
 /// Comma-separated uuids or names (globs) of applications agents may not change.
 pub const VIBN_PROTECTED_APPS: &str = "VIBN_PROTECTED_APPS";
 /// A SearXNG instance for web_search (JSON API enabled).
@@ -105,6 +108,7 @@ pub fn purpose(name: &str) -> Option<&'static str> {
         VIBN_SECRETS_KEY_PREVIOUS => "The previous secrets key, during rotation",
         VIBN_ADMIN_TOKEN => "Admin org token (vibn_at_…) the CLI acts as",
         COOLIFY_SERVER_UUID => "The Coolify server workspaces' resources go on",
+        VIBN_BASE_DOMAIN => "Base domain of app domains, <app>.<slug>.<base> (default vibnai.com)",
         RUST_LOG => "Log filter (logs go to stderr)",
         XDG_DATA_HOME => "Where the default keystore lives (vibn/keystore.db below it)",
         HOME => "The home folder",

@@ -40,6 +40,18 @@ enum SandboxCommand {
     Search(PortArgs),
     /// An agent runner stand-in; prints AGENT_RUNNER_URL.
     Runner(PortArgs),
+    /// Gitea, Coolify, search and the runner together in one process (what `vibn sandbox
+    /// up` starts); prints every one's lines, then `VIBN_SANDBOX_READY=1`.
+    All(AllArgs),
+}
+
+/// Flags of `vibn-sandbox all`.
+#[derive(Debug, Clone, Args)]
+struct AllArgs {
+    /// Gitea's public base (`ROOT_URL`) written into clone URLs; Coolify refuses git URLs
+    /// on an IP address or localhost, so apps need a host name here.
+    #[arg(long, value_name = "URL", default_value = "https://git.vibn.test")]
+    gitea_root_url: String,
 }
 
 /// A port on 127.0.0.1.
@@ -109,6 +121,7 @@ fn run(which: SandboxCommand) -> ExitCode {
         SandboxCommand::Coolify(args) => runtime.block_on(coolify_main(args)),
         SandboxCommand::Search(args) => runtime.block_on(search_main(args)),
         SandboxCommand::Runner(args) => runtime.block_on(runner_main(args)),
+        SandboxCommand::All(args) => runtime.block_on(all_main(args)),
     }
 }
 
@@ -269,6 +282,58 @@ async fn runner_main(args: PortArgs) -> ExitCode {
         return fail(&e);
     }
     interrupted().await;
+    ExitCode::SUCCESS
+}
+
+/// Every stand-in vibn's servers use, in one process until interrupted; the Gitea data
+/// folder is temporary and removed on exit.
+async fn all_main(args: AllArgs) -> ExitCode {
+    let name = Alphanumeric
+        .sample_string(&mut rand::rng(), 12)
+        .to_ascii_lowercase();
+    let data = std::env::temp_dir().join(format!("vibn-gitea-{name}"));
+    let cleanup = || {
+        let _ = std::fs::remove_dir_all(&data);
+    };
+    let gitea = match GiteaSandbox::start(&data, 0).await {
+        Ok(s) => s,
+        Err(e) => {
+            cleanup();
+            return fail(&format!("cannot start the Gitea sandbox: {e}"));
+        }
+    };
+    gitea.state().set_root_url(&args.gitea_root_url);
+    let (coolify, search, runner) = match tokio::try_join!(
+        CoolifySandbox::start(0),
+        SearchSandbox::start(0),
+        RunnerSandbox::start(0),
+    ) {
+        Ok(started) => started,
+        Err(e) => {
+            drop(gitea);
+            cleanup();
+            return fail(&format!("cannot start the stand-ins: {e}"));
+        }
+    };
+    let printed = print_env(&[
+        ("GITEA_API_URL", gitea.api_url()),
+        ("GITEA_USERNAME", gitea.admin_login()),
+        ("GITEA_API_TOKEN", gitea.admin_token()),
+        ("GITEA_ADMIN_PASSWORD", gitea.admin_password()),
+        ("COOLIFY_API_URL", coolify.api_url()),
+        ("COOLIFY_API_TOKEN", coolify.root_token()),
+        ("VIBN_SEARXNG_URL", search.base_url()),
+        ("AGENT_RUNNER_URL", runner.base_url()),
+        ("VIBN_SANDBOX_READY", "1".to_string()),
+    ]);
+    if let Err(e) = printed {
+        drop((gitea, coolify, search, runner));
+        cleanup();
+        return fail(&e);
+    }
+    interrupted().await;
+    drop((gitea, coolify, search, runner));
+    cleanup();
     ExitCode::SUCCESS
 }
 

@@ -4,7 +4,8 @@
 //
 //   node scripts/clients/drive.mjs --bin target/debug/vibn [--only workspace,gitea]
 //
-// For each server (workspace, gitea, coolify, platform, agent):
+// For each server (workspace, gitea, coolify, platform, agent, and control-plane over
+// `vibn sandbox up`, which provisions a workspace in the stand-ins):
 //   - MCP Inspector CLI: `--strict tools/list` exits 0 with nothing on stderr (zero
 //     portability problems), and a failing call exits 5 with the server's message readable;
 //   - every tool's input and output schema compiles under JSON Schema 2020-12 (ajv, strict);
@@ -30,7 +31,7 @@ import Ajv2020 from 'ajv/dist/2020.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const INSPECTOR = path.join(here, 'node_modules', '.bin', 'mcp-inspector');
-const SERVERS = ['workspace', 'gitea', 'coolify', 'platform', 'agent'];
+const SERVERS = ['workspace', 'gitea', 'coolify', 'platform', 'agent', 'control-plane'];
 const CALL_TIMEOUT_MS = 30_000;
 
 const { values: opts } = parseArgs({
@@ -257,6 +258,58 @@ const SETUPS = {
         // The job may have finished already: cancelling it is then a 422 result.
         ['cancel_job', () => ({ job_id: ids.job }), 'any'],
         ['get_job_status', { job_id: 'nope' }, 404],
+      ],
+    };
+  },
+
+  // The control plane over `vibn sandbox up`: every stand-in and a provisioned workspace.
+  async 'control-plane'(scratch) {
+    const sb = await sandbox('up', [], ['WORKSPACE_ROOT'], scratch);
+    const ids = {};
+    return {
+      stop: sb.stop,
+      env: pick(sb.env, ['VIBN_API_KEY', 'VIBN_KEYSTORE', 'VIBN_SECRETS_KEY', 'GITEA_API_URL',
+        'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN']),
+      args: [],
+      failing: { tool: 'apps_get', args: { uuid: 'nope' }, status: 403 },
+      calls: (who) => [
+        ['workspace_describe', {}],
+        ['gitea_credentials', {}],
+        ['projects_list', {}],
+        ['projects_get', { project_id: 'nope' }, 'any'],
+        ['repos_create', { name: `site-${who}` }],
+        ['repos_list', {}],
+        ['apps_create', { repo: `site-${who}`, instant_deploy: false }, 'ok',
+          (r) => { ids.app = r.uuid; ids.name = r.name; }],
+        ['apps_list', {}],
+        ['apps_get', () => ({ uuid: ids.app })],
+        ['apps_update', () => ({ uuid: ids.app, patch: { ports_exposes: '8080' } }), 'any'],
+        ['apps_rewire_git', () => ({ uuid: ids.app })],
+        ['apps_domains_list', () => ({ uuid: ids.app })],
+        ['apps_domains_set', () => ({ uuid: ids.app, domains: [`api-${who}.demo.vibnai.com`] })],
+        ['apps_domains_set', () => ({ uuid: ids.app, domains: ['evil.com'] }), 403],
+        ['apps_envs_upsert', () => ({ uuid: ids.app, key: 'DATABASE_URL', value: 'postgres://db/app' })],
+        ['apps_envs_list', () => ({ uuid: ids.app })],
+        ['apps_envs_delete', () => ({ uuid: ids.app, key: 'DATABASE_URL' })],
+        ['apps_envs_upsert', () => ({ uuid: ids.app, key: 'bad-key', value: 'x' }), 400],
+        ['apps_deploy', () => ({ uuid: ids.app }), 'ok', (r) => { ids.deployment = r.deployment_uuid; }],
+        ['apps_deployments', () => ({ uuid: ids.app })],
+        ['deployments_logs', () => ({ deployment_uuid: ids.deployment })],
+        ['apps_logs', () => ({ uuid: ids.app }), 'any'],
+        ['databases_create', { type: 'postgresql', name: `db-${who}` }, 'ok',
+          (r) => { ids.db = r.uuid; ids.dbName = r.name; }],
+        ['databases_list', {}],
+        ['databases_get', () => ({ uuid: ids.db })],
+        ['databases_update', () => ({ uuid: ids.db, patch: { description: 'made by a client' } }), 'any'],
+        ['databases_delete', () => ({ uuid: ids.db }), 409],
+        ['databases_delete', () => ({ uuid: ids.db, confirm: ids.dbName })],
+        ['auth_create', { provider: 'pocketbase', name: `auth-${who}` }, 'ok',
+          (r) => { ids.auth = r.uuid; ids.authName = r.name; }],
+        ['auth_list', {}],
+        ['auth_delete', () => ({ uuid: ids.auth, confirm: ids.authName })],
+        ['apps_delete', () => ({ uuid: ids.app }), 409],
+        ['apps_delete', () => ({ uuid: ids.app, confirm: ids.name })],
+        ['apps_get', { uuid: 'nope' }, 403],
       ],
     };
   },

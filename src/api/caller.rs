@@ -275,6 +275,11 @@ impl Caller {
         &self.cancel
     }
 
+    /// The secrets key the keystore's secrets are sealed with, when configured.
+    pub fn keyring(&self) -> Option<&Arc<Keyring>> {
+        self.keyring.as_ref()
+    }
+
     /// The keystore (503 when none is configured or it cannot be opened).
     pub async fn store(&self) -> Result<Keystore, ApiError> {
         match &self.store {

@@ -5,8 +5,10 @@
 
 pub mod agent_api;
 pub mod caller;
+pub mod control_plane_api;
 pub mod coolify_api;
 pub mod de;
+pub mod doctor;
 pub mod gitea_api;
 pub mod limits;
 pub mod paging;

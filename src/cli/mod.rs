@@ -3,10 +3,12 @@
 
 pub mod admin;
 pub mod call;
+pub mod doctor;
 pub mod manifests;
 
 pub mod output;
 pub mod provision;
 pub mod sandbox;
+pub mod sandbox_up;
 pub mod schemas;
 pub mod setup;

@@ -227,6 +227,12 @@ pub fn rotate(
             "rotated the token of {} ({}): new token id {}, deleted {:?}",
             report.bot, report.slug, report.token_id, report.deleted_token_ids
         ));
+        for app in &report.rewired {
+            match &app.error {
+                None => output::line(&format!("re-pointed app {} at the new token", app.name)),
+                Some(e) => output::line(&format!("could not re-point app {}: {e}", app.name)),
+            }
+        }
         if let Some(key) = &report.deploy_key {
             output::line(&format!("deploy key: {}", key.detail));
         }

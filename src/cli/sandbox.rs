@@ -13,8 +13,12 @@ use crate::cli::output;
 /// The stand-ins' binary.
 pub const SANDBOX_BINARY: &str = "vibn-sandbox";
 
-/// Replace this process with `vibn-sandbox ARGS`; returns only when that fails.
+/// `vibn sandbox up` (see `sandbox_up`), or: replace this process with
+/// `vibn-sandbox ARGS`; returns only when that fails.
 pub fn run(args: Vec<OsString>) -> ExitCode {
+    if args.first().is_some_and(|a| a == "up") {
+        return super::sandbox_up::run(&args[1..]);
+    }
     let Some(binary) = find_binary() else {
         output::error(&format!(
             "vibn sandbox needs the {SANDBOX_BINARY} binary next to vibn; build it \
@@ -28,7 +32,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 }
 
 /// `vibn-sandbox` beside the running binary.
-fn find_binary() -> Option<PathBuf> {
+pub fn find_binary() -> Option<PathBuf> {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join(SANDBOX_BINARY)))

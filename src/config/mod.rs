@@ -15,9 +15,13 @@ use crate::keystore::{Keyring, SecretError, SecretKey};
 use crate::policy::PolicyError;
 use crate::policy::protected::ProtectedList;
 
+mod control_plane;
+mod doctor;
 mod provision;
 mod servers;
 
+pub use control_plane::{ControlPlaneConfig, SCOPE_TTL};
+pub use doctor::{DoctorConfig, Setting, Upstream};
 pub use provision::{ProvisionConfig, gitea_url};
 pub use servers::{
     AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GitLimits, GiteaServerConfig,
@@ -51,6 +55,13 @@ pub enum ConfigError {
     /// A folder given to `--exec-writable` cannot be used.
     #[error("--exec-writable {path}: {reason}")]
     BadExecWritable { path: PathBuf, reason: String },
+    /// A setting whose value cannot be used.
+    #[error("{var} {value:?} cannot be used: {reason}")]
+    BadValue {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
     /// A workspace slug flag that is not a slug.
     #[error("{flag} {value:?} is not a workspace slug")]
     BadSlug { flag: &'static str, value: String },

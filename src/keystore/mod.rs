@@ -14,6 +14,7 @@
 
 mod audit;
 mod facade;
+pub mod inspect;
 mod jobs;
 mod keys;
 mod memory;
@@ -44,7 +45,7 @@ pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey
 pub use memory::{MAX_MEMORY_BYTES, MAX_MEMORY_KEY, MAX_PRD_BYTES, Memory, PrdVersion};
 pub use provision::{ProvisionRecord, ProvisionState, ProvisionStatus};
 pub use secret_box::{Keyring, SecretError, SecretKey};
-pub use secrets::RewrapReport;
+pub use secrets::{KeyMatch, RewrapReport};
 pub use workspaces::{EnsuredWorkspace, Workspace};
 
 /// How long a writer waits for another process's lock before giving up.

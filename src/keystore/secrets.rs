@@ -34,6 +34,46 @@ fn keycheck_aad(id: &str) -> Aad<'_> {
     }
 }
 
+/// True when one of the key-check `rows` (key id, envelope) opens under `key`.
+fn key_verifies(rows: &[(i64, Vec<u8>)], key: &SecretKey) -> bool {
+    rows.iter().any(|(id, envelope)| {
+        *id == i64::from(key.id())
+            && secret_box::open_with(key, keycheck_aad(&format!("{:08x}", key.id())), envelope)
+                .is_ok_and(|p| p.as_slice() == KEYCHECK_PLAINTEXT)
+    })
+}
+
+/// How a keyring matches a keystore's key-check rows (read without writing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyMatch {
+    /// No key has been recorded yet: the first command that seals a secret records it.
+    NotRecorded,
+    /// The current key is the recorded one.
+    Current,
+    /// Only the previous key matches: secrets still need `vibn secrets rewrap`.
+    PreviousOnly,
+    /// Neither key matches (the recorded key ids, hex).
+    Mismatch {
+        /// Key ids recorded in the keystore.
+        known: Vec<String>,
+    },
+}
+
+/// Match `ring` against key-check `rows` (key id, envelope).
+pub fn key_match(rows: &[(i64, Vec<u8>)], ring: &Keyring) -> KeyMatch {
+    if rows.is_empty() {
+        KeyMatch::NotRecorded
+    } else if key_verifies(rows, ring.current()) {
+        KeyMatch::Current
+    } else if ring.previous().is_some_and(|k| key_verifies(rows, k)) {
+        KeyMatch::PreviousOnly
+    } else {
+        KeyMatch::Mismatch {
+            known: rows.iter().map(|(id, _)| format!("{id:08x}")).collect(),
+        }
+    }
+}
+
 impl SqliteStore {
     /// Verify `ring` against this keystore's key-check rows (recording the current key
     /// on first use). A key that does not match is refused before any secret is touched.
@@ -44,17 +84,7 @@ impl SqliteStore {
                 .prepare("SELECT key_id, check_envelope FROM secret_keys")
                 .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
                 .map_err(sql(&path))?;
-            let verifies = |key: &SecretKey| {
-                rows.iter().any(|(id, envelope)| {
-                    *id == i64::from(key.id())
-                        && secret_box::open_with(
-                            key,
-                            keycheck_aad(&format!("{:08x}", key.id())),
-                            envelope,
-                        )
-                        .is_ok_and(|p| p.as_slice() == KEYCHECK_PLAINTEXT)
-                })
-            };
+            let verifies = |key: &SecretKey| key_verifies(&rows, key);
             let current = ring.current();
             if rows.iter().any(|(id, _)| *id == i64::from(current.id())) {
                 return if verifies(current) {

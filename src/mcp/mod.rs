@@ -6,6 +6,7 @@
 pub mod agent_server;
 pub mod call;
 pub mod common;
+pub mod control_plane_server;
 pub mod coolify_server;
 pub mod gitea_server;
 pub mod platform_server;

@@ -6,20 +6,22 @@
 
 use super::agent_server::AgentServer;
 use super::common::{Servable, UnknownTool};
+use super::control_plane_server::ControlPlaneServer;
 use super::coolify_server::CoolifyServer;
 use super::gitea_server::GiteaServer;
 use super::platform_server::PlatformServer;
 use super::workspace_server::WorkspaceServer;
 use crate::api::agent_api::AgentApi;
 use crate::api::caller::Pinning;
+use crate::api::control_plane_api::ControlPlaneApi;
 use crate::api::coolify_api::CoolifyApi;
 use crate::api::gitea_api::GiteaApi;
 use crate::api::platform_api::PlatformApi;
 use crate::api::workspace_api::WorkspaceApi;
 use crate::args::McpServer;
 use crate::config::{
-    AgentServerConfig, ConfigError, CoolifyServerConfig, GiteaServerConfig, PlatformServerConfig,
-    ToolFilter, WorkspaceConfig,
+    AgentServerConfig, ConfigError, ControlPlaneConfig, CoolifyServerConfig, GiteaServerConfig,
+    PlatformServerConfig, ToolFilter, WorkspaceConfig,
 };
 use crate::env_vars as env;
 use crate::error::ApiError;
@@ -143,9 +145,17 @@ pub static SERVERS: [ServerEntry; 6] = [
     ServerEntry {
         name: "control-plane",
         summary: "the tenant-safe control plane of one workspace (requires a workspace key)",
-        env: &[],
-        tools: Vec::new,
-        start: None,
+        env: &[
+            env::COOLIFY_API_URL,
+            env::COOLIFY_API_TOKEN,
+            env::COOLIFY_SERVER_UUID,
+            env::GITEA_API_URL,
+            env::GITEA_USERNAME,
+            env::GITEA_API_TOKEN,
+            env::VIBN_BASE_DOMAIN,
+        ],
+        tools: ControlPlaneServer::all_tools,
+        start: Some(start_control_plane),
     },
 ];
 
@@ -237,5 +247,18 @@ fn start_agent(server: &McpServer, filter: &ToolFilter) -> Result<Box<dyn Servab
     let config = AgentServerConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
     let server = AgentServer::new(AgentApi::new(config), pinning, filter)?;
+    Ok(Box::new(server))
+}
+
+fn start_control_plane(
+    server: &McpServer,
+    filter: &ToolFilter,
+) -> Result<Box<dyn Servable>, StartError> {
+    let McpServer::ControlPlane(args) = server else {
+        return Err(StartError::WrongArguments("control-plane"));
+    };
+    let config = ControlPlaneConfig::resolve(args)?;
+    let pinning = Pinning::from_config(&config.pin);
+    let server = ControlPlaneServer::new(ControlPlaneApi::new(config), pinning, filter)?;
     Ok(Box::new(server))
 }

@@ -4,11 +4,17 @@
 //! refused. The `api/` layer calls them before doing anything; MCP wrappers and the CLI
 //! never re-implement them. May import only `error`.
 
+pub mod catalog;
 pub mod child_env;
+pub mod confirm;
+pub mod domain;
+pub mod env_key;
 pub mod git_config;
 pub mod git_refs;
 pub mod git_remote;
+pub mod git_url;
 pub mod naming;
+pub mod patch;
 pub mod paths;
 pub mod protected;
 pub mod repo_ref;
@@ -57,6 +63,42 @@ pub enum PolicyError {
         pattern: String,
         reason: String,
     },
+    /// A domain outside the workspace's namespace, or not a plain host name.
+    #[error("domain {} is not allowed: {reason}; it must end with {namespace}", quote(.domain))]
+    DomainNotAllowed {
+        domain: String,
+        reason: &'static str,
+        namespace: String,
+        example: String,
+    },
+    /// An application or database name that is not a DNS label.
+    #[error("invalid name {}: {reason}", quote(.name))]
+    BadAppName { name: String, reason: &'static str },
+    /// An environment variable key outside `^[A-Z_][A-Z0-9_]*$`.
+    #[error("invalid environment variable key {}: {reason} (keys match ^[A-Z_][A-Z0-9_]*$)", quote(.key))]
+    BadEnvKey { key: String, reason: &'static str },
+    /// A destructive call whose `confirm` is absent or not the exact resource name.
+    #[error("confirmation required: {} the exact name of the {kind} to delete",
+            if *.given { "confirm is not" } else { "pass confirm equal to" })]
+    ConfirmMismatch { kind: &'static str, given: bool },
+    /// A value outside a fixed allowlist (database types, auth providers).
+    #[error("{what} {} is not allowed", quote(.given))]
+    NotInAllowlist {
+        what: &'static str,
+        given: String,
+        allowed: &'static [&'static str],
+    },
+    /// A field outside the allowlist of what may be set.
+    #[error("{what} field {} cannot be set here", quote(.field))]
+    FieldNotAllowed {
+        what: &'static str,
+        field: String,
+        allowed: String,
+        elsewhere: Option<&'static str>,
+    },
+    /// A field whose value does not fit its rule.
+    #[error("invalid {field}: {reason}")]
+    BadFieldValue { field: String, reason: String },
 }
 
 impl From<PolicyError> for ApiError {
@@ -82,6 +124,28 @@ impl From<PolicyError> for ApiError {
                 )
             }
             PolicyError::BadPattern { .. } => ApiError::internal(message),
+            PolicyError::DomainNotAllowed { example, .. } => ApiError::forbidden(message)
+                .with_hint(format!(
+                    "use a name under the workspace's namespace, e.g. {example}"
+                )),
+            PolicyError::BadAppName { .. } => ApiError::bad_request(message).with_hint(
+                "use a-z, 0-9 and '-' (1-63 characters, no hyphen at an edge), e.g. my-site",
+            ),
+            PolicyError::BadEnvKey { .. } => ApiError::bad_request(message)
+                .with_hint("use upper case letters, digits and _, e.g. DATABASE_URL"),
+            PolicyError::ConfirmMismatch { kind, .. } => ApiError::confirm_required(message)
+                .with_hint(format!(
+                    "read the {kind}'s exact name (its get tool), then retry with confirm set to it"
+                )),
+            PolicyError::NotInAllowlist { allowed, .. } => ApiError::bad_request(message)
+                .with_hint(format!("use one of: {}", allowed.join(", "))),
+            PolicyError::FieldNotAllowed {
+                allowed, elsewhere, ..
+            } => ApiError::bad_request(message).with_hint(match elsewhere {
+                Some(hint) => hint.to_string(),
+                None => format!("fields that can be set: {allowed}"),
+            }),
+            PolicyError::BadFieldValue { .. } => ApiError::bad_request(message),
         }
     }
 }

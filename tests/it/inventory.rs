@@ -5,6 +5,7 @@ use rmcp::model::Tool;
 use serde_json::Value;
 use vibn::config::ToolFilter;
 use vibn::mcp::agent_server::AgentServer;
+use vibn::mcp::control_plane_server::ControlPlaneServer;
 use vibn::mcp::coolify_server::CoolifyServer;
 use vibn::mcp::gitea_server::GiteaServer;
 use vibn::mcp::platform_server::PlatformServer;
@@ -265,6 +266,9 @@ fn tool_name_lists_match_the_routers() {
     let mut names = AgentServer::router_tool_names();
     names.sort();
     assert_eq!(names, vibn::mcp::agent_server::TOOL_NAMES);
+    let mut names = ControlPlaneServer::router_tool_names();
+    names.sort();
+    assert_eq!(names, vibn::mcp::control_plane_server::TOOL_NAMES);
 }
 
 /// Schemas carry no `$schema` (old validators trip on it); output schemas keep their

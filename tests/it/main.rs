@@ -9,6 +9,7 @@
 )]
 
 mod contract;
+mod control_plane_support;
 mod coolify_support;
 mod gitea_support;
 mod provision_support;
@@ -17,10 +18,13 @@ mod support;
 mod agent_tools;
 mod call;
 mod caller;
+mod control_plane;
+mod control_plane_tenancy;
 mod coolify_client;
 mod coolify_pinning;
 mod coolify_shapes;
 mod coolify_tools;
+mod doctor;
 mod error_results;
 mod gitea_client;
 mod gitea_pinning;
@@ -37,6 +41,7 @@ mod provision;
 mod provision_cli;
 mod provision_faults;
 mod provision_rotation;
+mod sandbox_up;
 mod schemas_cli;
 mod setup_cli;
 mod transport;

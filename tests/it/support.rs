@@ -136,7 +136,9 @@ pub fn check_output<H: ClientHandler>(
 /// Why `content` does not match the `outputSchema` of `tool` on `server` (serverInfo
 /// name); empty when it does.
 pub fn output_errors(server: &str, tool: &str, content: &Value) -> Vec<String> {
-    let Some(schema) = output_schemas().get(&(server.to_string(), tool.to_string())) else {
+    // The control plane also answers to dotted aliases (`apps.get` is `apps_get`).
+    let tool = tool.replace('.', "_");
+    let Some(schema) = output_schemas().get(&(server.to_string(), tool.clone())) else {
         panic!("{server} {tool}: no outputSchema for a structured result")
     };
     let validator = jsonschema::validator_for(schema)

@@ -219,7 +219,7 @@ pub(crate) fn create(d: &mut Data, ctx: &Ctx<'_>, source: Source) -> ApiResult {
         .get("domains")
         .and_then(Value::as_str)
         .and_then(normalize_domains);
-    if input.contains_key("domains") && server.proxy_on {
+    if input.contains_key("domains") && server.proxy_should_run() {
         fqdn = check_domains_with_proxy(d, ctx.team, &input, None)?;
     }
     let private_key_id = match source {
@@ -304,7 +304,7 @@ pub(crate) fn update(d: &mut Data, ctx: &Ctx<'_>) -> ApiResult {
         .app_index(ctx.team, ctx.cap(0))
         .ok_or_else(not_found_bare)?;
     let (app_uuid, server_id) = (d.apps[i].uuid.clone(), d.apps[i].server_id);
-    let proxy_on = d.server(server_id).is_some_and(|s| s.proxy_on);
+    let proxy_on = d.server(server_id).is_some_and(|s| s.proxy_should_run());
     let mut e = Errors::default();
     check_shared(
         &mut e,

@@ -47,6 +47,13 @@ impl CoolifyState {
         }
     }
 
+    /// Mark the localhost server a build server or not (a build server ignores `domains`).
+    pub fn set_build_server(&self, on: bool) {
+        if let Some(s) = self.data().servers.iter_mut().find(|s| s.id == 0) {
+            s.build_server = on;
+        }
+    }
+
     /// Create a project of the instance team with its `production` environment;
     /// returns (project uuid, production environment id).
     pub fn create_project(&self, name: &str) -> (String, i64) {
@@ -110,6 +117,7 @@ impl CoolifyState {
             port: 22,
             team_id: ROOT_TEAM,
             proxy_on: true,
+            build_server: false,
             destination_id,
             destination_uuid: new_uuid(),
             created: SystemTime::now(),
@@ -252,6 +260,7 @@ impl CoolifyState {
             port: 22,
             team_id: ROOT_TEAM,
             proxy_on: true,
+            build_server: false,
             destination_id: 0,
             destination_uuid: new_uuid(),
             created: SystemTime::now(),

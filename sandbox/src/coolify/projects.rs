@@ -276,7 +276,7 @@ fn settings_json(s: &Server, sensitive: bool) -> Value {
         "dynamic_timeout": 3600,
         "force_disabled": false,
         "force_server_cleanup": false,
-        "is_build_server": false,
+        "is_build_server": s.build_server,
         "is_cloudflare_tunnel": false,
         "is_jump_server": false,
         "is_metrics_enabled": false,

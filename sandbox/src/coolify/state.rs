@@ -48,6 +48,13 @@ impl Token {
     }
 }
 
+impl Server {
+    /// Coolify's `isProxyShouldRun()`: a proxy type other than NONE, not a build server.
+    pub fn proxy_should_run(&self) -> bool {
+        self.proxy_on && !self.build_server
+    }
+}
+
 /// A server with its single standalone-docker destination.
 #[derive(Debug, Clone)]
 pub(crate) struct Server {
@@ -59,8 +66,10 @@ pub(crate) struct Server {
     pub user: String,
     pub port: i64,
     pub team_id: i64,
-    /// `isProxyShouldRun()`: proxy type is not NONE.
+    /// The proxy type is not NONE.
     pub proxy_on: bool,
+    /// `settings.is_build_server`: builds for other servers, runs no proxy.
+    pub build_server: bool,
     pub destination_id: i64,
     pub destination_uuid: String,
     pub created: SystemTime,

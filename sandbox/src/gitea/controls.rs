@@ -41,6 +41,13 @@ impl GiteaState {
         )
     }
 
+    /// Set `[server] ROOT_URL`: the public base (`https://git.example.com`) Gitea writes
+    /// into repositories' `clone_url`, `html_url` and `ssh_url`, while the API stays on
+    /// the address the sandbox listens on (a Gitea behind a proxy or reached internally).
+    pub fn set_root_url(&self, url: &str) {
+        self.data().root_url = Some(url.trim_end_matches('/').to_string());
+    }
+
     /// The id of user or org `login`, if any.
     pub fn find_account(&self, login: &str) -> Option<i64> {
         self.account_id(login)

@@ -101,6 +101,8 @@ pub(crate) fn repo_json(d: &Data, r: &Repo, base: &str, doer: Option<&Account>) 
             .filter(|i| i.repo_id == r.id && i.is_pull == pull && i.closed_at.is_none())
             .count()
     };
+    // Clone and web URLs come from ROOT_URL, as Gitea writes them.
+    let base = d.root_url.as_deref().unwrap_or(base);
     let host = base
         .trim_start_matches("http://")
         .trim_start_matches("https://");

@@ -265,6 +265,9 @@ pub(crate) struct Data {
     pub labels: Vec<Label>,
     pub tokens: Vec<Token>,
     pub keys: Vec<Key>,
+    /// `[server] ROOT_URL` when it differs from the address the API is served on: the
+    /// public URL Gitea writes into repositories' clone and web URLs.
+    pub root_url: Option<String>,
 }
 
 /// What a user may do in one repository, per unit.

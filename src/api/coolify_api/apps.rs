@@ -53,7 +53,7 @@ pub struct AppSummary {
     /// URLs, comma-separated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fqdn: Option<String>,
-    /// Git repository.
+    /// Git repository (credentials in it redacted).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git_repository: Option<String>,
     /// Git branch.
@@ -68,7 +68,8 @@ impl From<Application> for AppSummary {
             name: a.name,
             status: a.status.unwrap_or_else(|| "unknown".to_string()),
             fqdn: a.fqdn.filter(|f| !f.is_empty()),
-            git_repository: a.git_repository,
+            // Control-plane apps clone with the bot's token in the URL.
+            git_repository: a.git_repository.as_deref().map(crate::redact::urls),
             git_branch: a.git_branch,
         }
     }

@@ -269,7 +269,7 @@ impl CoolifyApi {
 /// Lines from the 1-based `offset` on (limit capped at `MAX_LOG_PAGE` lines and
 /// `MAX_LOG_PAGE_BYTES`; the first line always goes, so a page always moves on), and
 /// the 1-based line to read on from.
-fn log_page(
+pub(crate) fn log_page(
     lines: Vec<String>,
     offset: Option<u64>,
     limit: Option<u64>,

@@ -25,12 +25,14 @@ use crate::error::{ApiError, quote};
 use crate::policy::protected::ProtectedList;
 use crate::policy::tenant::{self, ProjectScope};
 
+pub(crate) use apps::keep_tail;
 pub use apps::{
     AppStatusOut, AppSummary, GetAppStatusParams, GetLogsOut, GetLogsParams, ListAllAppsOut,
     ListAllAppsParams, ListApplicationsOut, ListApplicationsParams, ListProjectsOut,
     ListProjectsParams, ProjectApps, ProjectSummary,
 };
 pub use deploy::{DeployAppOut, DeployAppParams, DeployOut, DeployParams};
+pub(crate) use deployments::log_page;
 pub use deployments::{
     DeploymentSummary, GetDeploymentOut, GetDeploymentParams, ListDeploymentsOut,
     ListDeploymentsParams,

@@ -105,6 +105,22 @@ pub fn credentials(
     } else {
         None
     };
+    Ok(Credentials {
+        gitea: endpoints(gitea_url, &bot, &workspace.gitea_org)?,
+        bot: BotCredentials {
+            username: bot,
+            token,
+        },
+        workspace: WorkspaceRef {
+            slug: workspace.slug,
+            gitea_org: workspace.gitea_org,
+        },
+    })
+}
+
+/// Gitea's API base, host and the URL templates of `org`'s repositories for `bot`,
+/// against the Gitea at `gitea_url` (with or without `/api/v1`).
+pub fn endpoints(gitea_url: &str, bot: &str, org: &str) -> Result<GiteaEndpoints, ApiError> {
     let (api_base, web_base) = split_base(gitea_url);
     let web = Url::parse(&web_base)
         .ok()
@@ -118,25 +134,14 @@ pub fn credentials(
         None => hostname.clone(),
     };
     let path = web.path().trim_end_matches('/');
-    let org = workspace.gitea_org.clone();
     let scheme = web.scheme();
-    Ok(Credentials {
-        gitea: GiteaEndpoints {
-            api_base,
-            clone_url_template: format!(
-                "{scheme}://{bot}:{{{{token}}}}@{host}{path}/{org}/{{{{repo}}}}.git"
-            ),
-            ssh_remote_template: format!("git@{hostname}:{org}/{{{{repo}}}}.git"),
-            web_url_template: format!("{scheme}://{host}{path}/{org}/{{{{repo}}}}"),
-            host,
-        },
-        bot: BotCredentials {
-            username: bot,
-            token,
-        },
-        workspace: WorkspaceRef {
-            slug: workspace.slug,
-            gitea_org: org,
-        },
+    Ok(GiteaEndpoints {
+        api_base,
+        clone_url_template: format!(
+            "{scheme}://{bot}:{{{{token}}}}@{host}{path}/{org}/{{{{repo}}}}.git"
+        ),
+        ssh_remote_template: format!("git@{hostname}:{org}/{{{{repo}}}}.git"),
+        web_url_template: format!("{scheme}://{host}{path}/{org}/{{{{repo}}}}"),
+        host,
     })
 }

@@ -20,6 +20,7 @@ mod credentials;
 mod deploy_key;
 mod gitea;
 mod keypair;
+mod rewire;
 mod token;
 
 use std::sync::Arc;
@@ -36,8 +37,11 @@ use crate::keystore::{
 };
 use crate::policy::naming::{self, ProvisionNames};
 
-pub use credentials::{BotCredentials, Credentials, GiteaEndpoints, WorkspaceRef, credentials};
+pub use credentials::{
+    BotCredentials, Credentials, GiteaEndpoints, WorkspaceRef, credentials, endpoints,
+};
 pub use keypair::DeployKeyPair;
+pub use rewire::{RewireTarget, RewiredApp, rewire_apps};
 
 /// How long a run holds the workspace's lease without recording anything; every record
 /// renews it. A run that died releases nothing, so the next one waits at most this.
@@ -146,7 +150,10 @@ pub struct RotationReport {
     pub bot: String,
     /// The new token's Gitea id (the token itself is only in the keystore).
     pub token_id: i64,
-    /// Gitea ids of the tokens deleted after the new one was stored.
+    /// The applications re-pointed at the new token (their git URLs embed it).
+    pub rewired: Vec<RewiredApp>,
+    /// Gitea ids of the tokens deleted after the new one was stored (none while an
+    /// application could not be re-pointed).
     pub deleted_token_ids: Vec<i64>,
     /// The new deploy key, with `--deploy-key`.
     pub deploy_key: Option<StepReport>,

@@ -7,6 +7,7 @@
 
 use secrecy::SecretString;
 
+use super::rewire::{RewireTarget, RewiredApp, rewire_apps};
 use super::{
     BOT_TOKEN_SCOPES, RotationReport, Run, Step, StepOutcome, StepReport, StepResult, time_suffix,
 };
@@ -36,7 +37,7 @@ impl Run<'_> {
         };
         let (keep, outcome) = match known {
             Some(id) => (id, StepOutcome::Repaired),
-            None => (self.mint_and_store().await?, StepOutcome::Created),
+            None => (self.mint_and_store().await?.0, StepOutcome::Created),
         };
         let deleted = self.delete_other_tokens(keep).await?;
         Ok((
@@ -134,7 +135,7 @@ impl Run<'_> {
     }
 
     /// Mint a token with Basic auth as the bot and store it sealed; its Gitea id.
-    async fn mint_and_store(&mut self) -> Result<i64, ApiError> {
+    async fn mint_and_store(&mut self) -> Result<(i64, SecretString), ApiError> {
         let password = self.bot_password().await?;
         let name = format!("{}-{}", self.names.token_prefix, time_suffix());
         let mut minted = self
@@ -162,7 +163,22 @@ impl Run<'_> {
             )
             .await?;
         self.state = self.p.store.provision_state(self.slug()).await?;
-        Ok(id)
+        Ok((id, token))
+    }
+
+    /// Re-point the workspace's applications at `token` (none before its Coolify project
+    /// exists).
+    async fn rewire_apps(&self, token: &SecretString) -> Result<Vec<RewiredApp>, ApiError> {
+        let Some(project_uuid) = self.state.workspace.coolify_project_uuid.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let target = RewireTarget {
+            org: &self.names.org,
+            bot: &self.names.bot,
+            project_uuid,
+        };
+        let bot = self.p.gitea.with_token(token.clone());
+        rewire_apps(&self.p.coolify, &bot, target, token).await
     }
 
     /// Delete every token of the bot but `keep`, then record that it is the only one.
@@ -200,11 +216,27 @@ impl Run<'_> {
                 .with_hint(format!("run `vibn workspace provision {}`", self.slug())),
             ));
         }
-        let token_id = self.mint_and_store().await.map_err(at(Step::BotToken))?;
-        let deleted = self
-            .delete_other_tokens(token_id)
-            .await
-            .map_err(at(Step::BotToken))?;
+        let (token_id, token) = self.mint_and_store().await.map_err(at(Step::BotToken))?;
+        // Apps clone with the token in their git URL: re-point them before the old token
+        // goes, and keep the old one while any app still uses it.
+        let rewired = self.rewire_apps(&token).await.map_err(at(Step::BotToken))?;
+        let stuck: Vec<&str> = rewired
+            .iter()
+            .filter(|a| a.error.is_some())
+            .map(|a| a.name.as_str())
+            .collect();
+        let deleted = if stuck.is_empty() {
+            self.delete_other_tokens(token_id)
+                .await
+                .map_err(at(Step::BotToken))?
+        } else {
+            self.notes.push(format!(
+                "the old token was kept: {} could not be re-pointed at the new one; fix                  and re-run `vibn workspace rotate-bot-token {}`",
+                stuck.join(", "),
+                self.slug()
+            ));
+            Vec::new()
+        };
         let deploy_key = if deploy_key {
             let (outcome, detail) = self
                 .regenerate_deploy_key()
@@ -222,6 +254,7 @@ impl Run<'_> {
             slug: self.slug().to_string(),
             bot: self.names.bot.clone(),
             token_id,
+            rewired,
             deleted_token_ids: deleted,
             deploy_key,
             notes: std::mem::take(&mut self.notes),

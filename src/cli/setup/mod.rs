@@ -30,9 +30,6 @@ use files::Place;
 /// The servers configured when `--servers` is not given (the built ones among them).
 pub const DEFAULT_SERVERS: [&str; 2] = ["control-plane", "workspace"];
 
-/// The domain workspaces' apps live under until the control plane says otherwise.
-pub const DEFAULT_BASE_DOMAIN: &str = "vibnai.com";
-
 /// The MCP clients `vibn setup` writes for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Client {
@@ -380,13 +377,15 @@ pub struct WorkspaceFacts {
 pub fn house_rules(facts: &WorkspaceFacts, servers: &[&ServerEntry], key_home: &str) -> String {
     let slug = facts.slug.as_deref().unwrap_or("<your workspace>");
     let org = facts.org.clone().unwrap_or_else(|| format!("vibn-{slug}"));
+    let base = config::setting(env::VIBN_BASE_DOMAIN)
+        .unwrap_or_else(|| crate::policy::domain::DEFAULT_BASE.to_string());
     let mut out = format!(
         "## vibn workspace `{slug}`\n\n\
          You build and ship software for one vibn workspace, through the MCP servers `vibn mcp` \
          starts. They act only for this workspace and refuse everything else.\n\n\
          - **Workspace**: `{slug}`. Repositories live in the Gitea org `{org}`; apps, databases \
          and auth providers in the Coolify project `vibn-ws-{slug}`; domains only \
-         `<name>.{slug}.{DEFAULT_BASE_DOMAIN}`.\n"
+         `<name>.{slug}.{base}`.\n"
     );
     out.push_str("- **Tools**:\n");
     for s in servers {

@@ -427,11 +427,27 @@ impl CoolifyClient {
         name: Option<&str>,
         instant_deploy: bool,
     ) -> Result<Created, ClientError> {
+        self.create_described_service(kind, target, name, None, instant_deploy)
+            .await
+    }
+
+    /// `POST /services` from template `kind`, with a description.
+    pub async fn create_described_service(
+        &self,
+        kind: &str,
+        target: Target,
+        name: Option<&str>,
+        description: Option<&str>,
+        instant_deploy: bool,
+    ) -> Result<Created, ClientError> {
         let mut body = target.into_body();
         body.insert("type".into(), json!(kind));
         body.insert("instant_deploy".into(), json!(instant_deploy));
         if let Some(n) = name {
             body.insert("name".into(), json!(n));
+        }
+        if let Some(d) = description {
+            body.insert("description".into(), json!(d));
         }
         self.http
             .json(Call::new(Method::POST, &["services"]).json(Value::Object(body)))

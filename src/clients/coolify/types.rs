@@ -51,6 +51,8 @@ pub struct Application {
     pub git_repository: Option<String>,
     /// Git branch.
     pub git_branch: Option<String>,
+    /// Git commit (`HEAD` for the branch's newest).
+    pub git_commit_sha: Option<String>,
     /// Build pack.
     pub build_pack: Option<String>,
     /// Exposed ports, comma-separated.
@@ -61,6 +63,20 @@ pub struct Application {
     pub environment_id: Option<i64>,
     /// The project it belongs to, when Coolify says explicitly.
     pub project_uuid: Option<String>,
+    /// Folder of the repository the build starts in.
+    pub base_directory: Option<String>,
+    /// Folder served by static builds.
+    pub publish_directory: Option<String>,
+    /// The Dockerfile (dockerfile build pack).
+    pub dockerfile_location: Option<String>,
+    /// The compose file (dockercompose build pack).
+    pub docker_compose_location: Option<String>,
+    /// Install command override.
+    pub install_command: Option<String>,
+    /// Build command override.
+    pub build_command: Option<String>,
+    /// Start command override.
+    pub start_command: Option<String>,
 }
 
 /// An environment variable of an application.
@@ -168,6 +184,51 @@ pub struct Server {
     pub is_reachable: Option<bool>,
     /// Usable.
     pub is_usable: Option<bool>,
+    /// The proxy's state as Coolify keeps it (`{"type": "TRAEFIK"|"CADDY"|"NONE", …}`).
+    pub proxy: Option<ServerProxy>,
+    /// The proxy type, where Coolify states it on its own (`traefik|caddy|none`).
+    pub proxy_type: Option<String>,
+    /// The server's settings.
+    pub settings: Option<ServerSettings>,
+}
+
+impl Server {
+    /// The proxy type, upper-cased (`TRAEFIK`, `CADDY`, `NONE`), when Coolify says.
+    pub fn proxy_kind(&self) -> Option<String> {
+        self.proxy
+            .as_ref()
+            .and_then(|p| p.kind.clone())
+            .or_else(|| self.proxy_type.clone())
+            .map(|k| k.trim().to_ascii_uppercase())
+            .filter(|k| !k.is_empty())
+    }
+
+    /// True when Coolify says this is a build server (it serves no domains).
+    pub fn is_build_server(&self) -> bool {
+        self.settings
+            .as_ref()
+            .and_then(|s| s.is_build_server)
+            .unwrap_or(false)
+    }
+}
+
+/// A server's proxy as Coolify keeps it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerProxy {
+    /// `TRAEFIK`, `CADDY` or `NONE`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// `running`, `exited`, …
+    pub status: Option<String>,
+}
+
+/// The settings of a server vibn reads.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    /// A build server builds images for others and runs no proxy.
+    pub is_build_server: Option<bool>,
 }
 
 /// A private key as listed (its key material is not part of it: vibn never reads it).

@@ -247,7 +247,23 @@ impl GiteaClient {
         private: bool,
         auto_init: bool,
     ) -> Result<Repository, ClientError> {
-        let body = json!({"name": name, "private": private, "auto_init": auto_init, "default_branch": "main"});
+        self.create_described_org_repo(org, name, private, auto_init, "")
+            .await
+    }
+
+    /// `POST /orgs/{org}/repos` with a description (409 when the name is taken).
+    pub async fn create_described_org_repo(
+        &self,
+        org: &str,
+        name: &str,
+        private: bool,
+        auto_init: bool,
+        description: &str,
+    ) -> Result<Repository, ClientError> {
+        let mut body = json!({"name": name, "private": private, "auto_init": auto_init, "default_branch": "main"});
+        if !description.is_empty() {
+            body["description"] = json!(description);
+        }
         self.http
             .json(Call::new(Method::POST, &["orgs", org, "repos"]).json(body))
             .await
