@@ -146,38 +146,47 @@ fn cursor_merges_into_an_existing_project_config() {
     assert_eq!(mode(&env_path), 0o600);
 }
 
-/// The written entry starts the server: the command, arguments and environment from
-/// `.cursor/mcp.json` answer `tools/list` (pinned to the workspace by the key).
+/// The written entries start their servers: the command, arguments and environment of
+/// every entry `.cursor/mcp.json` gets by default (control plane and workspace) answer
+/// `tools/list`.
 #[tokio::test]
-async fn the_written_entry_starts_a_server_that_lists_its_tools() {
+async fn the_written_entries_start_servers_that_list_their_tools() {
     let s = Setup::new();
-    s.ok(&["cursor", "--servers", "workspace"]);
+    s.ok(&["cursor"]);
     let config = json(&s.read(&s.project().join(".cursor/mcp.json")));
-    let entry = &config["mcpServers"]["vibn-workspace"];
-    let command = entry["command"].as_str().unwrap().to_string();
-    let args: Vec<String> = entry["args"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
-    let env: Vec<(String, String)> = entry["env"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-        .collect();
-    assert!(env.iter().any(|(k, _)| k == "VIBN_KEYSTORE"));
-    let cmd = tokio::process::Command::new(command).configure(|c| {
-        c.env_clear().env("PATH", "/usr/bin:/bin").args(&args);
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-    });
-    let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
-    let tools = client.list_all_tools().await.unwrap();
-    assert!(tools.iter().any(|t| t.name == "read_file"));
-    client.cancel().await.unwrap();
+    let servers = config["mcpServers"].as_object().unwrap();
+    let mut started = Vec::new();
+    for (name, entry) in servers {
+        let command = entry["command"].as_str().unwrap().to_string();
+        let args: Vec<String> = entry["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        let env: Vec<(String, String)> = entry["env"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        assert!(env.iter().any(|(k, _)| k == "VIBN_KEYSTORE"), "{name}");
+        let cmd = tokio::process::Command::new(command).configure(|c| {
+            c.env_clear().env("PATH", "/usr/bin:/bin").args(&args);
+            for (k, v) in &env {
+                c.env(k, v);
+            }
+        });
+        let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+        let tools = client.list_all_tools().await.unwrap();
+        let server = name.trim_start_matches("vibn-");
+        let expected = (vibn::mcp::registry::find(server).unwrap().tools)().len();
+        assert_eq!(tools.len(), expected, "{name}");
+        client.cancel().await.unwrap();
+        started.push(name.clone());
+    }
+    started.sort();
+    assert_eq!(started, ["vibn-control-plane", "vibn-workspace"]);
 }
 
 /// Claude Desktop: its `claude_desktop_config.json` keeps the user's settings.
