@@ -60,6 +60,8 @@ pub const VIBN_KEYSTORE: &str = "VIBN_KEYSTORE";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 /// Home folder, for the default data directory (`~/.local/share/vibn/`).
 pub const HOME: &str = "HOME";
+/// Where programs are found, passed on to the servers `vibn demo` starts.
+pub const PATH: &str = "PATH";
 /// Base64 of 32 bytes: the key secrets at rest are sealed with.
 pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
 /// The previous secrets key, during rotation (opens only).
