@@ -32,6 +32,10 @@ pub enum Command {
     /// Run one tool of one server and print its result as JSON (exit 1 on an error
     /// result): the same guards and pinning as over MCP, for scripts and quick checks.
     Call(CallArgs),
+    /// The whole product end to end on this machine: every stand-in, two provisioned
+    /// workspaces, seed 003's worked examples through the control plane over MCP; exit 0
+    /// only when every step passed.
+    Demo,
     /// Check the configuration, keystore, secrets key, upstreams, runner, search and the
     /// command sandbox: one line per check with its remedy; exit 1 when one fails.
     Doctor(DoctorArgs),

@@ -64,6 +64,8 @@ pub const HOME: &str = "HOME";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 /// Codex CLI's folder (`vibn setup codex`; default `~/.codex`).
 pub const CODEX_HOME: &str = "CODEX_HOME";
+/// Where programs are found, passed on to the servers `vibn demo` starts.
+pub const PATH: &str = "PATH";
 /// Base64 of 32 bytes: the key secrets at rest are sealed with.
 pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
 /// The previous secrets key, during rotation (opens only).
@@ -114,6 +116,7 @@ pub fn purpose(name: &str) -> Option<&'static str> {
         HOME => "The home folder",
         XDG_CONFIG_HOME => "Where MCP clients keep their configuration",
         CODEX_HOME => "Codex CLI's folder",
+        PATH => "Where programs are found",
         _ => return None,
     })
 }

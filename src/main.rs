@@ -11,6 +11,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Mcp { server } => run_mcp(server),
         Command::Call(args) => cli::call::run(args),
+        Command::Demo => cli::demo::run(),
         Command::Doctor(args) => report(cli::doctor::run(args)),
         Command::Sandbox { args } => cli::sandbox::run(args),
         Command::SandboxExec(args) => vibn::sandbox_exec::helper::run(args.into()),

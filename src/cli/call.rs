@@ -115,20 +115,9 @@ fn arguments(json: &str) -> Result<JsonObject, String> {
         Ok(Value::Object(object)) => Ok(object),
         Ok(other) => Err(format!(
             "--json must be a JSON object of the tool's arguments, not {}",
-            kind(&other)
+            crate::clients::http::decode::kind_of(&other)
         )),
         Err(e) => Err(format!("--json is not valid JSON: {e}")),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod call;
+pub mod demo;
 pub mod doctor;
 pub mod manifests;
 

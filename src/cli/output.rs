@@ -10,15 +10,16 @@ use serde::Serialize;
 /// Print a value as pretty JSON on stdout.
 pub fn json<T: Serialize>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => line(&text),
         Err(e) => eprintln!("vibn: cannot encode the result as JSON: {e}"),
     }
 }
 
-/// Print one line on stdout.
+/// Print one line on stdout. A reader that went away (`| head`) is not an error worth
+/// a panic: the rest of the output is dropped.
 pub fn line(text: &str) {
-    println!("{text}");
-    let _ = std::io::stdout().flush();
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
 /// Print a note for the human on stderr (keeps stdout capturable).

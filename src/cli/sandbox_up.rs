@@ -28,7 +28,7 @@ use crate::keystore::{Keyring, Keystore, ProvisionStatus, SecretKey, SqliteStore
 const DEMO_OWNER: &str = "demo@vibn.invalid";
 
 /// The stand-ins' process, stopped (SIGTERM, so it removes its data) when dropped.
-struct StandIns(Child);
+pub struct StandIns(Child);
 
 impl Drop for StandIns {
     fn drop(&mut self) {
@@ -62,7 +62,34 @@ pub fn run(args: &[OsString]) -> ExitCode {
     }
 }
 
-fn up() -> anyhow::Result<()> {
+/// The stand-ins, a throw-away keystore and secrets key, and provisioned workspaces; all
+/// of it stopped and removed when dropped.
+pub struct World {
+    /// The stand-ins' process.
+    _stand_ins: StandIns,
+    /// The throw-away folder (keystore, workspace folders).
+    pub dir: tempfile::TempDir,
+    /// The environment every server reads (stand-ins, keystore, secrets key), without a
+    /// workspace key.
+    pub env: Vec<(String, String)>,
+    /// Each workspace made: (slug, its key).
+    pub workspaces: Vec<(String, String)>,
+}
+
+impl World {
+    /// The environment for `slug`'s servers: the shared one plus its key.
+    pub fn env_for(&self, slug: &str) -> Vec<(String, String)> {
+        let mut env = self.env.clone();
+        if let Some((_, key)) = self.workspaces.iter().find(|(s, _)| s == slug) {
+            env.push(("VIBN_API_KEY".into(), key.clone()));
+        }
+        env
+    }
+}
+
+/// Start the stand-ins and provision one workspace per owner email (slugs follow from
+/// the emails), each with a minted key.
+pub fn start_world(runtime: &tokio::runtime::Runtime, owners: &[&str]) -> anyhow::Result<World> {
     let binary = find_binary().ok_or_else(|| {
         anyhow!(
             "the vibn-sandbox binary is not next to vibn; build it with `cargo build \
@@ -85,51 +112,50 @@ fn up() -> anyhow::Result<()> {
             .map(|(_, v)| v.clone())
             .ok_or_else(|| anyhow!("vibn-sandbox all did not print {key}"))
     };
-
     let dir = tempfile::Builder::new()
         .prefix("vibn-sandbox-up-")
         .tempdir()
         .context("cannot create a temporary folder")?;
     let keystore = dir.path().join("keystore.db");
-    let root = dir.path().join("work");
-    std::fs::create_dir(&root).context("cannot create the workspace folder")?;
     let secrets_key = SecretKey::generate_base64();
-    let ring = Keyring::new(SecretKey::parse("VIBN_SECRETS_KEY", &secrets_key)?, None);
+    let ring = Arc::new(Keyring::new(
+        SecretKey::parse("VIBN_SECRETS_KEY", &secrets_key)?,
+        None,
+    ));
     let store = SqliteStore::open(&keystore)?;
-    let slug = store.create_workspace(DEMO_OWNER, Some("Demo"))?.slug;
-    let key = store.mint_workspace_key(&slug, "sandbox-up", None, "cli")?;
-
+    let mut workspaces = Vec::new();
+    for owner in owners {
+        let slug = store.create_workspace(owner, None)?.slug;
+        let key = store.mint_workspace_key(&slug, "sandbox-up", None, "cli")?;
+        workspaces.push((slug, key.token.expose_secret().to_string()));
+    }
     let http = HttpConfig::default();
-    let gitea = GiteaClient::new(
-        &get("GITEA_API_URL")?,
-        SecretString::from(get("GITEA_API_TOKEN")?),
-        http.clone(),
-    );
-    let coolify = CoolifyClient::new(
-        &get("COOLIFY_API_URL")?,
-        SecretString::from(get("COOLIFY_API_TOKEN")?),
-        http,
-    );
     let provisioner = Provisioner::new(
-        gitea,
+        GiteaClient::new(
+            &get("GITEA_API_URL")?,
+            SecretString::from(get("GITEA_API_TOKEN")?),
+            http.clone(),
+        ),
         &get("GITEA_USERNAME")?,
-        coolify,
+        CoolifyClient::new(
+            &get("COOLIFY_API_URL")?,
+            SecretString::from(get("COOLIFY_API_TOKEN")?),
+            http,
+        ),
         None,
         Keystore::sqlite(store),
-        Arc::new(ring),
+        ring,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(provisioner.provision(&slug))?;
-    if report.status != ProvisionStatus::Ready {
-        bail!(
-            "provisioning workspace {slug} stopped at {:?}: {}",
-            report.failed_step.map(|s| s.as_str()),
-            report.error.unwrap_or_default()
-        );
+    for (slug, _) in &workspaces {
+        let report = runtime.block_on(provisioner.provision(slug))?;
+        if report.status != ProvisionStatus::Ready {
+            bail!(
+                "provisioning workspace {slug} stopped at {:?}: {}",
+                report.failed_step.map(|s| s.as_str()),
+                report.error.unwrap_or_default()
+            );
+        }
     }
-
     let mut env: Vec<(String, String)> = upstream
         .into_iter()
         .filter(|(k, _)| k != "VIBN_SANDBOX_READY" && k != "GITEA_ADMIN_PASSWORD")
@@ -137,9 +163,25 @@ fn up() -> anyhow::Result<()> {
     env.extend([
         ("VIBN_KEYSTORE".into(), keystore.display().to_string()),
         ("VIBN_SECRETS_KEY".into(), secrets_key),
-        ("VIBN_API_KEY".into(), key.token.expose_secret().to_string()),
-        ("WORKSPACE_ROOT".into(), root.display().to_string()),
     ]);
+    Ok(World {
+        _stand_ins: stand_ins,
+        dir,
+        env,
+        workspaces,
+    })
+}
+
+fn up() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let world = start_world(&runtime, &[DEMO_OWNER])?;
+    let slug = world.workspaces[0].0.clone();
+    let root = world.dir.path().join("work");
+    std::fs::create_dir(&root).context("cannot create the workspace folder")?;
+    let mut env = world.env_for(&slug);
+    env.push(("WORKSPACE_ROOT".into(), root.display().to_string()));
     for (k, v) in &env {
         let quoted = shlex::try_quote(v).map_err(|e| anyhow!("cannot print {k}: {e}"))?;
         output::line(&format!("{k}={quoted}"));
@@ -149,11 +191,10 @@ fn up() -> anyhow::Result<()> {
         "vibn sandbox up: workspace {slug} is provisioned (org vibn-{slug}, bot \
          vibn-bot-{slug}); the key above is a secret. Ctrl-C stops the stand-ins and removes \
          {}.",
-        dir.path().display()
+        world.dir.path().display()
     ));
     runtime.block_on(interrupted());
-    drop(stand_ins);
-    drop(dir);
+    drop(world);
     Ok(())
 }
 
@@ -227,7 +268,7 @@ fn client_config(env: &[(String, String)], root: &Path) -> anyhow::Result<String
 }
 
 /// Ctrl-C or SIGTERM.
-async fn interrupted() {
+pub async fn interrupted() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut term) => {

@@ -365,6 +365,11 @@ fn read_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// `PATH`, for child processes started with an otherwise clean environment.
+pub fn search_path() -> String {
+    read_env(env_names::PATH).unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".to_string())
+}
+
 /// The server's environment without what `policy::child_env` withholds.
 pub fn inherited_child_env() -> Vec<(OsString, OsString)> {
     std::env::vars_os()

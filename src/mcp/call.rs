@@ -1,7 +1,7 @@
-//! One tool call to a server in this process (`vibn call`): the server is served on an
-//! in-memory pipe through the same transport and handler a client reaches over stdio, so
-//! the call meets the same limits, guards, pinning and audit; this side speaks just
-//! enough JSON-RPC to initialize, call one tool and hang up.
+//! A minimal MCP client: initialize, call tools, hang up. `vibn call` uses it for one
+//! tool call to a server in this process, served on an in-memory pipe through the same
+//! transport and handler a client reaches over stdio (so the call meets the same limits,
+//! guards, pinning and audit); `vibn demo` uses it over child servers' stdio.
 
 use rmcp::model::JsonObject;
 use serde_json::{Value, json};
@@ -34,6 +34,75 @@ pub enum CallError {
     NoAnswer(String),
 }
 
+/// An initialized MCP session over a pair of byte streams: `vibn call` runs one on an
+/// in-memory pipe, `vibn demo` on a child server's stdio.
+pub struct Session<R, W> {
+    lines: tokio::io::Lines<BufReader<R>>,
+    write: W,
+    next_id: u64,
+}
+
+impl<R, W> Session<R, W>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    /// Initialize a session as client `client` over `read`/`write`.
+    pub async fn open(read: R, write: W, client: &str) -> Result<Self, CallError> {
+        let mut session = Session {
+            lines: BufReader::new(read).lines(),
+            write,
+            next_id: 0,
+        };
+        let init = session
+            .request(
+                "initialize",
+                json!({
+                    "protocolVersion": PROTOCOL_VERSION,
+                    "capabilities": {},
+                    "clientInfo": {"name": client, "version": env!("CARGO_PKG_VERSION")}
+                }),
+            )
+            .await?;
+        if let Some(error) = init.get("error") {
+            return Err(CallError::NoAnswer(format!(
+                "initialize was refused: {error}"
+            )));
+        }
+        send(
+            &mut session.write,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        )
+        .await?;
+        Ok(session)
+    }
+
+    /// Send a request and wait for its response (notifications are skipped).
+    async fn request(&mut self, method: &str, params: Value) -> Result<Value, CallError> {
+        self.next_id += 1;
+        let id = self.next_id;
+        send(
+            &mut self.write,
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        )
+        .await?;
+        answer(&mut self.lines, id).await
+    }
+
+    /// Call `tool` with `arguments`.
+    pub async fn call(&mut self, tool: &str, arguments: Value) -> Result<CallOutcome, CallError> {
+        let reply = self
+            .request("tools/call", json!({"name": tool, "arguments": arguments}))
+            .await?;
+        Ok(outcome(reply))
+    }
+
+    /// Shut the write half down: EOF, on which the server stops.
+    pub async fn close(mut self) {
+        let _ = self.write.shutdown().await;
+    }
+}
+
 /// Serve `server` in process, call `tool` with `arguments`, and close.
 pub async fn call_once(
     server: Box<dyn Servable>,
@@ -43,45 +112,14 @@ pub async fn call_once(
     let (ours, theirs) = tokio::io::duplex(PIPE_BYTES);
     let (server_read, server_write) = tokio::io::split(theirs);
     let serving = tokio::spawn(server.serve_on(Box::new(server_read), Box::new(server_write)));
-    let (read, mut write) = tokio::io::split(ours);
-    let mut lines = BufReader::new(read).lines();
-    send(
-        &mut write,
-        json!({
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {
-            "protocolVersion": PROTOCOL_VERSION,
-            "capabilities": {},
-            "clientInfo": {"name": "vibn-call", "version": env!("CARGO_PKG_VERSION")}
-        }
-        }),
-    )
-    .await?;
-    let init = answer(&mut lines, 1).await?;
-    if let Some(error) = init.get("error") {
-        return Err(CallError::NoAnswer(format!(
-            "initialize was refused: {error}"
-        )));
-    }
-    send(
-        &mut write,
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-    )
-    .await?;
-    send(
-        &mut write,
-        json!({
-        "jsonrpc": "2.0", "id": 2, "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments}
-        }),
-    )
-    .await?;
-    let reply = answer(&mut lines, 2).await?;
-    // Shutting our write half down is EOF for the server, which then stops; it has
-    // nothing left in flight, so a server slow to stop is not waited for long.
-    let _ = write.shutdown().await;
+    let (read, write) = tokio::io::split(ours);
+    let mut session = Session::open(read, write, "vibn-call").await?;
+    let outcome = session.call(tool, Value::Object(arguments)).await?;
+    // EOF for the server, which then stops; it has nothing left in flight, so a server
+    // slow to stop is not waited for long.
+    session.close().await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), serving).await;
-    Ok(outcome(reply))
+    Ok(outcome)
 }
 
 /// Write one JSON-RPC message as a line.

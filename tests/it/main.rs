@@ -24,6 +24,7 @@ mod coolify_client;
 mod coolify_pinning;
 mod coolify_shapes;
 mod coolify_tools;
+mod demo;
 mod doctor;
 mod error_results;
 mod gitea_client;
