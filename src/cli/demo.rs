@@ -23,6 +23,11 @@ const OWNERS: [&str; 2] = ["demo@vibn.invalid", "rival@vibn.invalid"];
 struct Server {
     _child: Child,
     session: Session<ChildStdout, ChildStdin>,
+    /// Each tool's `outputSchema`, compiled (with the `demo-validate` feature).
+    #[cfg(feature = "demo-validate")]
+    schemas: std::collections::HashMap<String, jsonschema::Validator>,
+    /// Successful results checked against their tool's `outputSchema`.
+    validated: usize,
 }
 
 impl Server {
@@ -42,11 +47,44 @@ impl Server {
             .context("cannot start a vibn server")?;
         let stdin = child.stdin.take().ok_or_else(|| anyhow!("no stdin"))?;
         let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
-        let session = Session::open(stdout, stdin, "vibn-demo").await?;
+        #[allow(unused_mut)]
+        let mut session = Session::open(stdout, stdin, "vibn-demo").await?;
+        #[cfg(feature = "demo-validate")]
+        let schemas = {
+            let mut schemas = std::collections::HashMap::new();
+            for tool in session.list_tools().await? {
+                let name = tool["name"].as_str().unwrap_or_default().to_string();
+                let validator = jsonschema::validator_for(&tool["outputSchema"])
+                    .map_err(|e| anyhow!("{name}: its outputSchema does not compile: {e}"))?;
+                schemas.insert(name, validator);
+            }
+            schemas
+        };
         Ok(Server {
             _child: child,
             session,
+            #[cfg(feature = "demo-validate")]
+            schemas,
+            validated: 0,
         })
+    }
+
+    /// Check a successful result against its tool's `outputSchema`.
+    #[cfg(feature = "demo-validate")]
+    fn validate(&mut self, tool: &str, result: &Value) -> anyhow::Result<()> {
+        let tool = crate::mcp::control_plane_server::resolve(tool);
+        if let Some(validator) = self.schemas.get(tool) {
+            if let Err(e) = validator.validate(result) {
+                bail!("{tool}: the result does not match its outputSchema: {e}");
+            }
+            self.validated += 1;
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "demo-validate"))]
+    fn validate(&mut self, _tool: &str, _result: &Value) -> anyhow::Result<()> {
+        Ok(())
     }
 
     /// Call `tool`; `Ok(result)` on success, `Err((status, message))` on an error result.
@@ -56,7 +94,10 @@ impl Server {
         args: Value,
     ) -> anyhow::Result<Result<Value, (u64, String)>> {
         Ok(match self.session.call(tool, args).await? {
-            CallOutcome::Done(v) => Ok(v),
+            CallOutcome::Done(v) => {
+                self.validate(tool, &v)?;
+                Ok(v)
+            }
             CallOutcome::Failed(v) => Err((
                 v["status"].as_u64().unwrap_or(0),
                 v["error"].as_str().unwrap_or_default().to_string(),
@@ -329,6 +370,13 @@ async fn script(world: &World, t: &mut Transcript) -> anyhow::Result<()> {
         .map(|d| format!("deleted {app_name}; volumes kept: {}", d["volumes_kept"]));
     t.record("apps_delete with confirm", step);
 
+    let validated = cp.validated + rival_cp.validated + ws.validated;
+    if cfg!(feature = "demo-validate") {
+        t.record(
+            "every result matched its tool's outputSchema",
+            Ok(format!("{validated} results checked")),
+        );
+    }
     cp.session.close().await;
     rival_cp.session.close().await;
     ws.session.close().await;

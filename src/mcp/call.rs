@@ -89,6 +89,16 @@ where
         answer(&mut self.lines, id).await
     }
 
+    /// The server's tools as `tools/list` answers (the first page: vibn's servers do not
+    /// page their lists).
+    pub async fn list_tools(&mut self) -> Result<Vec<Value>, CallError> {
+        let reply = self.request("tools/list", json!({})).await?;
+        reply["result"]["tools"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| CallError::NoAnswer(format!("tools/list answered {reply}")))
+    }
+
     /// Call `tool` with `arguments`.
     pub async fn call(&mut self, tool: &str, arguments: Value) -> Result<CallOutcome, CallError> {
         let reply = self

@@ -259,6 +259,8 @@ fn start_control_plane(
     };
     let config = ControlPlaneConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
-    let server = ControlPlaneServer::new(ControlPlaneApi::new(config), pinning, filter)?;
+    let note = crate::api::control_plane_api::pinned_workspace_note(&config);
+    let server = ControlPlaneServer::new(ControlPlaneApi::new(config), pinning, filter)?
+        .with_workspace_note(note);
     Ok(Box::new(server))
 }

@@ -474,6 +474,14 @@ async fn control_plane_binary_serves_the_legacy_era() {
     let client = ().serve(transport).await.unwrap();
     let info = client.peer_info().unwrap().server_info.clone().unwrap();
     assert_eq!(info.name, "vibn-control-plane");
+    let instructions = client.peer_info().unwrap().instructions.clone().unwrap();
+    for fact in ["workspace `mark`", "`vibn-mark`", "<name>.mark.vibnai.com"] {
+        assert!(
+            instructions.contains(fact),
+            "the instructions name the workspace ({fact}): {instructions}"
+        );
+    }
+    assert!(!instructions.contains("vibn_sk_"), "{instructions}");
     assert_eq!(client.list_all_tools().await.unwrap().len(), 29);
     let r = crate::support::call(&client, "repos_create", json!({"name": "web"})).await;
     assert_eq!(ok(&r)["full_name"], "vibn-mark/web");

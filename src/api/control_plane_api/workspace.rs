@@ -277,3 +277,30 @@ impl ControlPlaneApi {
         }
     }
 }
+
+/// What the control plane's `instructions` add about the pinned workspace — its slug,
+/// Gitea org, Coolify project and domain namespace — read once at start from the local
+/// keystore (nothing upstream). `None` without a key that is valid now; every call
+/// re-validates the key whatever this said.
+pub fn pinned_workspace_note(config: &crate::config::ControlPlaneConfig) -> Option<String> {
+    use secrecy::ExposeSecret;
+    let key = config.pin.api_key.as_ref()?;
+    let store =
+        crate::keystore::SqliteStore::open_existing(config.pin.keystore.as_deref()?).ok()?;
+    let valid = store
+        .validate_workspace_key(
+            key.expose_secret(),
+            config.pin.expected_workspace.as_deref(),
+        )
+        .ok()??;
+    let ws = valid.workspace;
+    let base = &config.base_domain;
+    Some(format!(
+        "This server acts for workspace `{slug}` only: repositories in the Gitea org \
+         `{org}`, apps, databases and auth in the Coolify project `vibn-ws-{slug}`, domains \
+         only `<name>.{slug}.{base}`. Treat VIBN_API_KEY like a password: never print, log \
+         or commit it.",
+        slug = ws.slug,
+        org = ws.gitea_org,
+    ))
+}

@@ -107,6 +107,8 @@ pub struct ControlPlaneServer {
     pinning: Pinning,
     api: ControlPlaneApi,
     router: LazyRouter<Self>,
+    /// The instructions, with the pinned workspace's facts when they were known at start.
+    instructions: String,
 }
 
 impl ControlPlaneServer {
@@ -121,7 +123,17 @@ impl ControlPlaneServer {
             pinning,
             api,
             router,
+            instructions: INSTRUCTIONS.to_string(),
         })
+    }
+
+    /// The same server, its instructions naming the pinned workspace (`note`, from
+    /// `control_plane_api::pinned_workspace_note`).
+    pub fn with_workspace_note(mut self, note: Option<String>) -> Self {
+        if let Some(note) = note {
+            self.instructions = format!("{note} {INSTRUCTIONS}");
+        }
+        self
     }
 
     fn router() -> ToolRouter<Self> {
@@ -162,7 +174,7 @@ impl ServerHandler for ControlPlaneServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        server_config("control-plane", INSTRUCTIONS)
+        server_config("control-plane", &self.instructions)
     }
 }
 
