@@ -99,7 +99,7 @@ pub async fn run(config: &DoctorConfig) -> Report {
 
 /// Which settings are present, and every one that is set but unusable.
 fn configuration(config: &DoctorConfig) -> Check {
-    let settings: [(&str, Option<&str>); 6] = [
+    let settings: [(&str, Option<Result<(), &str>>); 6] = [
         ("keystore", state(&config.keystore)),
         ("secrets key", state(&config.secrets)),
         ("Gitea", state(&config.gitea)),
@@ -107,10 +107,13 @@ fn configuration(config: &DoctorConfig) -> Check {
         ("runner", state(&config.runner)),
         ("search", state(&config.search)),
     ];
-    let invalid: Vec<&str> = settings.iter().filter_map(|(_, why)| *why).collect();
+    let invalid: Vec<&str> = settings
+        .iter()
+        .filter_map(|(_, s)| s.and_then(Result::err))
+        .collect();
     let set: Vec<&str> = settings
         .iter()
-        .filter(|(name, _)| is_set(config, name))
+        .filter(|(_, s)| *s == Some(Ok(())))
         .map(|(name, _)| *name)
         .collect();
     if invalid.is_empty() {
@@ -126,21 +129,12 @@ fn configuration(config: &DoctorConfig) -> Check {
     }
 }
 
-fn state<T>(setting: &Setting<T>) -> Option<&str> {
+/// `None` when unset, `Ok` when set and usable, `Err(why)` when set but unusable.
+fn state<T>(setting: &Setting<T>) -> Option<Result<(), &str>> {
     match setting {
-        Setting::Invalid(why) => Some(why),
-        _ => None,
-    }
-}
-
-fn is_set(config: &DoctorConfig, name: &str) -> bool {
-    match name {
-        "keystore" => matches!(config.keystore, Setting::Set(_)),
-        "secrets key" => matches!(config.secrets, Setting::Set(_)),
-        "Gitea" => matches!(config.gitea, Setting::Set(_)),
-        "Coolify" => matches!(config.coolify, Setting::Set(_)),
-        "runner" => matches!(config.runner, Setting::Set(_)),
-        _ => matches!(config.search, Setting::Set(_)),
+        Setting::Unset => None,
+        Setting::Set(_) => Some(Ok(())),
+        Setting::Invalid(why) => Some(Err(why)),
     }
 }
 

@@ -156,26 +156,11 @@ impl Cp {
 
     /// Every write (not GET/HEAD) the two stand-ins saw since their logs were cleared.
     pub fn upstream_writes(&self) -> Vec<String> {
-        let gitea = self
-            .gitea
-            .state()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method != "GET" && r.method != "HEAD")
-            .map(|r| format!("gitea {} {}", r.method, r.path));
-        let coolify = self
-            .coolify
-            .state()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method != "GET" && r.method != "HEAD")
-            .map(|r| format!("coolify {} {}", r.method, r.path));
-        gitea.chain(coolify).collect()
+        crate::provision_support::writes_seen(&self.gitea, &self.coolify)
     }
 
     pub fn clear_logs(&self) {
-        self.gitea.state().clear_requests();
-        self.coolify.state().clear_requests();
+        crate::provision_support::clear_request_logs(&self.gitea, &self.coolify);
     }
 
     /// The stored bot token of `slug`.

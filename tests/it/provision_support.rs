@@ -92,26 +92,11 @@ impl Env {
 
     /// Every write (not GET/HEAD) the two stand-ins saw since their logs were cleared.
     pub fn upstream_writes(&self) -> Vec<String> {
-        let gitea = self
-            .gitea
-            .state()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method != "GET" && r.method != "HEAD")
-            .map(|r| format!("gitea {} {}", r.method, r.path));
-        let coolify = self
-            .coolify
-            .state()
-            .requests()
-            .into_iter()
-            .filter(|r| r.method != "GET" && r.method != "HEAD")
-            .map(|r| format!("coolify {} {}", r.method, r.path));
-        gitea.chain(coolify).collect()
+        crate::provision_support::writes_seen(&self.gitea, &self.coolify)
     }
 
     pub fn clear_logs(&self) {
-        self.gitea.state().clear_requests();
-        self.coolify.state().clear_requests();
+        crate::provision_support::clear_request_logs(&self.gitea, &self.coolify);
     }
 
     /// The invariants of a provisioned workspace, checked on the stand-ins themselves:
@@ -205,4 +190,27 @@ impl Env {
 /// A token as a secret.
 pub fn secret(s: &str) -> SecretString {
     SecretString::from(s.to_string())
+}
+
+/// Every write (not GET/HEAD) the two stand-ins saw since their logs were cleared.
+pub fn writes_seen(gitea: &Gitea, coolify: &Coolify) -> Vec<String> {
+    let gitea = gitea
+        .state()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.method != "HEAD")
+        .map(|r| format!("gitea {} {}", r.method, r.path));
+    let coolify = coolify
+        .state()
+        .requests()
+        .into_iter()
+        .filter(|r| r.method != "GET" && r.method != "HEAD")
+        .map(|r| format!("coolify {} {}", r.method, r.path));
+    gitea.chain(coolify).collect()
+}
+
+/// Clear both stand-ins' request logs.
+pub fn clear_request_logs(gitea: &Gitea, coolify: &Coolify) {
+    gitea.state().clear_requests();
+    coolify.state().clear_requests();
 }
