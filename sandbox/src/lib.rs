@@ -9,6 +9,7 @@ mod faults;
 pub mod git_http;
 pub mod gitea;
 mod plumbing;
+pub mod postgres;
 pub mod runner;
 pub mod search;
 

@@ -160,7 +160,8 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
         Setting::Set(ring) => Some(ring),
         _ => None,
     };
-    let shown = path.display();
+    // A PostgreSQL URL is shown with its password hidden.
+    let shown = crate::keystore::Location::of(path).to_string();
     let seen = match inspect(path, ring) {
         Ok(seen) => seen,
         Err(KeystoreError::Missing { .. }) => {
@@ -185,14 +186,11 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
             );
         }
     };
-    let check = if seen.file_mode & 0o077 != 0 {
+    let check = if let Some(mode) = seen.file_mode.filter(|m| m & 0o077 != 0) {
         Check::new(
             "keystore",
             Status::Fail,
-            format!(
-                "{shown} is readable by other users (mode {:04o})",
-                seen.file_mode
-            ),
+            format!("{shown} is readable by other users (mode {mode:04o})"),
         )
         .fix(format!("chmod 600 {shown}"))
     } else if seen.schema_version > seen.latest_version {
@@ -231,11 +229,15 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
             .workspaces
             .map(|n| format!(", {n} workspace{}", if n == 1 { "" } else { "s" }))
             .unwrap_or_default();
+        let (backend, private) = match seen.backend {
+            "postgres" => ("PostgreSQL", ""),
+            _ => ("SQLite", ", private"),
+        };
         Check::new(
             "keystore",
             Status::Ok,
             format!(
-                "{shown} (schema {}, private{workspaces})",
+                "{backend} {shown} (schema {}{private}{workspaces})",
                 seen.schema_version
             ),
         )

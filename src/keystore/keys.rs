@@ -5,13 +5,13 @@
 //! unknown, revoked, expired and wrong-workspace are all the same "not found", so the
 //! caller can only give one identical 401; a database failure is an error (503).
 
-use rusqlite::{OptionalExtension, Row, params};
 use secrecy::SecretString;
 use serde::Serialize;
 
 use super::tokens::{self, TokenKind};
 use super::workspaces::{WORKSPACE_COLUMNS, Workspace, workspace_from_row};
-use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
+use super::db::{Row, params};
+use super::{KeystoreError, Store, new_id, now_ms};
 
 /// `last_used_at` is written at most this often per key (ms).
 pub const LAST_USED_INTERVAL_MS: i64 = 30_000;
@@ -79,7 +79,7 @@ pub struct ValidAdminToken {
 const RECORD_COLUMNS: &str =
     "k.id, k.name, k.hint, k.created_by, k.created_at, k.last_used_at, k.expires_at, k.revoked_at";
 
-fn record_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+fn record_from_row(row: &Row) -> Result<KeyRecord, KeystoreError> {
     Ok(KeyRecord {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -128,7 +128,7 @@ fn live(expires_at: Option<i64>, revoked_at: Option<i64>, now: i64) -> bool {
     revoked_at.is_none() && expires_at.is_none_or(|at| at > now)
 }
 
-impl SqliteStore {
+impl Store {
     /// Mint a workspace key for `slug`; the plaintext is returned once.
     pub fn mint_workspace_key(
         &self,
@@ -141,7 +141,6 @@ impl SqliteStore {
         let workspace = self.require_workspace(slug)?;
         let (record, minted) =
             new_key(TokenKind::WorkspaceKey, "key", name, expires_at, created_by);
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO api_keys (id, workspace_id, token_hash, hint, name, created_by, \
@@ -157,7 +156,6 @@ impl SqliteStore {
                     record.expires_at
                 ],
             )
-            .map_err(sql(&path))
         })?;
         Ok(MintedKey {
             record,
@@ -169,11 +167,15 @@ impl SqliteStore {
     pub fn list_workspace_keys(&self, slug: &str) -> Result<Vec<KeyRecord>, KeystoreError> {
         let workspace = self.require_workspace(slug)?;
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM api_keys k WHERE k.workspace_id = ?1 \
-                 ORDER BY k.created_at DESC, k.id"
-            ))?
-            .query_map([&workspace.id], record_from_row)?
+            c.query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM api_keys k WHERE k.workspace_id = ?1 \
+                     ORDER BY k.created_at DESC, k.id"
+                ),
+                params![workspace.id],
+            )?
+            .iter()
+            .map(record_from_row)
             .collect()
         })
     }
@@ -201,23 +203,27 @@ impl SqliteStore {
         let hash = tokens::hash(token);
         let now = now_ms();
         let found = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT k.id, k.hint, k.expires_at, k.revoked_at, k.last_used_at, {WORKSPACE_COLUMNS} \
-                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
-                 JOIN users u ON u.id = w.owner_user_id \
-                 WHERE k.token_hash = ?1"
-            ))?
-            .query_row([hash.as_slice()], |r| {
+            c.query_opt(
+                &format!(
+                    "SELECT k.id, k.hint, k.expires_at, k.revoked_at, k.last_used_at, \
+                     {WORKSPACE_COLUMNS} \
+                     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
+                     JOIN users u ON u.id = w.owner_user_id \
+                     WHERE k.token_hash = ?1"
+                ),
+                params![hash.as_slice()],
+            )?
+            .map(|r| -> Result<_, KeystoreError> {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    workspace_from_row(r, 5)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<i64>>(2)?,
+                    r.get::<Option<i64>>(3)?,
+                    r.get::<Option<i64>>(4)?,
+                    workspace_from_row(&r, 5)?,
                 ))
             })
-            .optional()
+            .transpose()
         })?;
         let Some((key_id, hint, expires_at, revoked_at, last_used, workspace)) = found else {
             return Ok(None);
@@ -244,7 +250,6 @@ impl SqliteStore {
     ) -> Result<MintedKey, KeystoreError> {
         let name = check_name(name)?;
         let (record, minted) = new_key(TokenKind::AdminToken, "at", name, expires_at, created_by);
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO org_tokens (id, token_hash, hint, name, created_by, created_at, \
@@ -259,7 +264,6 @@ impl SqliteStore {
                     record.expires_at
                 ],
             )
-            .map_err(sql(&path))
         })?;
         Ok(MintedKey {
             record,
@@ -270,10 +274,14 @@ impl SqliteStore {
     /// Every admin token, newest first.
     pub fn list_admin_tokens(&self) -> Result<Vec<KeyRecord>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM org_tokens k ORDER BY k.created_at DESC, k.id"
-            ))?
-            .query_map([], record_from_row)?
+            c.query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM org_tokens k ORDER BY k.created_at DESC, k.id"
+                ),
+                params![],
+            )?
+            .iter()
+            .map(record_from_row)
             .collect()
         })
     }
@@ -294,20 +302,21 @@ impl SqliteStore {
         let hash = tokens::hash(token);
         let now = now_ms();
         let found = self.read(|c| {
-            c.prepare_cached(
+            c.query_opt(
                 "SELECT id, hint, expires_at, revoked_at, last_used_at FROM org_tokens \
                  WHERE token_hash = ?1",
+                params![hash.as_slice()],
             )?
-            .query_row([hash.as_slice()], |r| {
+            .map(|r| -> Result<_, KeystoreError> {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<i64>>(2)?,
+                    r.get::<Option<i64>>(3)?,
+                    r.get::<Option<i64>>(4)?,
                 ))
             })
-            .optional()
+            .transpose()
         })?;
         let Some((token_id, hint, expires_at, revoked_at, last_used)) = found else {
             return Ok(None);
@@ -328,18 +337,20 @@ impl SqliteStore {
         workspace_id: Option<&str>,
         what: String,
     ) -> Result<Revoked, KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             // org_tokens has no workspace column: restrict only when asked to.
-            let restriction = if workspace_id.is_some() { "workspace_id = ?2" } else { "?2 IS NULL" };
+            let restriction = if workspace_id.is_some() {
+                "workspace_id = ?2"
+            } else {
+                "CAST(?2 AS TEXT) IS NULL"
+            };
             let revoked_at: Option<Option<i64>> = tx
-                .query_row(
+                .query_opt(
                     &format!("SELECT revoked_at FROM {table} WHERE id = ?1 AND {restriction}"),
                     params![id, workspace_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql(&path))?;
+                )?
+                .map(|r| r.get(0))
+                .transpose()?;
             match revoked_at {
                 None => Err(KeystoreError::NotFound { what }),
                 Some(Some(_)) => Ok(Revoked::Already),
@@ -347,8 +358,7 @@ impl SqliteStore {
                     tx.execute(
                         &format!("UPDATE {table} SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL"),
                         params![now_ms(), id],
-                    )
-                    .map_err(sql(&path))?;
+                    )?;
                     Ok(Revoked::Now)
                 }
             }
@@ -362,17 +372,14 @@ impl SqliteStore {
         }
         // A write like any other: inside BEGIN IMMEDIATE, so it waits its turn behind
         // another process's writer instead of failing on a read lock it cannot upgrade.
-        let path = self.path().to_path_buf();
         let result = self.write(|tx| {
-            tx.prepare_cached(&format!(
-                "UPDATE {table} SET last_used_at = ?1 WHERE id = ?2 \
-                 AND (last_used_at IS NULL OR last_used_at < ?3)"
-            ))
-            .and_then(|mut stmt| stmt.execute(params![now, id, now - LAST_USED_INTERVAL_MS]))
-            .map_err(|e| KeystoreError::Unavailable {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
+            tx.execute(
+                &format!(
+                    "UPDATE {table} SET last_used_at = ?1 WHERE id = ?2 \
+                     AND (last_used_at IS NULL OR last_used_at < ?3)"
+                ),
+                params![now, id, now - LAST_USED_INTERVAL_MS],
+            )
         });
         if let Err(e) = result {
             tracing::warn!(table, id, "could not record last use: {e}");

@@ -13,6 +13,7 @@
 //! May import `policy`, `error`; never `api`, `mcp` or `clients`.
 
 mod audit;
+pub(crate) mod db;
 mod facade;
 pub mod inspect;
 mod jobs;
@@ -27,18 +28,22 @@ mod workspaces;
 
 use std::fs::{DirBuilder, OpenOptions};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rand::TryRngCore;
 use rand::distr::{Alphanumeric, Distribution};
 use rand::rngs::OsRng;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
+use std::sync::atomic::Ordering::Relaxed;
+
+use db::{Conn, PgConn, RawConn};
 
 use crate::error::ApiError;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use db::{Location, is_postgres_url, redact_url};
 pub use facade::Keystore;
 pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
@@ -94,49 +99,61 @@ impl From<KeystoreError> for ApiError {
 }
 
 /// Connections one process keeps open at most (WAL lets readers run beside the one
-/// writer; more would only queue on SQLite's own lock).
+/// writer; more would only queue on SQLite's own lock, or on the writers' advisory lock
+/// in PostgreSQL).
 pub const MAX_CONNECTIONS: usize = 4;
 
-/// An open SQLite keystore with a small pool of connections.
-pub struct SqliteStore {
+/// An open keystore — an embedded SQLite file or a PostgreSQL database, chosen by its
+/// `Location` — with a small pool of connections.
+pub struct Store {
     pool: Mutex<Pool>,
     returned: Condvar,
-    path: PathBuf,
+    location: Location,
+    /// The location as messages show it (a URL's password redacted).
+    shown: String,
 }
+
+/// The embedded backend's old name: every store is a `Store` now.
+pub type SqliteStore = Store;
 
 /// Idle connections, and how many exist in all.
 struct Pool {
-    idle: Vec<Connection>,
+    idle: Vec<RawConn>,
     open: usize,
 }
 
-/// A connection checked out of the pool; back in it when dropped.
+/// A connection checked out of the pool; back in it when dropped (unless it broke).
 struct Lease<'a> {
-    store: &'a SqliteStore,
-    conn: Option<Connection>,
+    store: &'a Store,
+    conn: Option<RawConn>,
 }
 
-impl std::ops::Deref for Lease<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("a lease holds its connection"))
-    }
-}
-
-impl std::ops::DerefMut for Lease<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
-        self.conn
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("a lease holds its connection"))
+impl Lease<'_> {
+    fn conn(&self) -> Conn<'_> {
+        Conn::new(
+            self.conn
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("a lease holds its connection")),
+            &self.store.shown,
+        )
     }
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            relock(&self.store.pool).idle.push(conn);
+            let broken = match &conn {
+                RawConn::Sqlite(_) => false,
+                // Closed by the server, or left inside a transaction by a panic: never reuse.
+                RawConn::Postgres(pg) => pg.is_closed() || pg.in_transaction.load(Relaxed),
+            };
+            let mut pool = relock(&self.store.pool);
+            if broken {
+                pool.open -= 1;
+            } else {
+                pool.idle.push(conn);
+            }
+            drop(pool);
             self.store.returned.notify_one();
         }
     }
@@ -146,71 +163,97 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-impl std::fmt::Debug for SqliteStore {
+impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore")
-            .field("path", &self.path)
+        f.debug_struct("Store")
+            .field("location", &self.shown)
             .finish_non_exhaustive()
     }
 }
 
-impl SqliteStore {
-    /// Open (creating if needed) the keystore at `path` and bring its schema up to date.
-    pub fn open(path: &Path) -> Result<SqliteStore, KeystoreError> {
+impl Store {
+    /// Open (creating if needed) the keystore `path` names — a SQLite file, or a
+    /// `postgres://` URL — and bring its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, KeystoreError> {
+        let location = Location::of(path);
+        let shown = location.to_string();
         let unavailable = |reason: String| KeystoreError::Unavailable {
-            path: path.display().to_string(),
+            path: shown.clone(),
             reason,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
-        }
-        // Create the file 0600 before SQLite sees it: its -wal and -shm copy this mode.
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| unavailable(e.to_string()))?;
-        let meta = file.metadata().map_err(|e| unavailable(e.to_string()))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "keystore was readable by others; setting 0600");
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| unavailable(format!("cannot restrict permissions: {e}")))?;
-        }
-        drop(file);
-        let conn = Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
-        configure(&conn).map_err(|e| unavailable(e.to_string()))?;
-        let store = SqliteStore {
+        let first = match &location {
+            Location::Sqlite(path) => {
+                prepare_file(path).map_err(unavailable)?;
+                let conn = Connection::open(path).map_err(|e| unavailable(e.to_string()))?;
+                configure(&conn).map_err(|e| unavailable(e.to_string()))?;
+                RawConn::Sqlite(conn)
+            }
+            Location::Postgres { url, redacted } => {
+                RawConn::Postgres(PgConn::connect(url, redacted).map_err(unavailable)?)
+            }
+        };
+        let store = Store {
             pool: Mutex::new(Pool {
-                idle: vec![conn],
+                idle: vec![first],
                 open: 1,
             }),
             returned: Condvar::new(),
-            path: path.to_path_buf(),
+            shown: shown.clone(),
+            location,
         };
         schema::migrate(&store)?;
         Ok(store)
     }
 
-    /// Open the keystore at `path` only if the file is already there: a mistyped path
-    /// must not become a fresh, empty keystore.
-    pub fn open_existing(path: &Path) -> Result<SqliteStore, KeystoreError> {
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_file() => SqliteStore::open(path),
-            _ => Err(KeystoreError::Missing {
-                path: path.display().to_string(),
-            }),
+    /// Open the keystore only if it is already there: a mistyped path or URL must not
+    /// become a fresh, empty keystore. For SQLite the file must exist; for PostgreSQL
+    /// the database must already hold the keystore's schema.
+    pub fn open_existing(path: &Path) -> Result<Store, KeystoreError> {
+        let location = Location::of(path);
+        let missing = || KeystoreError::Missing {
+            path: location.to_string(),
+        };
+        match &location {
+            Location::Sqlite(file) => match std::fs::metadata(file) {
+                Ok(meta) if meta.is_file() => Store::open(path),
+                _ => Err(missing()),
+            },
+            Location::Postgres { url, redacted } => {
+                let raw = RawConn::Postgres(PgConn::connect(url, redacted).map_err(|reason| {
+                    KeystoreError::Unavailable {
+                        path: redacted.clone(),
+                        reason,
+                    }
+                })?);
+                if !Conn::new(&raw, redacted).has_table("schema_migrations")? {
+                    return Err(missing());
+                }
+                drop(raw);
+                Store::open(path)
+            }
         }
     }
 
-    /// The file this keystore lives in.
+    /// The path this keystore was opened with (a URL for PostgreSQL, password included:
+    /// pass it on to open the same keystore, never print it — print `location()`).
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.location {
+            Location::Sqlite(path) => path,
+            Location::Postgres { url, .. } => Path::new(url),
+        }
+    }
+
+    /// Where this keystore lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// The SQLite file, when this keystore is one.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.location {
+            Location::Sqlite(path) => Some(path),
+            Location::Postgres { .. } => None,
+        }
     }
 
     /// A connection: an idle one, a new one while fewer than `MAX_CONNECTIONS` exist,
@@ -219,6 +262,10 @@ impl SqliteStore {
         let mut pool = relock(&self.pool);
         loop {
             if let Some(conn) = pool.idle.pop() {
+                if matches!(&conn, RawConn::Postgres(pg) if pg.is_closed()) {
+                    pool.open -= 1; // the server went away: reconnect below
+                    continue;
+                }
                 return Ok(Lease {
                     store: self,
                     conn: Some(conn),
@@ -227,11 +274,10 @@ impl SqliteStore {
             if pool.open < MAX_CONNECTIONS {
                 pool.open += 1;
                 drop(pool);
-                let opened = Connection::open(&self.path)
-                    .and_then(|conn| configure(&conn).map(|()| conn))
-                    .map_err(|e| self.db_error(e));
+                let opened = self.connect();
                 if opened.is_err() {
                     relock(&self.pool).open -= 1;
+                    self.returned.notify_one();
                 }
                 return opened.map(|conn| Lease {
                     store: self,
@@ -245,35 +291,110 @@ impl SqliteStore {
         }
     }
 
-    /// Run `f` on a connection (reads).
-    fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, KeystoreError> {
-        let conn = self.lease()?;
-        f(&conn).map_err(|e| self.db_error(e))
+    fn connect(&self) -> Result<RawConn, KeystoreError> {
+        let unavailable = |reason: String| KeystoreError::Unavailable {
+            path: self.shown.clone(),
+            reason,
+        };
+        match &self.location {
+            Location::Sqlite(path) => Connection::open(path)
+                .and_then(|conn| configure(&conn).map(|()| conn))
+                .map(RawConn::Sqlite)
+                .map_err(|e| unavailable(e.to_string())),
+            Location::Postgres { url, redacted } => PgConn::connect(url, redacted)
+                .map(RawConn::Postgres)
+                .map_err(unavailable),
+        }
     }
 
-    /// Run `f` inside `BEGIN IMMEDIATE … COMMIT`; any error rolls everything back.
+    /// Run `f` on a connection (reads, outside any transaction).
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Conn<'_>) -> Result<T, KeystoreError>,
+    ) -> Result<T, KeystoreError> {
+        let lease = self.lease()?;
+        f(&lease.conn())
+    }
+
+    /// Run `f` inside one write transaction; any error rolls everything back. SQLite:
+    /// `BEGIN IMMEDIATE`. PostgreSQL: `BEGIN` and the writers' advisory lock, so writes
+    /// are serialized across replicas as SQLite serializes them across processes.
     fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, KeystoreError>,
+        f: impl FnOnce(&Conn<'_>) -> Result<T, KeystoreError>,
     ) -> Result<T, KeystoreError> {
-        let mut conn = self.lease()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.db_error(e))?;
-        let value = f(&tx)?;
-        tx.commit().map_err(|e| self.db_error(e))?;
-        Ok(value)
+        let mut lease = self.lease()?;
+        match lease.conn.as_mut() {
+            Some(RawConn::Sqlite(conn)) => {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(|e| self.db_error(e))?;
+                // `Transaction` derefs to the connection it runs on.
+                let value = f(&Conn::sqlite_conn(&tx, &self.shown))?;
+                tx.commit().map_err(|e| self.db_error(e))?;
+                Ok(value)
+            }
+            Some(RawConn::Postgres(pg)) => {
+                let fail = |reason: String| KeystoreError::Unavailable {
+                    path: self.shown.clone(),
+                    reason,
+                };
+                pg.in_transaction.store(true, Relaxed);
+                pg.batch(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({})",
+                    db::WRITE_LOCK
+                ))
+                .map_err(fail)?;
+                let value = f(&lease.conn());
+                let RawConn::Postgres(pg) = lease.conn.as_ref().unwrap_or_else(|| unreachable!())
+                else {
+                    unreachable!("the lease still holds its PostgreSQL connection")
+                };
+                let end = if value.is_ok() { "COMMIT" } else { "ROLLBACK" };
+                let ended = pg.batch(end);
+                if ended.is_ok() {
+                    pg.in_transaction.store(false, Relaxed);
+                }
+                let value = value?;
+                ended.map_err(fail)?;
+                Ok(value)
+            }
+            None => unreachable!("a lease holds its connection"),
+        }
     }
 
     fn db_error(&self, e: rusqlite::Error) -> KeystoreError {
         KeystoreError::Unavailable {
-            path: self.path.display().to_string(),
+            path: self.shown.clone(),
             reason: e.to_string(),
         }
     }
+}
+
+/// Create the SQLite file's directory 0700 and the file 0600 (tightening a file others
+/// could read) before SQLite first opens it: its -wal and -shm copy the file's mode.
+fn prepare_file(path: &Path) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        tracing::warn!(path = %path.display(), "keystore was readable by others; setting 0600");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict permissions: {e}"))?;
+    }
+    Ok(())
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -300,14 +421,6 @@ fn enable_wal(conn: &Connection) -> rusqlite::Result<()> {
             }
             done => return done,
         }
-    }
-}
-
-/// Map a SQLite error inside a write transaction to the keystore error of `store`.
-fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> KeystoreError + '_ {
-    move |e| KeystoreError::Unavailable {
-        path: path.display().to_string(),
-        reason: e.to_string(),
     }
 }
 

@@ -6,13 +6,13 @@
 //! cannot overwrite what the newer run recorded. No secret is ever part of
 //! `ProvisionState`; the bot token is written sealed and only `bot_token` opens it.
 
-use rusqlite::{OptionalExtension, params};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use super::secret_box::{Aad, Keyring};
 use super::workspaces::{WORKSPACE_COLUMNS, WORKSPACE_FROM, Workspace, workspace_from_row};
-use super::{KeystoreError, SqliteStore, now_ms, sql};
+use super::db::{ToValue, Value, params};
+use super::{KeystoreError, Store, now_ms};
 
 /// Longest error text kept on the row (upstream messages are already cut shorter).
 const MAX_ERROR: usize = 2000;
@@ -143,15 +143,19 @@ fn token_aad(workspace_id: &str) -> Aad<'_> {
     }
 }
 
-impl SqliteStore {
+impl Store {
     /// The provisioning state of the workspace `slug`.
     pub fn provision_state(&self, slug: &str) -> Result<ProvisionState, KeystoreError> {
         let found = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS}, {STATE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"
-            ))?
-            .query_row([slug], |r| {
-                let workspace = workspace_from_row(r, 0)?;
+            c.query_opt(
+                &format!(
+                    "SELECT {WORKSPACE_COLUMNS}, {STATE_COLUMNS} FROM {WORKSPACE_FROM} \
+                     WHERE w.slug = ?1"
+                ),
+                params![slug],
+            )?
+            .map(|r| -> Result<ProvisionState, KeystoreError> {
+                let workspace = workspace_from_row(&r, 0)?;
                 let at = 16;
                 Ok(ProvisionState {
                     workspace,
@@ -165,7 +169,7 @@ impl SqliteStore {
                     gitea_bot_ssh_key_id: r.get(at + 7)?,
                 })
             })
-            .optional()
+            .transpose()
         })?;
         found.ok_or_else(|| KeystoreError::NotFound {
             what: format!("workspace {slug:?}"),
@@ -181,18 +185,16 @@ impl SqliteStore {
         ttl_ms: i64,
     ) -> Result<ProvisionState, KeystoreError> {
         let workspace = self.require_workspace(slug)?;
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             let now = now_ms();
             let current: Option<(Option<String>, Option<i64>)> = tx
-                .query_row(
+                .query_opt(
                     "SELECT provision_lease_holder, provision_lease_until FROM workspaces \
                      WHERE id = ?1",
-                    [&workspace.id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(sql(&path))?;
+                    params![workspace.id],
+                )?
+                .map(|r| -> Result<_, KeystoreError> { Ok((r.get(0)?, r.get(1)?)) })
+                .transpose()?;
             if let Some((Some(other), Some(until))) = current
                 && other != holder
                 && until > now
@@ -207,8 +209,7 @@ impl SqliteStore {
                 "UPDATE workspaces SET provision_lease_holder = ?1, provision_lease_until = ?2 \
                  WHERE id = ?3",
                 params![holder, now + ttl_ms, workspace.id],
-            )
-            .map_err(sql(&path))?;
+            )?;
             Ok(())
         })?;
         self.provision_state(slug)
@@ -220,7 +221,6 @@ impl SqliteStore {
         workspace_id: &str,
         holder: &str,
     ) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "UPDATE workspaces SET provision_lease_holder = NULL, \
@@ -228,7 +228,6 @@ impl SqliteStore {
                 params![workspace_id, holder],
             )
             .map(|_| ())
-            .map_err(sql(&path))
         })
     }
 
@@ -241,16 +240,13 @@ impl SqliteStore {
         ttl_ms: i64,
         record: ProvisionRecord,
     ) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             let now = now_ms();
-            let held = tx
-                .execute(
-                    "UPDATE workspaces SET provision_lease_until = ?1, updated_at = ?2 \
-                     WHERE id = ?3 AND provision_lease_holder = ?4",
-                    params![now + ttl_ms, now, workspace_id, holder],
-                )
-                .map_err(sql(&path))?;
+            let held = tx.execute(
+                "UPDATE workspaces SET provision_lease_until = ?1, updated_at = ?2 \
+                 WHERE id = ?3 AND provision_lease_holder = ?4",
+                params![now + ttl_ms, now, workspace_id, holder],
+            )?;
             if held != 1 {
                 return Err(KeystoreError::Busy(
                     "this run lost its provisioning lease to another run; nothing more was \
@@ -258,10 +254,9 @@ impl SqliteStore {
                         .into(),
                 ));
             }
-            let run = |statement: &str, values: &[&dyn rusqlite::ToSql]| {
-                tx.execute(statement, values)
-                    .map(|_| ())
-                    .map_err(sql(&path))
+            let run = |statement: &str, values: &[&dyn ToValue]| {
+                let values: Vec<Value> = values.iter().map(|v| v.to_value()).collect();
+                tx.execute(statement, &values).map(|_| ())
             };
             match record {
                 ProvisionRecord::CoolifyProject { uuid, environment } => run(
@@ -340,16 +335,13 @@ impl SqliteStore {
     ) -> Result<(), KeystoreError> {
         self.check_keyring(ring)?;
         let envelope = ring.seal(token_aad(workspace_id), token.expose_secret().as_bytes());
-        let path = self.path().to_path_buf();
         self.write(|tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE workspaces SET gitea_bot_token_enc = ?1, gitea_bot_token_id = ?2, \
-                     gitea_bot_tokens_clean = 0, updated_at = ?3 \
-                     WHERE id = ?4 AND provision_lease_holder = ?5",
-                    params![envelope, token_id, now_ms(), workspace_id, holder],
-                )
-                .map_err(sql(&path))?;
+            let changed = tx.execute(
+                "UPDATE workspaces SET gitea_bot_token_enc = ?1, gitea_bot_token_id = ?2, \
+                 gitea_bot_tokens_clean = 0, updated_at = ?3 \
+                 WHERE id = ?4 AND provision_lease_holder = ?5",
+                params![envelope, token_id, now_ms(), workspace_id, holder],
+            )?;
             if changed != 1 {
                 return Err(KeystoreError::Busy(
                     "this run lost its provisioning lease to another run; the new token was \

@@ -1,11 +1,11 @@
 //! Encrypted columns (the Gitea bot token, an SSH private key): sealing, opening, the
 //! key-check rows that make a wrong `VIBN_SECRETS_KEY` fail clearly, and rewrap.
 
-use rusqlite::{OptionalExtension, params};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::db::{Conn, params};
 use super::secret_box::{self, Aad, Keyring, SecretError, SecretKey};
-use super::{KeystoreError, SqliteStore, now_ms, sql};
+use super::{KeystoreError, Store, now_ms};
 
 /// Every encrypted column: (table, column). Rows are keyed by `id`.
 const ENCRYPTED_COLUMNS: [(&str, &str); 2] = [
@@ -74,16 +74,20 @@ pub fn key_match(rows: &[(i64, Vec<u8>)], ring: &Keyring) -> KeyMatch {
     }
 }
 
-impl SqliteStore {
+/// The key-check rows (key id, envelope).
+pub(super) fn keycheck_rows(c: &Conn<'_>) -> Result<Vec<(i64, Vec<u8>)>, KeystoreError> {
+    c.query("SELECT key_id, check_envelope FROM secret_keys", params![])?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?)))
+        .collect()
+}
+
+impl Store {
     /// Verify `ring` against this keystore's key-check rows (recording the current key
     /// on first use). A key that does not match is refused before any secret is touched.
     pub fn check_keyring(&self, ring: &Keyring) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
-            let rows: Vec<(i64, Vec<u8>)> = tx
-                .prepare("SELECT key_id, check_envelope FROM secret_keys")
-                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-                .map_err(sql(&path))?;
+            let rows = keycheck_rows(tx)?;
             let verifies = |key: &SecretKey| key_verifies(&rows, key);
             let current = ring.current();
             if rows.iter().any(|(id, _)| *id == i64::from(current.id())) {
@@ -106,8 +110,7 @@ impl SqliteStore {
             tx.execute(
                 "INSERT INTO secret_keys (key_id, check_envelope, created_at) VALUES (?1, ?2, ?3)",
                 params![i64::from(current.id()), envelope, now_ms()],
-            )
-            .map_err(sql(&path))?;
+            )?;
             Ok(())
         })
     }
@@ -128,7 +131,6 @@ impl SqliteStore {
             row_id: &workspace.id,
         };
         let envelope = ring.seal(aad, token.expose_secret().as_bytes());
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "UPDATE workspaces SET gitea_bot_username = ?1, gitea_bot_token_enc = ?2, \
@@ -136,7 +138,6 @@ impl SqliteStore {
                 params![username, envelope, now_ms(), workspace.id],
             )
             .map(|_| ())
-            .map_err(sql(&path))
         })
     }
 
@@ -150,12 +151,12 @@ impl SqliteStore {
         let workspace = self.require_workspace(slug)?;
         let envelope: Option<Vec<u8>> = self
             .read(|c| {
-                c.query_row(
+                c.query_opt(
                     "SELECT gitea_bot_token_enc FROM workspaces WHERE id = ?1",
-                    [&workspace.id],
-                    |r| r.get(0),
-                )
-                .optional()
+                    params![workspace.id],
+                )?
+                .map(|r| r.get::<Option<Vec<u8>>>(0))
+                .transpose()
             })?
             .flatten();
         let Some(envelope) = envelope else {
@@ -175,17 +176,18 @@ impl SqliteStore {
     /// All or nothing: one secret that cannot be opened aborts the whole rewrap.
     pub fn rewrap(&self, ring: &Keyring) -> Result<RewrapReport, KeystoreError> {
         self.check_keyring(ring)?;
-        let path = self.path().to_path_buf();
         let current = ring.current().id();
         self.write(|tx| {
             let mut report = RewrapReport::default();
             for (table, column) in ENCRYPTED_COLUMNS {
                 let rows: Vec<(String, Vec<u8>)> = tx
-                    .prepare(&format!(
-                        "SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"
-                    ))
-                    .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
-                    .map_err(sql(&path))?;
+                    .query(
+                        &format!("SELECT id, {column} FROM {table} WHERE {column} IS NOT NULL"),
+                        params![],
+                    )?
+                    .iter()
+                    .map(|r| Ok((r.get(0)?, r.get(1)?)))
+                    .collect::<Result<_, KeystoreError>>()?;
                 for (id, envelope) in rows {
                     if secret_box::envelope_key_id(&envelope) == Some(current) {
                         report.already_current += 1;
@@ -201,20 +203,22 @@ impl SqliteStore {
                     tx.execute(
                         &format!("UPDATE {table} SET {column} = ?1 WHERE id = ?2"),
                         params![resealed, id],
-                    )
-                    .map_err(sql(&path))?;
+                    )?;
                     report.rewrapped += 1;
                 }
             }
             let retired: Vec<i64> = tx
-                .prepare("SELECT key_id FROM secret_keys WHERE key_id != ?1")
-                .and_then(|mut s| s.query_map([i64::from(current)], |r| r.get(0))?.collect())
-                .map_err(sql(&path))?;
+                .query(
+                    "SELECT key_id FROM secret_keys WHERE key_id != ?1",
+                    params![i64::from(current)],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect::<Result<_, KeystoreError>>()?;
             tx.execute(
                 "DELETE FROM secret_keys WHERE key_id != ?1",
-                [i64::from(current)],
-            )
-            .map_err(sql(&path))?;
+                params![i64::from(current)],
+            )?;
             report.retired_key_ids = retired.into_iter().map(|id| id as u32).collect();
             Ok(report)
         })

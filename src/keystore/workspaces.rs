@@ -1,10 +1,10 @@
 //! Users, workspaces and members. A workspace is created with its derived names
 //! (Gitea org, bot user) and `provision_status = pending`; provisioning fills the rest.
 
-use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
+use super::db::{Row, params};
+use super::{KeystoreError, Store, new_id, now_ms};
 use crate::policy::naming;
 
 /// A workspace as stored (secrets are never part of it).
@@ -62,7 +62,7 @@ pub(super) const WORKSPACE_COLUMNS: &str = "w.id, w.slug, w.name, u.email, w.git
 pub(super) const WORKSPACE_FROM: &str = "workspaces w JOIN users u ON u.id = w.owner_user_id";
 
 /// Read a `Workspace` from columns starting at `at` (in `WORKSPACE_COLUMNS` order).
-pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Workspace> {
+pub(super) fn workspace_from_row(row: &Row, at: usize) -> Result<Workspace, KeystoreError> {
     Ok(Workspace {
         id: row.get(at)?,
         slug: row.get(at + 1)?,
@@ -83,7 +83,7 @@ pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<W
     })
 }
 
-impl SqliteStore {
+impl Store {
     /// Create a workspace for `owner_email`, choosing a free slug from the email (always
     /// a new one, even when the owner has one already).
     pub fn create_workspace(
@@ -114,41 +114,32 @@ impl SqliteStore {
             )));
         }
         let base = naming::slug_base(&email);
-        let path = self.path().to_path_buf();
         let (id, created) = self.write(|tx| {
             let now = now_ms();
             tx.execute(
                 "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT(email) DO NOTHING",
                 params![new_id("u"), email, now],
-            )
-            .map_err(sql(&path))?;
+            )?;
             let user_id: String = tx
-                .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| {
-                    r.get(0)
-                })
-                .map_err(sql(&path))?;
+                .query_one("SELECT id FROM users WHERE email = ?1", params![email])?
+                .get(0)?;
             if !another {
                 let existing: Option<String> = tx
-                    .query_row(
+                    .query_opt(
                         "SELECT id FROM workspaces WHERE owner_user_id = ?1 \
                          ORDER BY created_at, slug LIMIT 1",
-                        [&user_id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(sql(&path))?;
+                        params![user_id],
+                    )?
+                    .map(|r| r.get(0))
+                    .transpose()?;
                 if let Some(id) = existing {
                     return Ok((id, false));
                 }
             }
             let taken = |slug: &str| -> Result<bool, KeystoreError> {
-                tx.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
-                    Ok(())
-                })
-                .optional()
-                .map(|r| r.is_some())
-                .map_err(sql(&path))
+                tx.query_opt("SELECT 1 FROM workspaces WHERE slug = ?1", params![slug])
+                    .map(|r| r.is_some())
             };
             let mut slug = None;
             for candidate in naming::slug_candidates(&base) {
@@ -184,14 +175,12 @@ impl SqliteStore {
                     naming::gitea_bot(&slug),
                     now
                 ],
-            )
-            .map_err(sql(&path))?;
+            )?;
             tx.execute(
                 "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
                  VALUES (?1, ?2, 'owner', ?3)",
                 params![id, user_id, now],
-            )
-            .map_err(sql(&path))?;
+            )?;
             Ok((id, true))
         })?;
         let workspace = self
@@ -205,21 +194,28 @@ impl SqliteStore {
     /// Every workspace, oldest first.
     pub fn list_workspaces(&self) -> Result<Vec<Workspace>, KeystoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} ORDER BY w.created_at, w.slug"
-            ))?;
-            stmt.query_map([], |r| workspace_from_row(r, 0))?.collect()
+            c.query(
+                &format!(
+                    "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} \
+                     ORDER BY w.created_at, w.slug"
+                ),
+                params![],
+            )?
+            .iter()
+            .map(|r| workspace_from_row(r, 0))
+            .collect()
         })
     }
 
     /// The workspace with `slug`, if any.
     pub fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"
-            ))?
-            .query_row([slug], |r| workspace_from_row(r, 0))
-            .optional()
+            c.query_opt(
+                &format!("SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"),
+                params![slug],
+            )?
+            .map(|r| workspace_from_row(&r, 0))
+            .transpose()
         })
     }
 
@@ -255,25 +251,24 @@ impl SqliteStore {
             ));
         }
         let workspace = self.require_workspace(slug)?;
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "UPDATE workspaces SET coolify_project_uuid = ?1, coolify_environment_name = ?2, \
                  updated_at = ?3 WHERE id = ?4",
                 params![uuid, environment, now_ms(), workspace.id],
             )
-            .map_err(sql(&path))
         })?;
         self.require_workspace(slug)
     }
 
     pub(super) fn workspace_by_id(&self, id: &str) -> Result<Option<Workspace>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.id = ?1"
-            ))?
-            .query_row([id], |r| workspace_from_row(r, 0))
-            .optional()
+            c.query_opt(
+                &format!("SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.id = ?1"),
+                params![id],
+            )?
+            .map(|r| workspace_from_row(&r, 0))
+            .transpose()
         })
     }
 }
