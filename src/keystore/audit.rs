@@ -121,48 +121,50 @@ mod tests {
 
     #[test]
     fn events_are_listed_newest_first_per_workspace() {
-        let (_dir, store) = testutil::store();
-        let a = store.create_workspace("a@x.io", None).unwrap();
-        let b = store.create_workspace("b@x.io", None).unwrap();
-        for (ws, tool) in [
-            (&a, "write_file"),
-            (&b, "write_file"),
-            (&a, "git_commit_and_push"),
-        ] {
-            store
-                .append_audit(&NewAuditEvent {
-                    workspace_id: Some(&ws.id),
-                    key_hint: Some("vibn_sk_abcdefgh"),
-                    server: "workspace",
-                    tool,
-                    target: "index.html",
-                    outcome: "ok",
-                })
-                .unwrap();
-        }
-        let events = store.list_audit(Some(&a.slug), 10).unwrap();
-        let tools: Vec<&str> = events.iter().map(|e| e.tool.as_str()).collect();
-        assert_eq!(tools, ["git_commit_and_push", "write_file"]);
-        assert_eq!(events[0].workspace.as_deref(), Some(a.slug.as_str()));
-        assert_eq!(store.list_audit(None, 2).unwrap().len(), 2);
+        testutil::each(|store| {
+            let a = store.create_workspace("a@x.io", None).unwrap();
+            let b = store.create_workspace("b@x.io", None).unwrap();
+            for (ws, tool) in [
+                (&a, "write_file"),
+                (&b, "write_file"),
+                (&a, "git_commit_and_push"),
+            ] {
+                store
+                    .append_audit(&NewAuditEvent {
+                        workspace_id: Some(&ws.id),
+                        key_hint: Some("vibn_sk_abcdefgh"),
+                        server: "workspace",
+                        tool,
+                        target: "index.html",
+                        outcome: "ok",
+                    })
+                    .unwrap();
+            }
+            let events = store.list_audit(Some(&a.slug), 10).unwrap();
+            let tools: Vec<&str> = events.iter().map(|e| e.tool.as_str()).collect();
+            assert_eq!(tools, ["git_commit_and_push", "write_file"]);
+            assert_eq!(events[0].workspace.as_deref(), Some(a.slug.as_str()));
+            assert_eq!(store.list_audit(None, 2).unwrap().len(), 2);
+        });
     }
 
     #[test]
     fn long_targets_are_cut() {
-        let (_dir, store) = testutil::store();
-        let long = "é".repeat(400);
-        store
-            .append_audit(&NewAuditEvent {
-                workspace_id: None,
-                key_hint: None,
-                server: "workspace",
-                tool: "execute_command",
-                target: &long,
-                outcome: "ok",
-            })
-            .unwrap();
-        let event = &store.list_audit(None, 1).unwrap()[0];
-        assert!(event.target.len() <= MAX_TARGET + '…'.len_utf8());
-        assert_eq!(event.workspace, None);
+        testutil::each(|store| {
+            let long = "é".repeat(400);
+            store
+                .append_audit(&NewAuditEvent {
+                    workspace_id: None,
+                    key_hint: None,
+                    server: "workspace",
+                    tool: "execute_command",
+                    target: &long,
+                    outcome: "ok",
+                })
+                .unwrap();
+            let event = &store.list_audit(None, 1).unwrap()[0];
+            assert!(event.target.len() <= MAX_TARGET + '…'.len_utf8());
+            assert_eq!(event.workspace, None);
+        });
     }
 }

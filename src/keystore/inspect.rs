@@ -95,7 +95,9 @@ fn look(conn: &Conn<'_>, ring: Option<&Keyring>) -> Result<Inspection, KeystoreE
         None
     };
     let key = match ring {
-        Some(ring) if conn.has_table("secret_keys")? => Some(key_match(&keycheck_rows(conn)?, ring)),
+        Some(ring) if conn.has_table("secret_keys")? => {
+            Some(key_match(&keycheck_rows(conn)?, ring))
+        }
         Some(_) => Some(KeyMatch::NotRecorded),
         None => None,
     };
@@ -117,7 +119,7 @@ fn look(conn: &Conn<'_>, ring: Option<&Keyring>) -> Result<Inspection, KeystoreE
 mod tests {
     use super::*;
     use crate::keystore::SecretKey;
-    use crate::keystore::testutil::store;
+    use crate::keystore::testutil;
 
     fn ring() -> Keyring {
         let key = SecretKey::parse("K", &SecretKey::generate_base64()).unwrap();
@@ -126,38 +128,71 @@ mod tests {
 
     #[test]
     fn a_fresh_keystore_is_current_private_and_unrecorded() {
-        let (_dir, store) = store();
-        let seen = inspect(store.path(), Some(&ring())).unwrap();
-        assert_eq!(seen.schema_version, seen.latest_version);
-        assert_eq!(seen.file_mode & 0o077, 0);
-        assert_eq!(seen.workspaces, Some(0));
-        assert_eq!(seen.key, Some(KeyMatch::NotRecorded));
+        testutil::each(|store| {
+            let seen = inspect(store.path(), Some(&ring())).unwrap();
+            assert_eq!(seen.backend, store.location().backend());
+            assert_eq!(seen.schema_version, seen.latest_version);
+            assert_eq!(seen.file_mode.is_some(), store.sqlite_path().is_some());
+            assert_eq!(seen.file_mode.unwrap_or(0) & 0o077, 0);
+            assert_eq!(seen.workspaces, Some(0));
+            assert_eq!(seen.key, Some(KeyMatch::NotRecorded));
+        });
     }
 
     #[test]
     fn the_recorded_key_matches_and_another_does_not() {
-        let (_dir, store) = store();
-        let recorded = ring();
-        store.check_keyring(&recorded).unwrap();
-        let seen = inspect(store.path(), Some(&recorded)).unwrap();
-        assert_eq!(seen.key, Some(KeyMatch::Current));
-        let seen = inspect(store.path(), Some(&ring())).unwrap();
-        assert!(matches!(seen.key, Some(KeyMatch::Mismatch { .. })));
+        testutil::each(|store| {
+            let recorded = ring();
+            store.check_keyring(&recorded).unwrap();
+            let seen = inspect(store.path(), Some(&recorded)).unwrap();
+            assert_eq!(seen.key, Some(KeyMatch::Current));
+            let seen = inspect(store.path(), Some(&ring())).unwrap();
+            assert!(matches!(seen.key, Some(KeyMatch::Mismatch { .. })));
+        });
     }
 
     #[test]
     fn inspecting_writes_nothing() {
-        let (_dir, store) = store();
-        let path = store.path().to_path_buf();
-        let before = std::fs::read(&path).unwrap();
-        let key = ring();
-        inspect(&path, Some(&key)).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), before);
-        assert_eq!(
-            inspect(&path, Some(&key)).unwrap().key,
-            Some(KeyMatch::NotRecorded),
-            "the key was not recorded by the first look"
-        );
+        testutil::each(|store| {
+            let before = store.sqlite_path().map(|p| std::fs::read(p).unwrap());
+            let key = ring();
+            inspect(store.path(), Some(&key)).unwrap();
+            assert_eq!(
+                store.sqlite_path().map(|p| std::fs::read(p).unwrap()),
+                before
+            );
+            assert_eq!(
+                inspect(store.path(), Some(&key)).unwrap().key,
+                Some(KeyMatch::NotRecorded),
+                "the key was not recorded by the first look"
+            );
+        });
+    }
+
+    #[test]
+    fn a_postgres_database_without_the_schema_is_missing_and_left_empty() {
+        let Some(url) = testutil::postgres_url() else {
+            return;
+        };
+        let path = std::path::Path::new(&url);
+        assert!(matches!(
+            inspect(path, None),
+            Err(KeystoreError::Missing { .. })
+        ));
+        assert!(matches!(
+            crate::keystore::Store::open_existing(path),
+            Err(KeystoreError::Missing { .. })
+        ));
+        // Neither look created anything: opening it for real now migrates from zero.
+        let store = crate::keystore::Store::open(path).unwrap();
+        let applied: i64 = store
+            .test_value(
+                "SELECT min(version) FROM schema_migrations",
+                crate::keystore::db::params![],
+            )
+            .unwrap();
+        assert_eq!(applied, 1);
+        assert!(crate::keystore::Store::open_existing(path).is_ok());
     }
 
     #[test]

@@ -156,45 +156,46 @@ mod tests {
 
     #[test]
     fn jobs_are_journaled_updated_and_scoped() {
-        let (_dir, store) = testutil::store();
-        store.record_job(&job("j1", "ws_a", 1)).unwrap();
-        store.record_job(&job("j2", "ws_a", 2)).unwrap();
-        store.record_job(&job("j3", "ws_b", 3)).unwrap();
-        let listed: Vec<String> = store
-            .list_jobs("ws_a", 10)
-            .unwrap()
-            .into_iter()
-            .map(|j| j.id)
-            .collect();
-        assert_eq!(listed, ["j2", "j1"]);
-        assert!(
-            store.job("ws_b", "j1").unwrap().is_none(),
-            "another scope's job is invisible"
-        );
-        let update = JobUpdate {
-            status: "completed".into(),
-            result: Some("done".into()),
-            ..Default::default()
-        };
-        store.update_job("ws_a", "j1", &update).unwrap();
-        store
-            .update_job(
-                "ws_b",
-                "j2",
-                &JobUpdate {
-                    status: "failed".into(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            store.job("ws_a", "j1").unwrap().unwrap().status,
-            "completed"
-        );
-        assert_eq!(
-            store.job("ws_a", "j2").unwrap().unwrap().status,
-            "queued",
-            "other scopes cannot update it"
-        );
+        testutil::each(|store| {
+            store.record_job(&job("j1", "ws_a", 1)).unwrap();
+            store.record_job(&job("j2", "ws_a", 2)).unwrap();
+            store.record_job(&job("j3", "ws_b", 3)).unwrap();
+            let listed: Vec<String> = store
+                .list_jobs("ws_a", 10)
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id)
+                .collect();
+            assert_eq!(listed, ["j2", "j1"]);
+            assert!(
+                store.job("ws_b", "j1").unwrap().is_none(),
+                "another scope's job is invisible"
+            );
+            let update = JobUpdate {
+                status: "completed".into(),
+                result: Some("done".into()),
+                ..Default::default()
+            };
+            store.update_job("ws_a", "j1", &update).unwrap();
+            store
+                .update_job(
+                    "ws_b",
+                    "j2",
+                    &JobUpdate {
+                        status: "failed".into(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert_eq!(
+                store.job("ws_a", "j1").unwrap().unwrap().status,
+                "completed"
+            );
+            assert_eq!(
+                store.job("ws_a", "j2").unwrap().unwrap().status,
+                "queued",
+                "other scopes cannot update it"
+            );
+        });
     }
 }

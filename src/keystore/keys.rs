@@ -8,9 +8,9 @@
 use secrecy::SecretString;
 use serde::Serialize;
 
+use super::db::{Row, params};
 use super::tokens::{self, TokenKind};
 use super::workspaces::{WORKSPACE_COLUMNS, Workspace, workspace_from_row};
-use super::db::{Row, params};
 use super::{KeystoreError, Store, new_id, now_ms};
 
 /// `last_used_at` is written at most this often per key (ms).
@@ -394,210 +394,249 @@ mod tests {
     use super::super::testutil;
     use super::*;
 
-    fn ws(store: &SqliteStore, email: &str) -> String {
+    fn ws(store: &Store, email: &str) -> String {
         store.create_workspace(email, None).unwrap().slug
     }
 
     #[test]
     fn a_minted_key_validates_to_its_workspace_and_stores_only_its_hash() {
-        let (_dir, store) = testutil::store();
-        let slug = ws(&store, "mark@x.io");
-        let minted = store
-            .mint_workspace_key(&slug, "laptop", None, "cli")
-            .unwrap();
-        let token = minted.token.expose_secret();
-        let valid = store.validate_workspace_key(token, None).unwrap().unwrap();
-        assert_eq!(valid.workspace.slug, slug);
-        assert_eq!(valid.key_id, minted.record.id);
-        let stored: Vec<u8> = store
-            .read(|c| c.query_row("SELECT token_hash FROM api_keys", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(stored, tokens::hash(token).to_vec());
-        assert_eq!(minted.record.hint, &token[..16]);
+        testutil::each(|store| {
+            let slug = ws(store, "mark@x.io");
+            let minted = store
+                .mint_workspace_key(&slug, "laptop", None, "cli")
+                .unwrap();
+            let token = minted.token.expose_secret();
+            let valid = store.validate_workspace_key(token, None).unwrap().unwrap();
+            assert_eq!(valid.workspace.slug, slug);
+            assert_eq!(valid.key_id, minted.record.id);
+            let stored: Vec<u8> = store
+                .test_value("SELECT token_hash FROM api_keys", params![])
+                .unwrap();
+            assert_eq!(stored, tokens::hash(token).to_vec());
+            assert_eq!(minted.record.hint, &token[..16]);
+        });
     }
 
     #[test]
     fn revoked_expired_malformed_unknown_and_foreign_keys_are_all_not_found() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let b = ws(&store, "b@x.io");
-        let revoked = store.mint_workspace_key(&a, "r", None, "cli").unwrap();
-        store.revoke_workspace_key(&a, &revoked.record.id).unwrap();
-        let expired = store
-            .mint_workspace_key(&a, "e", Some(now_ms() - 1), "cli")
-            .unwrap();
-        let good = store.mint_workspace_key(&a, "g", None, "cli").unwrap();
-        let good_token = good.token.expose_secret().to_string();
-        let mut bad_sum = good_token.clone();
-        bad_sum.pop();
-        bad_sum.push(if good_token.ends_with('0') { '1' } else { '0' });
-        let unknown = tokens::mint(TokenKind::WorkspaceKey);
-        let admin = tokens::mint(TokenKind::AdminToken);
-        for (what, token, expected) in [
-            ("revoked", revoked.token.expose_secret(), None),
-            ("expired", expired.token.expose_secret(), None),
-            ("bad checksum", bad_sum.as_str(), None),
-            ("malformed", "vibn_sk_short", None),
-            ("empty", "", None),
-            ("unknown", unknown.token.expose_secret(), None),
-            ("admin token as key", admin.token.expose_secret(), None),
-            ("other workspace", good_token.as_str(), Some(b.as_str())),
-        ] {
-            let result = store.validate_workspace_key(token, expected).unwrap();
-            assert!(result.is_none(), "{what} must not validate");
-        }
-        assert!(
-            store
-                .validate_workspace_key(&good_token, Some(&a))
-                .unwrap()
-                .is_some()
-        );
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let b = ws(store, "b@x.io");
+            let revoked = store.mint_workspace_key(&a, "r", None, "cli").unwrap();
+            store.revoke_workspace_key(&a, &revoked.record.id).unwrap();
+            let expired = store
+                .mint_workspace_key(&a, "e", Some(now_ms() - 1), "cli")
+                .unwrap();
+            let good = store.mint_workspace_key(&a, "g", None, "cli").unwrap();
+            let good_token = good.token.expose_secret().to_string();
+            let mut bad_sum = good_token.clone();
+            bad_sum.pop();
+            bad_sum.push(if good_token.ends_with('0') { '1' } else { '0' });
+            let unknown = tokens::mint(TokenKind::WorkspaceKey);
+            let admin = tokens::mint(TokenKind::AdminToken);
+            for (what, token, expected) in [
+                ("revoked", revoked.token.expose_secret(), None),
+                ("expired", expired.token.expose_secret(), None),
+                ("bad checksum", bad_sum.as_str(), None),
+                ("malformed", "vibn_sk_short", None),
+                ("empty", "", None),
+                ("unknown", unknown.token.expose_secret(), None),
+                ("admin token as key", admin.token.expose_secret(), None),
+                ("other workspace", good_token.as_str(), Some(b.as_str())),
+            ] {
+                let result = store.validate_workspace_key(token, expected).unwrap();
+                assert!(result.is_none(), "{what} must not validate");
+            }
+            assert!(
+                store
+                    .validate_workspace_key(&good_token, Some(&a))
+                    .unwrap()
+                    .is_some()
+            );
+        });
     }
 
     #[test]
     fn revoke_is_idempotent_and_scoped_to_the_workspace() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let b = ws(&store, "b@x.io");
-        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
-        assert!(matches!(
-            store.revoke_workspace_key(&b, &key.record.id),
-            Err(KeystoreError::NotFound { .. })
-        ));
-        assert_eq!(
-            store.revoke_workspace_key(&a, &key.record.id).unwrap(),
-            Revoked::Now
-        );
-        assert_eq!(
-            store.revoke_workspace_key(&a, &key.record.id).unwrap(),
-            Revoked::Already
-        );
-        assert!(matches!(
-            store.revoke_workspace_key(&a, "key_nope"),
-            Err(KeystoreError::NotFound { .. })
-        ));
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let b = ws(store, "b@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            assert!(matches!(
+                store.revoke_workspace_key(&b, &key.record.id),
+                Err(KeystoreError::NotFound { .. })
+            ));
+            assert_eq!(
+                store.revoke_workspace_key(&a, &key.record.id).unwrap(),
+                Revoked::Now
+            );
+            assert_eq!(
+                store.revoke_workspace_key(&a, &key.record.id).unwrap(),
+                Revoked::Already
+            );
+            assert!(matches!(
+                store.revoke_workspace_key(&a, "key_nope"),
+                Err(KeystoreError::NotFound { .. })
+            ));
+        });
     }
 
     #[test]
     fn a_revoked_key_stays_revoked_after_reopening() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
-        store.revoke_workspace_key(&a, &key.record.id).unwrap();
-        let path = store.path().to_path_buf();
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        assert!(
-            reopened
-                .validate_workspace_key(key.token.expose_secret(), None)
-                .unwrap()
-                .is_none()
-        );
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            store.revoke_workspace_key(&a, &key.record.id).unwrap();
+            let reopened = Store::open(store.path()).unwrap();
+            assert!(
+                reopened
+                    .validate_workspace_key(key.token.expose_secret(), None)
+                    .unwrap()
+                    .is_none()
+            );
+        });
+    }
+
+    #[test]
+    fn a_key_revoked_through_one_handle_fails_at_once_through_another() {
+        // Two handles on one keystore are two replicas (two processes on one SQLite
+        // file, two servers on one PostgreSQL database): nothing is cached between
+        // validations, so a revocation is seen on the very next one.
+        testutil::each(|store| {
+            let replica = Store::open(store.path()).unwrap();
+            let a = ws(store, "a@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            let token = key.token.expose_secret();
+            assert!(
+                replica
+                    .validate_workspace_key(token, None)
+                    .unwrap()
+                    .is_some()
+            );
+            store.revoke_workspace_key(&a, &key.record.id).unwrap();
+            assert!(
+                replica
+                    .validate_workspace_key(token, None)
+                    .unwrap()
+                    .is_none()
+            );
+            let admin = replica.mint_admin_token("ops", None, "cli").unwrap();
+            let admin_token = admin.token.expose_secret();
+            assert!(store.validate_admin_token(admin_token).unwrap().is_some());
+            replica.revoke_admin_token(&admin.record.id).unwrap();
+            assert!(store.validate_admin_token(admin_token).unwrap().is_none());
+        });
     }
 
     #[test]
     fn listing_shows_hints_and_states_never_tokens() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let k1 = store.mint_workspace_key(&a, "one", None, "cli").unwrap();
-        let k2 = store
-            .mint_workspace_key(&a, "two", None, "org-token:vibn_at_abcd1234")
-            .unwrap();
-        store.revoke_workspace_key(&a, &k1.record.id).unwrap();
-        let list = store.list_workspace_keys(&a).unwrap();
-        assert_eq!(list.len(), 2);
-        let text = format!("{list:?}");
-        assert!(
-            !text.contains(k1.token.expose_secret()) && !text.contains(k2.token.expose_secret())
-        );
-        let one = list.iter().find(|k| k.name == "one").unwrap();
-        assert!(one.revoked_at.is_some());
-        let two = list.iter().find(|k| k.name == "two").unwrap();
-        assert_eq!(two.created_by, "org-token:vibn_at_abcd1234");
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let k1 = store.mint_workspace_key(&a, "one", None, "cli").unwrap();
+            let k2 = store
+                .mint_workspace_key(&a, "two", None, "org-token:vibn_at_abcd1234")
+                .unwrap();
+            store.revoke_workspace_key(&a, &k1.record.id).unwrap();
+            let list = store.list_workspace_keys(&a).unwrap();
+            assert_eq!(list.len(), 2);
+            let text = format!("{list:?}");
+            assert!(
+                !text.contains(k1.token.expose_secret())
+                    && !text.contains(k2.token.expose_secret())
+            );
+            let one = list.iter().find(|k| k.name == "one").unwrap();
+            assert!(one.revoked_at.is_some());
+            let two = list.iter().find(|k| k.name == "two").unwrap();
+            assert_eq!(two.created_by, "org-token:vibn_at_abcd1234");
+        });
     }
 
     #[test]
     fn last_used_is_written_once_per_interval() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
-        let token = key.token.expose_secret();
-        let last_used = || -> Option<i64> {
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            let token = key.token.expose_secret();
+            let last_used = || -> Option<i64> {
+                store
+                    .test_value("SELECT last_used_at FROM api_keys", params![])
+                    .unwrap()
+            };
+            assert_eq!(last_used(), None);
+            store.validate_workspace_key(token, None).unwrap().unwrap();
+            let first = last_used().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            store.validate_workspace_key(token, None).unwrap().unwrap();
+            assert_eq!(
+                last_used(),
+                Some(first),
+                "second use within 30 s must not write"
+            );
+            // Pretend the last use was long ago: the next use records again.
             store
-                .read(|c| c.query_row("SELECT last_used_at FROM api_keys", [], |r| r.get(0)))
-                .unwrap()
-        };
-        assert_eq!(last_used(), None);
-        store.validate_workspace_key(token, None).unwrap().unwrap();
-        let first = last_used().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        store.validate_workspace_key(token, None).unwrap().unwrap();
-        assert_eq!(
-            last_used(),
-            Some(first),
-            "second use within 30 s must not write"
-        );
-        // Pretend the last use was long ago: the next use records again.
-        store
-            .read(|c| c.execute("UPDATE api_keys SET last_used_at = 1", []))
-            .unwrap();
-        store.validate_workspace_key(token, None).unwrap().unwrap();
-        assert!(last_used().unwrap() >= first);
+                .test_execute("UPDATE api_keys SET last_used_at = 1", params![])
+                .unwrap();
+            store.validate_workspace_key(token, None).unwrap().unwrap();
+            assert!(last_used().unwrap() >= first);
+        });
     }
 
     #[test]
     fn admin_tokens_mint_validate_and_revoke() {
-        let (_dir, store) = testutil::store();
-        let t = store.mint_admin_token("ops", None, "cli").unwrap();
-        assert!(t.token.expose_secret().starts_with("vibn_at_"));
-        let valid = store
-            .validate_admin_token(t.token.expose_secret())
-            .unwrap()
-            .unwrap();
-        assert_eq!(valid.token_id, t.record.id);
-        assert_eq!(store.list_admin_tokens().unwrap().len(), 1);
-        assert_eq!(
-            store.revoke_admin_token(&t.record.id).unwrap(),
-            Revoked::Now
-        );
-        assert_eq!(
-            store.revoke_admin_token(&t.record.id).unwrap(),
-            Revoked::Already
-        );
-        assert!(
-            store
+        testutil::each(|store| {
+            let t = store.mint_admin_token("ops", None, "cli").unwrap();
+            assert!(t.token.expose_secret().starts_with("vibn_at_"));
+            let valid = store
                 .validate_admin_token(t.token.expose_secret())
                 .unwrap()
-                .is_none()
-        );
-        let key = tokens::mint(TokenKind::WorkspaceKey);
-        assert!(
-            store
-                .validate_admin_token(key.token.expose_secret())
-                .unwrap()
-                .is_none()
-        );
+                .unwrap();
+            assert_eq!(valid.token_id, t.record.id);
+            assert_eq!(store.list_admin_tokens().unwrap().len(), 1);
+            assert_eq!(
+                store.revoke_admin_token(&t.record.id).unwrap(),
+                Revoked::Now
+            );
+            assert_eq!(
+                store.revoke_admin_token(&t.record.id).unwrap(),
+                Revoked::Already
+            );
+            assert!(
+                store
+                    .validate_admin_token(t.token.expose_secret())
+                    .unwrap()
+                    .is_none()
+            );
+            let key = tokens::mint(TokenKind::WorkspaceKey);
+            assert!(
+                store
+                    .validate_admin_token(key.token.expose_secret())
+                    .unwrap()
+                    .is_none()
+            );
+        });
     }
 
     #[test]
     fn bad_key_names_are_refused() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        for name in ["", "   ", &"x".repeat(101), "a\nb"] {
-            assert!(matches!(
-                store.mint_workspace_key(&a, name, None, "cli"),
-                Err(KeystoreError::Invalid(_))
-            ));
-        }
-        assert!(store.list_workspace_keys(&a).unwrap().is_empty());
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            for name in ["", "   ", &"x".repeat(101), "a\nb"] {
+                assert!(matches!(
+                    store.mint_workspace_key(&a, name, None, "cli"),
+                    Err(KeystoreError::Invalid(_))
+                ));
+            }
+            assert!(store.list_workspace_keys(&a).unwrap().is_empty());
+        });
     }
 
     #[test]
     fn minting_for_an_unknown_workspace_is_not_found() {
-        let (_dir, store) = testutil::store();
-        assert!(matches!(
-            store.mint_workspace_key("ghost", "k", None, "cli"),
-            Err(KeystoreError::NotFound { .. })
-        ));
+        testutil::each(|store| {
+            assert!(matches!(
+                store.mint_workspace_key("ghost", "k", None, "cli"),
+                Err(KeystoreError::NotFound { .. })
+            ));
+        });
     }
 }

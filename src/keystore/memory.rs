@@ -296,149 +296,154 @@ mod tests {
 
     #[test]
     fn save_upserts_by_key_and_lists_newest_first() {
-        let (_dir, store) = testutil::store();
-        let (_, created) = store
-            .save_memory("ws_1", "", "stack", "Next.js + Postgres", &tags(&["arch"]))
-            .unwrap();
-        assert!(created);
-        std::thread::sleep(std::time::Duration::from_millis(3));
-        store
-            .save_memory(
-                "ws_1",
-                "",
-                "deploy",
-                "Coolify app site",
-                &tags(&["ops", "arch"]),
-            )
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(3));
-        let (m, created) = store
-            .save_memory("ws_1", "", "stack", "Next.js + SQLite", &tags(&["arch"]))
-            .unwrap();
-        assert!(!created);
-        assert_eq!(m.content, "Next.js + SQLite");
-        let (all, total) = store.list_memory("ws_1", "", None, None, 10).unwrap();
-        assert_eq!(total, 2);
-        assert_eq!(all[0].key, "stack", "the latest save comes first");
-        assert_eq!(all[0].content, "Next.js + SQLite");
+        testutil::each(|store| {
+            let (_, created) = store
+                .save_memory("ws_1", "", "stack", "Next.js + Postgres", &tags(&["arch"]))
+                .unwrap();
+            assert!(created);
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            store
+                .save_memory(
+                    "ws_1",
+                    "",
+                    "deploy",
+                    "Coolify app site",
+                    &tags(&["ops", "arch"]),
+                )
+                .unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            let (m, created) = store
+                .save_memory("ws_1", "", "stack", "Next.js + SQLite", &tags(&["arch"]))
+                .unwrap();
+            assert!(!created);
+            assert_eq!(m.content, "Next.js + SQLite");
+            let (all, total) = store.list_memory("ws_1", "", None, None, 10).unwrap();
+            assert_eq!(total, 2);
+            assert_eq!(all[0].key, "stack", "the latest save comes first");
+            assert_eq!(all[0].content, "Next.js + SQLite");
+        });
     }
 
     #[test]
     fn list_searches_key_content_and_tags_and_filters_by_tag() {
-        let (_dir, store) = testutil::store();
-        store
-            .save_memory("ws_1", "", "a", "uses Postgres", &tags(&["db"]))
-            .unwrap();
-        store
-            .save_memory("ws_1", "", "b", "uses Redis", &tags(&["cache"]))
-            .unwrap();
-        store
-            .save_memory("ws_1", "", "postgres-notes", "x", &[])
-            .unwrap();
-        let keys = |q: Option<&str>, t: Option<&str>| -> Vec<String> {
-            let mut k: Vec<String> = store
-                .list_memory("ws_1", "", q, t, 10)
-                .unwrap()
-                .0
-                .into_iter()
-                .map(|m| m.key)
-                .collect();
-            k.sort();
-            k
-        };
-        assert_eq!(keys(Some("POSTGRES"), None), ["a", "postgres-notes"]);
-        assert_eq!(keys(None, Some("cache")), ["b"]);
-        assert_eq!(keys(Some("cache"), None), ["b"], "tags are searched");
-        assert_eq!(
-            keys(Some("100%"), None),
-            Vec::<String>::new(),
-            "LIKE wildcards are literal"
-        );
+        testutil::each(|store| {
+            store
+                .save_memory("ws_1", "", "a", "uses Postgres", &tags(&["db"]))
+                .unwrap();
+            store
+                .save_memory("ws_1", "", "b", "uses Redis", &tags(&["cache"]))
+                .unwrap();
+            store
+                .save_memory("ws_1", "", "postgres-notes", "x", &[])
+                .unwrap();
+            let keys = |q: Option<&str>, t: Option<&str>| -> Vec<String> {
+                let mut k: Vec<String> = store
+                    .list_memory("ws_1", "", q, t, 10)
+                    .unwrap()
+                    .0
+                    .into_iter()
+                    .map(|m| m.key)
+                    .collect();
+                k.sort();
+                k
+            };
+            assert_eq!(keys(Some("POSTGRES"), None), ["a", "postgres-notes"]);
+            assert_eq!(keys(None, Some("cache")), ["b"]);
+            assert_eq!(keys(Some("cache"), None), ["b"], "tags are searched");
+            assert_eq!(
+                keys(Some("100%"), None),
+                Vec::<String>::new(),
+                "LIKE wildcards are literal"
+            );
+        });
     }
 
     #[test]
     fn scopes_and_sessions_are_separate() {
-        let (_dir, store) = testutil::store();
-        store.save_memory("ws_1", "", "k", "one", &[]).unwrap();
-        store.save_memory("ws_2", "", "k", "two", &[]).unwrap();
-        store
-            .save_memory("ws_1", "sess-a", "k", "three", &[])
-            .unwrap();
-        assert_eq!(
-            store.list_memory("ws_1", "", None, None, 10).unwrap().0[0].content,
-            "one"
-        );
-        assert_eq!(
-            store.list_memory("ws_2", "", None, None, 10).unwrap().0[0].content,
-            "two"
-        );
-        assert_eq!(
+        testutil::each(|store| {
+            store.save_memory("ws_1", "", "k", "one", &[]).unwrap();
+            store.save_memory("ws_2", "", "k", "two", &[]).unwrap();
             store
-                .list_memory("ws_1", "sess-a", None, None, 10)
-                .unwrap()
-                .0[0]
-                .content,
-            "three"
-        );
+                .save_memory("ws_1", "sess-a", "k", "three", &[])
+                .unwrap();
+            assert_eq!(
+                store.list_memory("ws_1", "", None, None, 10).unwrap().0[0].content,
+                "one"
+            );
+            assert_eq!(
+                store.list_memory("ws_2", "", None, None, 10).unwrap().0[0].content,
+                "two"
+            );
+            assert_eq!(
+                store
+                    .list_memory("ws_1", "sess-a", None, None, 10)
+                    .unwrap()
+                    .0[0]
+                    .content,
+                "three"
+            );
+        });
     }
 
     #[test]
     fn bad_memory_input_is_refused() {
-        let (_dir, store) = testutil::store();
-        assert!(store.save_memory("s", "", "", "x", &[]).is_err());
-        assert!(store.save_memory("s", "", "k", "  ", &[]).is_err());
-        assert!(
-            store
-                .save_memory("s", "", "k", &"x".repeat(MAX_MEMORY_BYTES + 1), &[])
-                .is_err()
-        );
-        assert!(store.save_memory("s", "", "k\n", "x", &[]).is_err());
-        assert!(
-            store
-                .list_memory("s", "", None, None, 10)
-                .unwrap()
-                .0
-                .is_empty()
-        );
+        testutil::each(|store| {
+            assert!(store.save_memory("s", "", "", "x", &[]).is_err());
+            assert!(store.save_memory("s", "", "k", "  ", &[]).is_err());
+            assert!(
+                store
+                    .save_memory("s", "", "k", &"x".repeat(MAX_MEMORY_BYTES + 1), &[])
+                    .is_err()
+            );
+            assert!(store.save_memory("s", "", "k\n", "x", &[]).is_err());
+            assert!(
+                store
+                    .list_memory("s", "", None, None, 10)
+                    .unwrap()
+                    .0
+                    .is_empty()
+            );
+        });
     }
 
     #[test]
     fn prd_versions_increase_and_stay_immutable() {
-        let (_dir, store) = testutil::store();
-        let v1 = store
-            .finalize_prd("local", None, "site", "# PRD v1", Some("cli"))
-            .unwrap();
-        let v2 = store
-            .finalize_prd("local", None, "site", "# PRD v2", Some("cli"))
-            .unwrap();
-        assert_eq!((v1.version, v2.version), (1, 2));
-        let (latest, versions) = store.get_prd("local", "site", None).unwrap().unwrap();
-        assert_eq!(latest.version, 2);
-        assert_eq!(latest.content, "# PRD v2");
-        assert_eq!(versions, [1, 2]);
-        let (first, _) = store.get_prd("local", "site", Some(1)).unwrap().unwrap();
-        assert_eq!(first.content, "# PRD v1");
-        assert!(store.get_prd("local", "site", Some(3)).unwrap().is_none());
-        assert!(store.get_prd("other", "site", None).unwrap().is_none());
-        let tampered = store.read(|c| c.execute("UPDATE projects SET content = 'hacked'", []));
-        assert!(
-            tampered.is_err(),
-            "the database refuses to change a finalized version"
-        );
-        let deleted = store.read(|c| c.execute("DELETE FROM projects", []));
-        assert!(deleted.is_err(), "nor to delete one");
-        assert_eq!(
-            store
-                .get_prd("local", "site", Some(1))
-                .unwrap()
-                .unwrap()
-                .0
-                .content,
-            "# PRD v1"
-        );
-        assert_eq!(
-            store.list_prd_projects("local").unwrap(),
-            [("site".to_string(), 2)]
-        );
+        testutil::each(|store| {
+            let v1 = store
+                .finalize_prd("local", None, "site", "# PRD v1", Some("cli"))
+                .unwrap();
+            let v2 = store
+                .finalize_prd("local", None, "site", "# PRD v2", Some("cli"))
+                .unwrap();
+            assert_eq!((v1.version, v2.version), (1, 2));
+            let (latest, versions) = store.get_prd("local", "site", None).unwrap().unwrap();
+            assert_eq!(latest.version, 2);
+            assert_eq!(latest.content, "# PRD v2");
+            assert_eq!(versions, [1, 2]);
+            let (first, _) = store.get_prd("local", "site", Some(1)).unwrap().unwrap();
+            assert_eq!(first.content, "# PRD v1");
+            assert!(store.get_prd("local", "site", Some(3)).unwrap().is_none());
+            assert!(store.get_prd("other", "site", None).unwrap().is_none());
+            let tampered = store.test_execute("UPDATE projects SET content = 'hacked'", params![]);
+            assert!(
+                tampered.is_err(),
+                "the database refuses to change a finalized version"
+            );
+            let deleted = store.test_execute("DELETE FROM projects", params![]);
+            assert!(deleted.is_err(), "nor to delete one");
+            assert_eq!(
+                store
+                    .get_prd("local", "site", Some(1))
+                    .unwrap()
+                    .unwrap()
+                    .0
+                    .content,
+                "# PRD v1"
+            );
+            assert_eq!(
+                store.list_prd_projects("local").unwrap(),
+                [("site".to_string(), 2)]
+            );
+        });
     }
 }

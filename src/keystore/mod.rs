@@ -1,15 +1,21 @@
 //! The keystore: workspaces, API keys, admin tokens, encrypted secrets, memory, PRDs,
 //! jobs and the audit trail (DESIGN §5). `Keystore` is the async façade servers use
 //! (`facade`): its work runs on the blocking pool, so no async worker ever waits on the
-//! database. `SqliteStore` is the embedded backend, synchronous, used by the façade and
-//! directly by the one-shot CLI commands.
+//! database. `Store` is the synchronous keystore under it, used directly by the one-shot
+//! CLI commands; every module writes its queries once against `db`'s dialect-neutral
+//! layer, and the `Location` a store was opened with picks the backend.
 //!
-//! One SQLite file shared by every vibn process on the machine. The directory is created 0700
-//! and the file 0600 before SQLite first opens it; connections set busy_timeout before
-//! WAL, `synchronous=FULL` (a revoked key must never come back after a crash),
-//! `foreign_keys` and `secure_delete`; every write runs in `BEGIN IMMEDIATE`, so several
-//! processes never see "database is locked" within the busy timeout. Migrations are
-//! additive and idempotent, recorded in `PRAGMA user_version` and `schema_migrations`.
+//! Embedded SQLite (the default): one file shared by every vibn process on the
+//! machine. The directory is created 0700 and the file 0600 before SQLite first opens
+//! it; connections set busy_timeout before WAL, `synchronous=FULL` (a revoked key must
+//! never come back after a crash), `foreign_keys` and `secure_delete`; every write runs
+//! in `BEGIN IMMEDIATE`, so several processes never see "database is locked" within the
+//! busy timeout. PostgreSQL (`VIBN_KEYSTORE=postgres://…`): one database shared by
+//! every replica; each write runs in `BEGIN` plus a transaction-wide advisory lock (one
+//! writer at a time, as in SQLite), with `lock_timeout` as the busy timeout and
+//! `synchronous_commit=on`. Nothing about a key is cached between requests, so a
+//! revocation is seen by every process or replica on its next validation. Migrations
+//! are additive and idempotent, the same numbered steps on both backends.
 //! May import `policy`, `error`; never `api`, `mcp` or `clients`.
 
 mod audit;
@@ -444,13 +450,57 @@ pub fn new_id(prefix: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod testutil {
-    use super::SqliteStore;
+    use std::path::Path;
 
-    /// A keystore in a fresh temp dir (kept alive by the returned guard).
-    pub fn store() -> (tempfile::TempDir, SqliteStore) {
+    use super::Store;
+
+    /// A SQLite keystore in a fresh temp dir (kept alive by the returned guard).
+    pub fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(&dir.path().join("vibn/keystore.db")).expect("open keystore");
+        let store = Store::open(&dir.path().join("vibn/keystore.db")).expect("open keystore");
         (dir, store)
+    }
+
+    /// The URL of a fresh database on the test process's PostgreSQL server; `None`
+    /// (said on stderr) where PostgreSQL is not installed.
+    pub fn postgres_url() -> Option<String> {
+        vibn_sandbox::postgres::shared().map(|server| server.fresh_database())
+    }
+
+    /// Run `test` against a fresh SQLite keystore, then against a fresh PostgreSQL one
+    /// (skipped, with a message, where PostgreSQL is not installed): one suite, both
+    /// backends. The backend under test is printed first, so a failure names it.
+    pub fn each(test: impl Fn(&Store)) {
+        let (_dir, store) = store();
+        eprintln!("-- keystore backend: sqlite");
+        test(&store);
+        drop(store);
+        if let Some(url) = postgres_url() {
+            eprintln!("-- keystore backend: postgres");
+            let store = Store::open(Path::new(&url)).expect("open PostgreSQL keystore");
+            test(&store);
+        }
+    }
+}
+
+#[cfg(test)]
+impl Store {
+    /// The first column of the first row `sql` answers (tests look inside with it).
+    pub(crate) fn test_value<T: db::FromValue>(
+        &self,
+        sql: &str,
+        params: &[db::Value],
+    ) -> Result<T, KeystoreError> {
+        self.read(|c| c.query_one(sql, params)?.get(0))
+    }
+
+    /// Run one statement outside the keystore's own code (tests tamper with it).
+    pub(crate) fn test_execute(
+        &self,
+        sql: &str,
+        params: &[db::Value],
+    ) -> Result<u64, KeystoreError> {
+        self.read(|c| c.execute(sql, params))
     }
 }
 
@@ -461,12 +511,12 @@ mod tests {
     #[test]
     fn file_is_0600_in_a_0700_directory_with_wal_and_shm_too() {
         let (dir, store) = testutil::store();
-        store.read(|c| c.execute_batch("SELECT 1")).unwrap();
+        store.read(|c| c.batch("SELECT 1")).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir.path().join("vibn")), 0o700);
         assert_eq!(mode(store.path()), 0o600);
         for suffix in ["-wal", "-shm"] {
-            let side = PathBuf::from(format!("{}{suffix}", store.path().display()));
+            let side = std::path::PathBuf::from(format!("{}{suffix}", store.path().display()));
             assert!(side.exists(), "{suffix} missing");
             assert_eq!(mode(&side), 0o600, "{suffix}");
         }
@@ -503,7 +553,10 @@ mod tests {
         let get = |name: &str| -> String {
             store
                 .read(|c| {
-                    c.pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
+                    c.sqlite()
+                        .expect("a SQLite keystore")
+                        .pragma_query_value(None, name, |r| r.get::<_, rusqlite::types::Value>(0))
+                        .map_err(|e| KeystoreError::Invalid(e.to_string()))
                 })
                 .map(|v| match v {
                     rusqlite::types::Value::Integer(i) => i.to_string(),
@@ -517,6 +570,61 @@ mod tests {
         assert_eq!(get("foreign_keys"), "1");
         assert_eq!(get("secure_delete"), "1");
         assert_eq!(get("busy_timeout"), BUSY_TIMEOUT.as_millis().to_string());
+    }
+
+    #[test]
+    fn postgres_sessions_wait_like_sqlite_and_commit_durably() {
+        let Some(url) = testutil::postgres_url() else {
+            return;
+        };
+        let store = Store::open(Path::new(&url)).unwrap();
+        let setting = |name: &str| -> String {
+            store
+                .test_value("SELECT current_setting(?1)", db::params![name])
+                .unwrap()
+        };
+        assert_eq!(setting("lock_timeout"), "10s");
+        assert_eq!(setting("synchronous_commit"), "on");
+    }
+
+    #[test]
+    fn postgres_writers_take_turns_across_replicas() {
+        // A read-then-write (here: the next PRD version) from many handles at once
+        // never loses an update: the writers' advisory lock serializes them.
+        let Some(url) = testutil::postgres_url() else {
+            return;
+        };
+        let handles: Vec<Store> = (0..4)
+            .map(|_| Store::open(Path::new(&url)).unwrap())
+            .collect();
+        std::thread::scope(|s| {
+            for store in &handles {
+                s.spawn(move || {
+                    for i in 0..5 {
+                        store
+                            .finalize_prd("local", None, "site", &format!("v{i}"), None)
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let (_, versions) = handles[0].get_prd("local", "site", None).unwrap().unwrap();
+        assert_eq!(versions, (1..=20).collect::<Vec<u32>>());
+    }
+
+    #[test]
+    fn an_unreachable_postgres_is_unavailable_and_its_password_never_shown() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://vibn:hunter2-secret@127.0.0.1:{port}/ks");
+        let err = Store::open(Path::new(&url)).unwrap_err();
+        assert!(matches!(err, KeystoreError::Unavailable { .. }), "{err:?}");
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("vibn:***@127.0.0.1"), "{text}");
     }
 
     #[test]

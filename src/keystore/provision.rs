@@ -9,9 +9,9 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use super::db::{ToValue, Value, params};
 use super::secret_box::{Aad, Keyring};
 use super::workspaces::{WORKSPACE_COLUMNS, WORKSPACE_FROM, Workspace, workspace_from_row};
-use super::db::{ToValue, Value, params};
 use super::{KeystoreError, Store, now_ms};
 
 /// Longest error text kept on the row (upstream messages are already cut shorter).
@@ -371,141 +371,158 @@ mod tests {
 
     #[test]
     fn records_need_the_lease_and_a_second_holder_is_refused() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let state = store
-            .acquire_provision_lease(&ws.slug, "run-1", TTL)
-            .unwrap();
-        assert_eq!(state.workspace.provision_status, "pending");
-        let err = store
-            .acquire_provision_lease(&ws.slug, "run-2", TTL)
-            .unwrap_err();
-        assert!(matches!(err, KeystoreError::Busy(_)), "{err:?}");
-        let lost =
-            store.record_provision(&ws.id, "run-2", TTL, ProvisionRecord::GiteaOrg { id: 7 });
-        assert!(matches!(lost, Err(KeystoreError::Busy(_))));
-        store
-            .record_provision(&ws.id, "run-1", TTL, ProvisionRecord::GiteaOrg { id: 7 })
-            .unwrap();
-        store.release_provision_lease(&ws.id, "run-1").unwrap();
-        let next = store
-            .acquire_provision_lease(&ws.slug, "run-2", TTL)
-            .unwrap();
-        assert_eq!(next.gitea_org_id, Some(7));
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let state = store
+                .acquire_provision_lease(&ws.slug, "run-1", TTL)
+                .unwrap();
+            assert_eq!(state.workspace.provision_status, "pending");
+            let err = store
+                .acquire_provision_lease(&ws.slug, "run-2", TTL)
+                .unwrap_err();
+            assert!(matches!(err, KeystoreError::Busy(_)), "{err:?}");
+            let lost =
+                store.record_provision(&ws.id, "run-2", TTL, ProvisionRecord::GiteaOrg { id: 7 });
+            assert!(matches!(lost, Err(KeystoreError::Busy(_))));
+            store
+                .record_provision(&ws.id, "run-1", TTL, ProvisionRecord::GiteaOrg { id: 7 })
+                .unwrap();
+            store.release_provision_lease(&ws.id, "run-1").unwrap();
+            let next = store
+                .acquire_provision_lease(&ws.slug, "run-2", TTL)
+                .unwrap();
+            assert_eq!(next.gitea_org_id, Some(7));
+        });
     }
 
     #[test]
     fn an_expired_lease_can_be_taken_over() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        store.acquire_provision_lease(&ws.slug, "dead", -1).unwrap();
-        assert!(store.acquire_provision_lease(&ws.slug, "live", TTL).is_ok());
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            store.acquire_provision_lease(&ws.slug, "dead", -1).unwrap();
+            assert!(store.acquire_provision_lease(&ws.slug, "live", TTL).is_ok());
+        });
     }
 
     #[test]
     fn the_outcome_keeps_step_and_error_and_ready_stamps_the_time() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
-        let long = "e".repeat(5000);
-        store
-            .record_provision(
-                &ws.id,
-                "r",
-                TTL,
-                ProvisionRecord::Outcome {
-                    status: ProvisionStatus::Error,
-                    step: Some("gitea_org".to_string()),
-                    error: Some(long.clone()),
-                },
-            )
-            .unwrap();
-        let w = store.require_workspace(&ws.slug).unwrap();
-        assert_eq!(w.provision_status, "error");
-        assert_eq!(w.provision_step.as_deref(), Some("gitea_org"));
-        assert!(w.provision_error.unwrap().chars().count() <= MAX_ERROR + 1);
-        assert_eq!(w.provisioned_at, None);
-        store
-            .record_provision(
-                &ws.id,
-                "r",
-                TTL,
-                ProvisionRecord::Outcome {
-                    status: ProvisionStatus::Ready,
-                    step: None,
-                    error: None,
-                },
-            )
-            .unwrap();
-        let w = store.require_workspace(&ws.slug).unwrap();
-        assert_eq!(w.provision_status, "ready");
-        assert!(w.provisioned_at.is_some());
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
+            let long = "e".repeat(5000);
+            store
+                .record_provision(
+                    &ws.id,
+                    "r",
+                    TTL,
+                    ProvisionRecord::Outcome {
+                        status: ProvisionStatus::Error,
+                        step: Some("gitea_org".to_string()),
+                        error: Some(long.clone()),
+                    },
+                )
+                .unwrap();
+            let w = store.require_workspace(&ws.slug).unwrap();
+            assert_eq!(w.provision_status, "error");
+            assert_eq!(w.provision_step.as_deref(), Some("gitea_org"));
+            assert!(w.provision_error.unwrap().chars().count() <= MAX_ERROR + 1);
+            assert_eq!(w.provisioned_at, None);
+            store
+                .record_provision(
+                    &ws.id,
+                    "r",
+                    TTL,
+                    ProvisionRecord::Outcome {
+                        status: ProvisionStatus::Ready,
+                        step: None,
+                        error: None,
+                    },
+                )
+                .unwrap();
+            let w = store.require_workspace(&ws.slug).unwrap();
+            assert_eq!(w.provision_status, "ready");
+            assert!(w.provisioned_at.is_some());
+        });
     }
 
     #[test]
     fn a_replaced_bot_user_forgets_the_old_bots_token_and_key() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let ring = ring();
-        store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
-        let rec = |r| store.record_provision(&ws.id, "r", TTL, r).unwrap();
-        rec(ProvisionRecord::GiteaBot { id: 5 });
-        store
-            .store_provisioned_bot_token(
-                &ws.id,
-                "r",
-                11,
-                &SecretString::from("t1".to_string()),
-                &ring,
-            )
-            .unwrap();
-        rec(ProvisionRecord::BotTokensClean);
-        rec(ProvisionRecord::DeployKeyGitea {
-            public_key: "ssh-ed25519 AAAA".to_string(),
-            key_id: 3,
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let ring = ring();
+            store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
+            let rec = |r| store.record_provision(&ws.id, "r", TTL, r).unwrap();
+            rec(ProvisionRecord::GiteaBot { id: 5 });
+            store
+                .store_provisioned_bot_token(
+                    &ws.id,
+                    "r",
+                    11,
+                    &SecretString::from("t1".to_string()),
+                    &ring,
+                )
+                .unwrap();
+            rec(ProvisionRecord::BotTokensClean);
+            rec(ProvisionRecord::DeployKeyGitea {
+                public_key: "ssh-ed25519 AAAA".to_string(),
+                key_id: 3,
+            });
+            // The same bot again changes nothing.
+            rec(ProvisionRecord::GiteaBot { id: 5 });
+            let s = store.provision_state(&ws.slug).unwrap();
+            assert_eq!(s.gitea_bot_token_id, Some(11));
+            assert!(s.gitea_bot_tokens_clean && s.workspace.has_bot_token);
+            assert_eq!(s.gitea_bot_ssh_key_id, Some(3));
+            // Another user under the bot's name owns none of it.
+            rec(ProvisionRecord::GiteaBot { id: 9 });
+            let s = store.provision_state(&ws.slug).unwrap();
+            assert_eq!(s.gitea_bot_user_id, Some(9));
+            assert_eq!(s.gitea_bot_token_id, None);
+            assert!(!s.gitea_bot_tokens_clean && !s.workspace.has_bot_token);
+            assert_eq!(s.gitea_bot_ssh_key_id, None);
         });
-        // The same bot again changes nothing.
-        rec(ProvisionRecord::GiteaBot { id: 5 });
-        let s = store.provision_state(&ws.slug).unwrap();
-        assert_eq!(s.gitea_bot_token_id, Some(11));
-        assert!(s.gitea_bot_tokens_clean && s.workspace.has_bot_token);
-        assert_eq!(s.gitea_bot_ssh_key_id, Some(3));
-        // Another user under the bot's name owns none of it.
-        rec(ProvisionRecord::GiteaBot { id: 9 });
-        let s = store.provision_state(&ws.slug).unwrap();
-        assert_eq!(s.gitea_bot_user_id, Some(9));
-        assert_eq!(s.gitea_bot_token_id, None);
-        assert!(!s.gitea_bot_tokens_clean && !s.workspace.has_bot_token);
-        assert_eq!(s.gitea_bot_ssh_key_id, None);
     }
 
     #[test]
     fn a_stored_token_is_sealed_and_opens_for_its_row_only() {
-        let (dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let ring = ring();
-        store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
-        let secret = "0123456789abcdef0123456789abcdef01234567";
-        store
-            .store_provisioned_bot_token(
-                &ws.id,
-                "r",
-                4,
-                &SecretString::from(secret.to_string()),
-                &ring,
-            )
-            .unwrap();
-        let back = store.bot_token(&ws.slug, &ring).unwrap().unwrap();
-        assert_eq!(back.expose_secret(), secret);
-        let s = store.provision_state(&ws.slug).unwrap();
-        assert!(
-            !s.gitea_bot_tokens_clean,
-            "other tokens are not known gone yet"
-        );
-        drop(store);
-        for file in ["vibn/keystore.db", "vibn/keystore.db-wal"] {
-            let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
-            assert!(!bytes.windows(16).any(|w| w == &secret.as_bytes()[..16]));
-        }
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let other = store.create_workspace("b@x.io", None).unwrap();
+            let ring = ring();
+            store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
+            let secret = "0123456789abcdef0123456789abcdef01234567";
+            store
+                .store_provisioned_bot_token(
+                    &ws.id,
+                    "r",
+                    4,
+                    &SecretString::from(secret.to_string()),
+                    &ring,
+                )
+                .unwrap();
+            let back = store.bot_token(&ws.slug, &ring).unwrap().unwrap();
+            assert_eq!(back.expose_secret(), secret);
+            let s = store.provision_state(&ws.slug).unwrap();
+            assert!(
+                !s.gitea_bot_tokens_clean,
+                "other tokens are not known gone yet"
+            );
+            let sealed: Vec<u8> = store
+                .test_value(
+                    "SELECT gitea_bot_token_enc FROM workspaces WHERE id = ?1",
+                    params![ws.id],
+                )
+                .unwrap();
+            assert!(!sealed.windows(16).any(|w| w == &secret.as_bytes()[..16]));
+            // Sealed for its row: the same envelope on another row does not open.
+            assert!(ring.open(token_aad(&other.id), &sealed).is_err());
+            if let Some(file) = store.sqlite_path() {
+                for suffix in ["", "-wal"] {
+                    let bytes =
+                        std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default();
+                    assert!(!bytes.windows(16).any(|w| w == &secret.as_bytes()[..16]));
+                }
+            }
+        });
     }
 }

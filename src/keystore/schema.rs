@@ -208,7 +208,10 @@ pub(super) fn current_version(conn: &Conn<'_>) -> Result<i64, KeystoreError> {
             }),
         None if !conn.has_table("schema_migrations")? => Ok(0),
         None => conn
-            .query_one("SELECT COALESCE(max(version), 0) FROM schema_migrations", params![])?
+            .query_one(
+                "SELECT COALESCE(max(version), 0) FROM schema_migrations",
+                params![],
+            )?
             .get(0),
     }
 }
@@ -253,33 +256,83 @@ pub(super) fn migrate(store: &Store) -> Result<(), KeystoreError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::super::testutil;
     use super::*;
 
     #[test]
     fn migrations_record_their_version_and_are_idempotent() {
-        let (_dir, store) = testutil::store();
-        let version: i64 = store
-            .read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
-            .unwrap();
-        assert_eq!(version, latest_version());
-        migrate(&store).unwrap();
-        let path = store.path().to_path_buf();
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        let rows: i64 = reopened
-            .read(|c| c.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(rows, latest_version());
+        testutil::each(|store| {
+            assert_eq!(store.read(current_version).unwrap(), latest_version());
+            migrate(store).unwrap();
+            let reopened = Store::open(store.path()).unwrap();
+            let rows: i64 = reopened
+                .test_value("SELECT count(*) FROM schema_migrations", params![])
+                .unwrap();
+            assert_eq!(rows, latest_version());
+            if let Some(file) = store.sqlite_path() {
+                let version: i64 = rusqlite::Connection::open(file)
+                    .unwrap()
+                    .pragma_query_value(None, "user_version", |r| r.get(0))
+                    .unwrap();
+                assert_eq!(
+                    version,
+                    latest_version(),
+                    "SQLite keeps PRAGMA user_version"
+                );
+            }
+        });
     }
 
     #[test]
     fn a_newer_schema_is_refused_with_a_clear_message() {
-        let (_dir, store) = testutil::store();
-        store
-            .read(|c| c.pragma_update(None, "user_version", 999))
+        testutil::each(|store| {
+            match store.sqlite_path() {
+                Some(file) => rusqlite::Connection::open(file)
+                    .unwrap()
+                    .pragma_update(None, "user_version", 999)
+                    .unwrap(),
+                None => {
+                    store
+                        .test_execute(
+                            "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+                            params![],
+                        )
+                        .unwrap();
+                }
+            }
+            let err = migrate(store).unwrap_err().to_string();
+            assert!(err.contains("999") && err.contains("upgrade"), "{err}");
+        });
+    }
+
+    #[test]
+    fn replicas_opening_a_new_postgres_keystore_at_once_all_succeed() {
+        // The writers' advisory lock serializes the migrations: every opener finds
+        // the schema either absent (and applies it) or complete, never half-made.
+        let Some(url) = testutil::postgres_url() else {
+            return;
+        };
+        let start = std::sync::Barrier::new(6);
+        std::thread::scope(|s| {
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        Store::open(Path::new(&url)).map(|_| ())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("opener thread");
+                assert!(opened.is_ok(), "{opened:?}");
+            }
+        });
+        let store = Store::open(Path::new(&url)).unwrap();
+        let rows: i64 = store
+            .test_value("SELECT count(*) FROM schema_migrations", params![])
             .unwrap();
-        let err = migrate(&store).unwrap_err().to_string();
-        assert!(err.contains("999") && err.contains("upgrade"), "{err}");
+        assert_eq!(rows, latest_version(), "each migration applied once");
     }
 }

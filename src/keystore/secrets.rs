@@ -240,6 +240,45 @@ mod tests {
 
     #[test]
     fn bot_token_round_trips_and_is_not_stored_in_clear() {
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let ring = ring_of(&SecretKey::generate_base64());
+            let token = SecretString::from("gitea-pat-0123456789abcdef".to_string());
+            store
+                .set_bot_token(&ws.slug, "vibn-bot-a", &token, &ring)
+                .unwrap();
+            let back = store.bot_token(&ws.slug, &ring).unwrap().unwrap();
+            assert_eq!(back.expose_secret(), "gitea-pat-0123456789abcdef");
+            assert!(
+                store
+                    .workspace_by_slug(&ws.slug)
+                    .unwrap()
+                    .unwrap()
+                    .has_bot_token
+            );
+            // What the database holds is the sealed envelope, whichever the backend.
+            let stored: Vec<u8> = store
+                .test_value(
+                    "SELECT gitea_bot_token_enc FROM workspaces WHERE id = ?1",
+                    params![ws.id],
+                )
+                .unwrap();
+            assert_eq!(stored[0], 1, "envelope version");
+            assert!(!stored.windows(10).any(|w| w == b"gitea-pat-"));
+            let aad = Aad {
+                table: "workspaces",
+                column: "gitea_bot_token_enc",
+                row_id: &ws.id,
+            };
+            assert_eq!(
+                ring.open(aad, &stored).unwrap().as_slice(),
+                token.expose_secret().as_bytes()
+            );
+        });
+    }
+
+    #[test]
+    fn a_sqlite_file_never_holds_a_secret_in_clear() {
         let (_dir, store) = testutil::store();
         let ws = store.create_workspace("a@x.io", None).unwrap();
         let ring = ring_of(&SecretKey::generate_base64());
@@ -247,15 +286,6 @@ mod tests {
         store
             .set_bot_token(&ws.slug, "vibn-bot-a", &token, &ring)
             .unwrap();
-        let back = store.bot_token(&ws.slug, &ring).unwrap().unwrap();
-        assert_eq!(back.expose_secret(), "gitea-pat-0123456789abcdef");
-        assert!(
-            store
-                .workspace_by_slug(&ws.slug)
-                .unwrap()
-                .unwrap()
-                .has_bot_token
-        );
         drop(store);
         let bytes = std::fs::read(_dir.path().join("vibn/keystore.db")).unwrap();
         let wal = std::fs::read(_dir.path().join("vibn/keystore.db-wal")).unwrap_or_default();
@@ -269,150 +299,153 @@ mod tests {
 
     #[test]
     fn a_wrong_key_fails_clearly_before_any_secret_is_opened() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let right = ring_of(&SecretKey::generate_base64());
-        store
-            .set_bot_token(
-                &ws.slug,
-                "bot",
-                &SecretString::from("t".to_string()),
-                &right,
-            )
-            .unwrap();
-        let wrong = ring_of(&SecretKey::generate_base64());
-        let err = store.bot_token(&ws.slug, &wrong).unwrap_err().to_string();
-        assert!(err.contains("does not match this keystore"), "{err}");
-    }
-
-    #[test]
-    fn a_ciphertext_copied_to_another_row_fails() {
-        let (_dir, store) = testutil::store();
-        let a = store.create_workspace("a@x.io", None).unwrap();
-        let b = store.create_workspace("b@x.io", None).unwrap();
-        let ring = ring_of(&SecretKey::generate_base64());
-        store
-            .set_bot_token(
-                &a.slug,
-                "bot",
-                &SecretString::from("a-token".to_string()),
-                &ring,
-            )
-            .unwrap();
-        store
-            .read(|c| {
-                c.execute(
-                    "UPDATE workspaces SET gitea_bot_token_enc = \
-                     (SELECT gitea_bot_token_enc FROM workspaces WHERE id = ?1) WHERE id = ?2",
-                    [&a.id, &b.id],
-                )
-            })
-            .unwrap();
-        let err = store.bot_token(&b.slug, &ring).unwrap_err();
-        assert!(
-            matches!(err, KeystoreError::Secret(SecretError::Tampered)),
-            "{err:?}"
-        );
-    }
-
-    #[test]
-    fn a_tampered_ciphertext_fails() {
-        let (_dir, store) = testutil::store();
-        let a = store.create_workspace("a@x.io", None).unwrap();
-        let ring = ring_of(&SecretKey::generate_base64());
-        store
-            .set_bot_token(
-                &a.slug,
-                "bot",
-                &SecretString::from("a-token".to_string()),
-                &ring,
-            )
-            .unwrap();
-        store
-            .read(|c| {
-                let mut env: Vec<u8> =
-                    c.query_row("SELECT gitea_bot_token_enc FROM workspaces", [], |r| {
-                        r.get(0)
-                    })?;
-                let last = env.len() - 1;
-                env[last] ^= 0x80;
-                c.execute("UPDATE workspaces SET gitea_bot_token_enc = ?1", [env])
-            })
-            .unwrap();
-        assert!(matches!(
-            store.bot_token(&a.slug, &ring),
-            Err(KeystoreError::Secret(SecretError::Tampered))
-        ));
-    }
-
-    #[test]
-    fn rotation_with_previous_key_and_rewrap_moves_every_secret() {
-        let (_dir, store) = testutil::store();
-        let old = SecretKey::generate_base64();
-        let new = SecretKey::generate_base64();
-        let a = store.create_workspace("a@x.io", None).unwrap();
-        let b = store.create_workspace("b@x.io", None).unwrap();
-        for ws in [&a, &b] {
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let right = ring_of(&SecretKey::generate_base64());
             store
                 .set_bot_token(
                     &ws.slug,
                     "bot",
-                    &SecretString::from(format!("tok-{}", ws.slug)),
-                    &ring_of(&old),
+                    &SecretString::from("t".to_string()),
+                    &right,
                 )
                 .unwrap();
-        }
-        // The new key alone does not match the keystore.
-        assert!(store.bot_token(&a.slug, &ring_of(&new)).is_err());
-        let rotating = Keyring::new(
-            key("VIBN_SECRETS_KEY", &new),
-            Some(key("VIBN_SECRETS_KEY_PREVIOUS", &old)),
-        );
-        assert_eq!(
+            let wrong = ring_of(&SecretKey::generate_base64());
+            let err = store.bot_token(&ws.slug, &wrong).unwrap_err().to_string();
+            assert!(err.contains("does not match this keystore"), "{err}");
+        });
+    }
+
+    #[test]
+    fn a_ciphertext_copied_to_another_row_fails() {
+        testutil::each(|store| {
+            let a = store.create_workspace("a@x.io", None).unwrap();
+            let b = store.create_workspace("b@x.io", None).unwrap();
+            let ring = ring_of(&SecretKey::generate_base64());
             store
-                .bot_token(&a.slug, &rotating)
-                .unwrap()
-                .unwrap()
-                .expose_secret(),
-            "tok-a"
-        );
-        let report = store.rewrap(&rotating).unwrap();
-        assert_eq!(report.rewrapped, 2);
-        assert_eq!(report.retired_key_ids, vec![key("X", &old).id()]);
-        // After rewrap the old key is retired: the new key alone opens everything.
-        for ws in [&a, &b] {
-            let t = store.bot_token(&ws.slug, &ring_of(&new)).unwrap().unwrap();
-            assert_eq!(t.expose_secret(), format!("tok-{}", ws.slug));
-        }
-        assert!(store.bot_token(&a.slug, &ring_of(&old)).is_err());
-        assert_eq!(store.rewrap(&ring_of(&new)).unwrap().already_current, 2);
+                .set_bot_token(
+                    &a.slug,
+                    "bot",
+                    &SecretString::from("a-token".to_string()),
+                    &ring,
+                )
+                .unwrap();
+            store
+                .test_execute(
+                    "UPDATE workspaces SET gitea_bot_token_enc = \
+                     (SELECT gitea_bot_token_enc FROM workspaces WHERE id = ?1) WHERE id = ?2",
+                    params![a.id, b.id],
+                )
+                .unwrap();
+            let err = store.bot_token(&b.slug, &ring).unwrap_err();
+            assert!(
+                matches!(err, KeystoreError::Secret(SecretError::Tampered)),
+                "{err:?}"
+            );
+        });
+    }
+
+    #[test]
+    fn a_tampered_ciphertext_fails() {
+        testutil::each(|store| {
+            let a = store.create_workspace("a@x.io", None).unwrap();
+            let ring = ring_of(&SecretKey::generate_base64());
+            store
+                .set_bot_token(
+                    &a.slug,
+                    "bot",
+                    &SecretString::from("a-token".to_string()),
+                    &ring,
+                )
+                .unwrap();
+            let mut env: Vec<u8> = store
+                .test_value("SELECT gitea_bot_token_enc FROM workspaces", params![])
+                .unwrap();
+            let last = env.len() - 1;
+            env[last] ^= 0x80;
+            store
+                .test_execute(
+                    "UPDATE workspaces SET gitea_bot_token_enc = ?1",
+                    params![env],
+                )
+                .unwrap();
+            assert!(matches!(
+                store.bot_token(&a.slug, &ring),
+                Err(KeystoreError::Secret(SecretError::Tampered))
+            ));
+        });
+    }
+
+    #[test]
+    fn rotation_with_previous_key_and_rewrap_moves_every_secret() {
+        testutil::each(|store| {
+            let old = SecretKey::generate_base64();
+            let new = SecretKey::generate_base64();
+            let a = store.create_workspace("a@x.io", None).unwrap();
+            let b = store.create_workspace("b@x.io", None).unwrap();
+            for ws in [&a, &b] {
+                store
+                    .set_bot_token(
+                        &ws.slug,
+                        "bot",
+                        &SecretString::from(format!("tok-{}", ws.slug)),
+                        &ring_of(&old),
+                    )
+                    .unwrap();
+            }
+            // The new key alone does not match the keystore.
+            assert!(store.bot_token(&a.slug, &ring_of(&new)).is_err());
+            let rotating = Keyring::new(
+                key("VIBN_SECRETS_KEY", &new),
+                Some(key("VIBN_SECRETS_KEY_PREVIOUS", &old)),
+            );
+            assert_eq!(
+                store
+                    .bot_token(&a.slug, &rotating)
+                    .unwrap()
+                    .unwrap()
+                    .expose_secret(),
+                "tok-a"
+            );
+            let report = store.rewrap(&rotating).unwrap();
+            assert_eq!(report.rewrapped, 2);
+            assert_eq!(report.retired_key_ids, vec![key("X", &old).id()]);
+            // After rewrap the old key is retired: the new key alone opens everything.
+            for ws in [&a, &b] {
+                let t = store.bot_token(&ws.slug, &ring_of(&new)).unwrap().unwrap();
+                assert_eq!(t.expose_secret(), format!("tok-{}", ws.slug));
+            }
+            assert!(store.bot_token(&a.slug, &ring_of(&old)).is_err());
+            assert_eq!(store.rewrap(&ring_of(&new)).unwrap().already_current, 2);
+        });
     }
 
     #[test]
     fn rewrap_without_the_previous_key_changes_nothing() {
-        let (_dir, store) = testutil::store();
-        let old = SecretKey::generate_base64();
-        let a = store.create_workspace("a@x.io", None).unwrap();
-        store
-            .set_bot_token(
-                &a.slug,
-                "bot",
-                &SecretString::from("t".to_string()),
-                &ring_of(&old),
-            )
-            .unwrap();
-        assert!(
+        testutil::each(|store| {
+            let old = SecretKey::generate_base64();
+            let a = store.create_workspace("a@x.io", None).unwrap();
             store
-                .rewrap(&ring_of(&SecretKey::generate_base64()))
-                .is_err()
-        );
-        assert_eq!(
-            store
-                .bot_token(&a.slug, &ring_of(&old))
-                .unwrap()
-                .unwrap()
-                .expose_secret(),
-            "t"
-        );
+                .set_bot_token(
+                    &a.slug,
+                    "bot",
+                    &SecretString::from("t".to_string()),
+                    &ring_of(&old),
+                )
+                .unwrap();
+            assert!(
+                store
+                    .rewrap(&ring_of(&SecretKey::generate_base64()))
+                    .is_err()
+            );
+            assert_eq!(
+                store
+                    .bot_token(&a.slug, &ring_of(&old))
+                    .unwrap()
+                    .unwrap()
+                    .expose_secret(),
+                "t"
+            );
+        });
     }
 }

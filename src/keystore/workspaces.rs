@@ -279,99 +279,105 @@ mod tests {
 
     #[test]
     fn a_workspace_gets_its_slug_and_derived_names() {
-        let (_dir, store) = testutil::store();
-        let ws = store
-            .create_workspace("Mark.Smith@Example.com", Some("Mark's"))
-            .unwrap();
-        assert_eq!(ws.slug, "mark-smith");
-        assert_eq!(ws.name, "Mark's");
-        assert_eq!(ws.owner_email, "mark.smith@example.com");
-        assert_eq!(ws.gitea_org, "vibn-mark-smith");
-        assert_eq!(
-            ws.gitea_bot_username.as_deref(),
-            Some("vibn-bot-mark-smith")
-        );
-        assert_eq!(ws.provision_status, "pending");
-        assert!(!ws.has_bot_token);
-        assert_eq!(store.workspace_by_slug("mark-smith").unwrap(), Some(ws));
+        testutil::each(|store| {
+            let ws = store
+                .create_workspace("Mark.Smith@Example.com", Some("Mark's"))
+                .unwrap();
+            assert_eq!(ws.slug, "mark-smith");
+            assert_eq!(ws.name, "Mark's");
+            assert_eq!(ws.owner_email, "mark.smith@example.com");
+            assert_eq!(ws.gitea_org, "vibn-mark-smith");
+            assert_eq!(
+                ws.gitea_bot_username.as_deref(),
+                Some("vibn-bot-mark-smith")
+            );
+            assert_eq!(ws.provision_status, "pending");
+            assert!(!ws.has_bot_token);
+            assert_eq!(store.workspace_by_slug("mark-smith").unwrap(), Some(ws));
+        });
     }
 
     #[test]
     fn taken_slugs_get_numbered_suffixes() {
-        let (_dir, store) = testutil::store();
-        let slugs: Vec<String> = (0..4)
-            .map(|i| {
-                store
-                    .create_workspace(&format!("mark@host{i}.com"), None)
-                    .unwrap()
-                    .slug
-            })
-            .collect();
-        assert_eq!(slugs, ["mark", "mark-2", "mark-3", "mark-4"]);
-        assert_eq!(store.list_workspaces().unwrap().len(), 4);
+        testutil::each(|store| {
+            let slugs: Vec<String> = (0..4)
+                .map(|i| {
+                    store
+                        .create_workspace(&format!("mark@host{i}.com"), None)
+                        .unwrap()
+                        .slug
+                })
+                .collect();
+            assert_eq!(slugs, ["mark", "mark-2", "mark-3", "mark-4"]);
+            assert_eq!(store.list_workspaces().unwrap().len(), 4);
+        });
     }
 
     #[test]
     fn after_99_a_time_based_suffix_is_used() {
-        let (_dir, store) = testutil::store();
-        for i in 0..99 {
-            store
-                .create_workspace(&format!("x@h{i}.com"), None)
-                .unwrap();
-        }
-        let ws = store.create_workspace("x@last.com", None).unwrap();
-        assert!(
-            ws.slug.starts_with("x-") && ws.slug != "x-100",
-            "{}",
-            ws.slug
-        );
-        assert!(crate::policy::naming::is_valid_slug(&ws.slug));
+        testutil::each(|store| {
+            for i in 0..99 {
+                store
+                    .create_workspace(&format!("x@h{i}.com"), None)
+                    .unwrap();
+            }
+            let ws = store.create_workspace("x@last.com", None).unwrap();
+            assert!(
+                ws.slug.starts_with("x-") && ws.slug != "x-100",
+                "{}",
+                ws.slug
+            );
+            assert!(crate::policy::naming::is_valid_slug(&ws.slug));
+        });
     }
 
     #[test]
     fn a_workspace_is_linked_to_its_coolify_project() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        assert_eq!(ws.coolify_project_uuid, None);
-        let linked = store
-            .set_coolify_project(&ws.slug, "p1abc", "production")
-            .unwrap();
-        assert_eq!(linked.coolify_project_uuid.as_deref(), Some("p1abc"));
-        assert!(
-            store
-                .set_coolify_project(&ws.slug, "bad uuid!", "production")
-                .is_err()
-        );
-        assert!(
-            store
-                .set_coolify_project("ghost", "p1", "production")
-                .is_err()
-        );
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            assert_eq!(ws.coolify_project_uuid, None);
+            let linked = store
+                .set_coolify_project(&ws.slug, "p1abc", "production")
+                .unwrap();
+            assert_eq!(linked.coolify_project_uuid.as_deref(), Some("p1abc"));
+            assert!(
+                store
+                    .set_coolify_project(&ws.slug, "bad uuid!", "production")
+                    .is_err()
+            );
+            assert!(
+                store
+                    .set_coolify_project("ghost", "p1", "production")
+                    .is_err()
+            );
+        });
     }
 
     #[test]
     fn the_same_owner_gets_the_same_workspace_unless_another_is_asked_for() {
-        let (_dir, store) = testutil::store();
-        let first = store.ensure_workspace("Mark@x.io", None, false).unwrap();
-        assert!(first.created);
-        let again = store
-            .ensure_workspace(" mark@X.io ", Some("other"), false)
-            .unwrap();
-        assert!(!again.created);
-        assert_eq!(again.workspace, first.workspace);
-        let second = store.ensure_workspace("mark@x.io", None, true).unwrap();
-        assert!(second.created);
-        assert_eq!(second.workspace.slug, "mark-2");
-        // The oldest stays the one returned.
-        let third = store.ensure_workspace("mark@x.io", None, false).unwrap();
-        assert_eq!(third.workspace.slug, "mark");
-        assert_eq!(store.list_workspaces().unwrap().len(), 2);
+        testutil::each(|store| {
+            let first = store.ensure_workspace("Mark@x.io", None, false).unwrap();
+            assert!(first.created);
+            let again = store
+                .ensure_workspace(" mark@X.io ", Some("other"), false)
+                .unwrap();
+            assert!(!again.created);
+            assert_eq!(again.workspace, first.workspace);
+            let second = store.ensure_workspace("mark@x.io", None, true).unwrap();
+            assert!(second.created);
+            assert_eq!(second.workspace.slug, "mark-2");
+            // The oldest stays the one returned.
+            let third = store.ensure_workspace("mark@x.io", None, false).unwrap();
+            assert_eq!(third.workspace.slug, "mark");
+            assert_eq!(store.list_workspaces().unwrap().len(), 2);
+        });
     }
 
     #[test]
     fn a_bad_email_is_refused_and_nothing_is_written() {
-        let (_dir, store) = testutil::store();
-        assert!(store.create_workspace("not an email", None).is_err());
-        assert!(store.list_workspaces().unwrap().is_empty());
+        testutil::each(|store| {
+            assert!(store.create_workspace("not an email", None).is_err());
+            assert!(store.list_workspaces().unwrap().is_empty());
+        });
     }
 }
