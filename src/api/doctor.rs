@@ -138,7 +138,7 @@ fn state<T>(setting: &Setting<T>) -> Option<Result<(), &str>> {
     }
 }
 
-/// The keystore file: there, private, at this vibn's schema.
+/// The keystore: which backend, there, private (a SQLite file), at this vibn's schema.
 fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
     let (path, explicit) = match &config.keystore {
         Setting::Set((path, explicit)) => (path, *explicit),
@@ -151,7 +151,7 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
         Setting::Invalid(why) => {
             return (
                 Check::new("keystore", Status::Fail, why.clone())
-                    .fix("set VIBN_KEYSTORE to the keystore file"),
+                    .fix("set VIBN_KEYSTORE to the keystore file or postgres:// URL"),
                 None,
             );
         }
@@ -181,7 +181,7 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
         Err(e) => {
             return (
                 Check::new("keystore", Status::Fail, e.to_string())
-                    .fix("check the file and VIBN_KEYSTORE"),
+                    .fix("check the file (or the PostgreSQL server) and VIBN_KEYSTORE"),
                 None,
             );
         }

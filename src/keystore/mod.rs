@@ -119,9 +119,6 @@ pub struct Store {
     shown: String,
 }
 
-/// The embedded backend's old name: every store is a `Store` now.
-pub type SqliteStore = Store;
-
 /// Idle connections, and how many exist in all.
 struct Pool {
     idle: Vec<RawConn>,
@@ -535,7 +532,7 @@ mod tests {
                     .map(|_| {
                         s.spawn(|| {
                             start.wait();
-                            SqliteStore::open(&path).map(|_| ())
+                            Store::open(&path).map(|_| ())
                         })
                     })
                     .collect();
@@ -633,7 +630,7 @@ mod tests {
         let path = dir.path().join("ks.db");
         std::fs::write(&path, b"").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        SqliteStore::open(&path).unwrap();
+        Store::open(&path).unwrap();
         assert_eq!(
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600

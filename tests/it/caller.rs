@@ -8,7 +8,7 @@ use serde_json::json;
 use vibn::api::caller::{Caller, Pinning};
 use vibn::api::platform_api::{PlatformApi, PlatformParts};
 use vibn::config::PinConfig;
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 use vibn::mcp::registry;
 
 fn params<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
@@ -21,7 +21,7 @@ fn params<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 async fn two_callers_of_two_workspaces_share_one_api_and_see_only_their_own() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ks/keystore.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let mut pinnings = Vec::new();
     for owner in ["mark@x.io", "justine@x.io"] {
         let slug = store.create_workspace(owner, None).unwrap().slug;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use vibn::api::doctor::{self, Check, Report, Status};
 use vibn::clients::http::HttpConfig;
 use vibn::config::{DoctorConfig, SearchProvider, Setting, Upstream};
-use vibn::keystore::{Keyring, SecretKey, SqliteStore};
+use vibn::keystore::{Keyring, SecretKey, Store};
 use vibn_sandbox::runner::RunnerSandbox;
 use vibn_sandbox::search::SearchSandbox;
 
@@ -56,7 +56,7 @@ impl Setup {
         let search = SearchSandbox::start(0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let keystore = dir.path().join("ks/keystore.db");
-        let store = SqliteStore::open(&keystore).unwrap();
+        let store = Store::open(&keystore).unwrap();
         let secrets = ring();
         store.check_keyring(&secrets).unwrap();
         drop(store);
@@ -233,7 +233,7 @@ async fn a_missing_keystore_is_reported_and_not_created() {
 async fn the_doctor_records_no_key_in_the_keystore() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("keystore.db");
-    drop(SqliteStore::open(&keystore).unwrap());
+    drop(Store::open(&keystore).unwrap());
     let secrets = ring();
     let config = DoctorConfig {
         keystore: Setting::Set((keystore.clone(), true)),
@@ -251,7 +251,7 @@ async fn the_doctor_records_no_key_in_the_keystore() {
         assert!(check(&report, "secrets key").detail.contains("records it"));
     }
     let other = ring();
-    SqliteStore::open(&keystore)
+    Store::open(&keystore)
         .unwrap()
         .check_keyring(&other)
         .expect("no key was recorded by the doctor, so any key is still accepted first");

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use vibn::config::{PinConfig, ToolFilter, WorkspaceConfig};
-use vibn::keystore::{SqliteStore, now_ms};
+use vibn::keystore::{Store, now_ms};
 use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::git_http::{self, GitHttpState};
 
@@ -15,13 +15,13 @@ use crate::support::{Workspace, call, err_status, git, ok, serve_workspace};
 
 struct Tenant {
     dir: tempfile::TempDir,
-    store: SqliteStore,
+    store: Store,
 }
 
 impl Tenant {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("ks/keystore.db")).unwrap();
+        let store = Store::open(&dir.path().join("ks/keystore.db")).unwrap();
         Tenant { dir, store }
     }
 

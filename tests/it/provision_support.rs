@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use vibn::api::provision::Provisioner;
-use vibn::keystore::{Keyring, SecretKey, SqliteStore};
+use vibn::keystore::{Keyring, SecretKey, Store};
 
 use crate::coolify_support::Coolify;
 use crate::gitea_support::{Gitea, fast_http};
@@ -16,7 +16,7 @@ pub struct Env {
     pub gitea: Gitea,
     pub coolify: Coolify,
     pub dir: tempfile::TempDir,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<Store>,
     pub key: String,
     pub slug: String,
 }
@@ -29,7 +29,7 @@ impl Env {
         let gitea = Gitea::start().await;
         let coolify = Coolify::start().await;
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("vibn/keystore.db")).unwrap());
+        let store = Arc::new(Store::open(&dir.path().join("vibn/keystore.db")).unwrap());
         let slug = store.create_workspace(OWNER, Some("Mark's")).unwrap().slug;
         Env {
             gitea,
@@ -59,8 +59,8 @@ impl Env {
             &self.gitea.sandbox.admin_login(),
             self.coolify.root_client(),
             server.map(str::to_string),
-            vibn::keystore::Keystore::sqlite(
-                SqliteStore::open(&self.dir.path().join("vibn/keystore.db")).unwrap(),
+            vibn::keystore::Keystore::from_store(
+                Store::open(&self.dir.path().join("vibn/keystore.db")).unwrap(),
             ),
             Arc::new(self.ring()),
         )
