@@ -327,3 +327,58 @@ fn the_binary_exits_1_on_a_failed_check_and_speaks_json() {
         "no keystore was created"
     );
 }
+
+/// A PostgreSQL keystore (`VIBN_KEYSTORE=postgres://…`): the doctor names the backend,
+/// checks its schema and secrets key like a file's, shows the URL without its
+/// password, and calls a database without the keystore's schema "no keystore"
+/// without creating one.
+#[tokio::test]
+async fn a_postgres_keystore_is_checked_and_its_password_never_shown() {
+    let Some(server) = vibn_sandbox::postgres::shared() else {
+        return;
+    };
+    // Trust authentication ignores the password; it is here to prove it is never shown.
+    let with_password = |url: String| url.replacen("postgres@", "postgres:pw-never-shown@", 1);
+    let keystore = PathBuf::from(with_password(server.fresh_database()));
+    let secrets = ring();
+    // Opened from async code, as the CLI does: the store's blocking calls are safe here.
+    let store = Store::open(&keystore).unwrap();
+    store.create_workspace("pg@x.io", None).unwrap();
+    store.check_keyring(&secrets).unwrap();
+    drop(store);
+    let mut config = DoctorConfig {
+        keystore: Setting::Set((keystore, true)),
+        secrets: Setting::Set(secrets),
+        gitea: Setting::Unset,
+        coolify: Setting::Unset,
+        coolify_server: None,
+        runner: Setting::Unset,
+        search: Setting::Unset,
+        sandbox: None,
+        http: http(),
+    };
+    let report = doctor::run(&config).await;
+    let ks = check(&report, "keystore");
+    assert_eq!(ks.status, Status::Ok, "{ks:#?}");
+    assert!(
+        ks.detail.starts_with("PostgreSQL postgres://postgres:***@"),
+        "{ks:#?}"
+    );
+    assert!(ks.detail.contains("1 workspace"), "{ks:#?}");
+    assert!(check(&report, "secrets key").detail.contains("matches"));
+    assert!(!format!("{report:?}").contains("pw-never-shown"));
+
+    let empty = PathBuf::from(with_password(server.fresh_database()));
+    config.keystore = Setting::Set((empty.clone(), true));
+    let report = doctor::run(&config).await;
+    let ks = failed(&report, "keystore");
+    assert!(ks.detail.contains("no keystore"), "{ks:#?}");
+    assert!(!format!("{report:?}").contains("pw-never-shown"));
+    assert!(
+        matches!(
+            Store::open_existing(&empty),
+            Err(vibn::keystore::KeystoreError::Missing { .. })
+        ),
+        "the doctor created nothing"
+    );
+}

@@ -37,7 +37,6 @@ impl Store {
         std::iter::once(Store::new()).chain(postgres).collect()
     }
 
-
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("data/vibn/keystore.db")
     }
