@@ -9,7 +9,9 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::db::{Conn, Location, PgConn, RawConn};
+use super::db::{Conn, RawConn};
+use super::location::Location;
+use super::pg::PgConn;
 use super::secret_box::Keyring;
 use super::secrets::{KeyMatch, key_match, keycheck_rows};
 use super::{KeystoreError, schema};

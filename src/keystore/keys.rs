@@ -370,7 +370,7 @@ impl Store {
         if last_used.is_some_and(|at| now - at < LAST_USED_INTERVAL_MS) {
             return;
         }
-        // A write like any other: inside BEGIN IMMEDIATE, so it waits its turn behind
+        // A write like any other: inside the write transaction, so it waits its turn behind
         // another process's writer instead of failing on a read lock it cannot upgrade.
         let result = self.write(|tx| {
             tx.execute(

@@ -1,7 +1,7 @@
 //! What provisioning records on a workspace row (issue 12): the upstream ids each step
 //! found or created, the status with the step a run stopped at and its error, the
 //! sealed bot token with its Gitea id, and a lease so two runs for one workspace never
-//! interleave. Every write is one `BEGIN IMMEDIATE` transaction guarded by the lease,
+//! interleave. Every write is one write transaction (`Store::write`) guarded by the lease,
 //! so a run that lost its lease (it stalled past the lease, another run took over)
 //! cannot overwrite what the newer run recorded. No secret is ever part of
 //! `ProvisionState`; the bot token is written sealed and only `bot_token` opens it.

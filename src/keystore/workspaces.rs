@@ -98,7 +98,7 @@ impl Store {
     /// The owner's workspace, created when they have none (seed 001's
     /// `ensureWorkspaceForUser`): the same email always answers its oldest workspace.
     /// With `another`, a further workspace is created with the next free slug. The
-    /// lookup and the insert share one `BEGIN IMMEDIATE`, so two processes asking at
+    /// lookup and the insert share one write transaction, so two processes asking at
     /// once for a new owner create one workspace, not two.
     pub fn ensure_workspace(
         &self,
