@@ -85,7 +85,10 @@ impl From<KeystoreError> for ApiError {
     fn from(e: KeystoreError) -> Self {
         match e {
             KeystoreError::Unavailable { .. } => ApiError::not_provisioned(e.to_string())
-                .with_hint("check VIBN_KEYSTORE and the file's permissions, then retry"),
+                .with_hint(
+                    "check VIBN_KEYSTORE and the file's permissions (or that the PostgreSQL \
+                     server it names is reachable), then retry",
+                ),
             KeystoreError::Missing { .. } => ApiError::not_provisioned(e.to_string()).with_hint(
                 "a server pinned by VIBN_API_KEY never creates a keystore: point VIBN_KEYSTORE \
                  at the one the key was minted in",
