@@ -21,7 +21,7 @@ use vibn::clients::coolify::CoolifyClient;
 use vibn::clients::gitea::GiteaClient;
 use vibn::clients::http::HttpConfig;
 use vibn::config::{PinConfig, SCOPE_TTL};
-use vibn::keystore::{Keyring, Keystore, SecretKey, SqliteStore};
+use vibn::keystore::{Keyring, Keystore, SecretKey, Store};
 use vibn_sandbox::coolify::{CoolifySandbox, Fault};
 use vibn_sandbox::gitea::GiteaSandbox;
 
@@ -37,7 +37,7 @@ async fn main() {
     gitea.state().set_root_url("https://git.vibn.test");
     let coolify = CoolifySandbox::start(0).await.unwrap();
     let path = data.path().join("keystore.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let slug = store
         .create_workspace("mark@example.com", None)
         .unwrap()
@@ -68,7 +68,7 @@ async fn main() {
         &gitea.admin_login(),
         coolify_client.clone(),
         None,
-        Keystore::sqlite(SqliteStore::open(&path).unwrap()),
+        Keystore::from_store(Store::open(&path).unwrap()),
         ring.clone(),
     )
     .provision(&slug)

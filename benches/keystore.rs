@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use vibn::keystore::tokens::{self, TokenKind};
-use vibn::keystore::{Keystore, SqliteStore};
+use vibn::keystore::{Keystore, Store};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -34,7 +34,7 @@ fn time_each(n: usize, mut f: impl FnMut()) -> Vec<f64> {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench/keystore.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let ws = store.create_workspace("bench@example.com", None).unwrap();
     // A realistic table: many keys, some revoked.
     let mut tokens = Vec::new();
@@ -97,7 +97,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let facade = Keystore::sqlite(SqliteStore::open(&path).unwrap());
+    let facade = Keystore::from_store(Store::open(&path).unwrap());
     let via_facade = runtime.block_on(async {
         let mut samples = Vec::with_capacity(n);
         for i in 0..n {

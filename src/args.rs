@@ -102,7 +102,7 @@ pub struct DoctorArgs {
     /// Gitea (with the operator's site-admin token) and Coolify.
     #[command(flatten)]
     pub upstream: UpstreamFlags,
-    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db), or a postgres:// URL.
     #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
     pub keystore: Option<PathBuf>,
     /// The agent runner (checked when set).
@@ -234,7 +234,7 @@ pub struct CommonArgs {
     /// Refuse any key that does not belong to this workspace slug.
     #[arg(long, env = env::VIBN_WORKSPACE, value_name = "SLUG")]
     pub workspace: Option<String>,
-    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db), or a postgres:// URL.
     #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
     pub keystore: Option<PathBuf>,
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a tracing directive);
@@ -360,7 +360,7 @@ pub struct GiteaArgs {
 /// Where the keystore is, and how to print.
 #[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
-    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db), or a postgres:// URL.
     #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH", global = true)]
     pub keystore: Option<PathBuf>,
     /// Print JSON instead of text.
@@ -668,7 +668,7 @@ pub struct SetupArgs {
     /// Write only the client's MCP configuration, no house rules or `.env.local`.
     #[arg(long)]
     pub no_rules: bool,
-    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db), or a postgres:// URL.
     #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
     pub keystore: Option<PathBuf>,
 }

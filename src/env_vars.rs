@@ -79,7 +79,9 @@ pub fn purpose(name: &str) -> Option<&'static str> {
     Some(match name {
         VIBN_API_KEY => "Workspace key (vibn_sk_…): the server acts only for that workspace",
         VIBN_WORKSPACE => "Refuse any key that does not belong to this workspace slug",
-        VIBN_KEYSTORE => "Path of the keystore file (default: $XDG_DATA_HOME/vibn/keystore.db)",
+        VIBN_KEYSTORE => {
+            "Path of the keystore file (default: $XDG_DATA_HOME/vibn/keystore.db), or a postgres:// URL"
+        }
         VIBN_READ_ONLY => "1: serve only read-only tools",
         VIBN_PROTECTED_REPOS => {
             "Comma-separated owner/name globs of repositories agents may not change"

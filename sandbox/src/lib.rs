@@ -11,6 +11,7 @@ pub mod gitea;
 pub mod google;
 pub mod opensrs;
 mod plumbing;
+pub mod postgres;
 pub mod runner;
 pub mod search;
 

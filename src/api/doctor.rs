@@ -138,7 +138,7 @@ fn state<T>(setting: &Setting<T>) -> Option<Result<(), &str>> {
     }
 }
 
-/// The keystore file: there, private, at this vibn's schema.
+/// The keystore: which backend, there, private (a SQLite file), at this vibn's schema.
 fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
     let (path, explicit) = match &config.keystore {
         Setting::Set((path, explicit)) => (path, *explicit),
@@ -151,7 +151,7 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
         Setting::Invalid(why) => {
             return (
                 Check::new("keystore", Status::Fail, why.clone())
-                    .fix("set VIBN_KEYSTORE to the keystore file"),
+                    .fix("set VIBN_KEYSTORE to the keystore file or postgres:// URL"),
                 None,
             );
         }
@@ -160,7 +160,8 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
         Setting::Set(ring) => Some(ring),
         _ => None,
     };
-    let shown = path.display();
+    // A PostgreSQL URL is shown with its password hidden.
+    let shown = crate::keystore::Location::of(path).to_string();
     let seen = match inspect(path, ring) {
         Ok(seen) => seen,
         Err(KeystoreError::Missing { .. }) => {
@@ -180,19 +181,16 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
         Err(e) => {
             return (
                 Check::new("keystore", Status::Fail, e.to_string())
-                    .fix("check the file and VIBN_KEYSTORE"),
+                    .fix("check the file (or the PostgreSQL server) and VIBN_KEYSTORE"),
                 None,
             );
         }
     };
-    let check = if seen.file_mode & 0o077 != 0 {
+    let check = if let Some(mode) = seen.file_mode.filter(|m| m & 0o077 != 0) {
         Check::new(
             "keystore",
             Status::Fail,
-            format!(
-                "{shown} is readable by other users (mode {:04o})",
-                seen.file_mode
-            ),
+            format!("{shown} is readable by other users (mode {mode:04o})"),
         )
         .fix(format!("chmod 600 {shown}"))
     } else if seen.schema_version > seen.latest_version {
@@ -231,11 +229,15 @@ fn keystore(config: &DoctorConfig) -> (Check, Option<Inspection>) {
             .workspaces
             .map(|n| format!(", {n} workspace{}", if n == 1 { "" } else { "s" }))
             .unwrap_or_default();
+        let (backend, private) = match seen.backend {
+            "postgres" => ("PostgreSQL", ""),
+            _ => ("SQLite", ", private"),
+        };
         Check::new(
             "keystore",
             Status::Ok,
             format!(
-                "{shown} (schema {}, private{workspaces})",
+                "{backend} {shown} (schema {}{private}{workspaces})",
                 seen.schema_version
             ),
         )

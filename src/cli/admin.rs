@@ -1,4 +1,4 @@
-//! SqliteStore commands for the operator: `workspace`, `keys`, `org-tokens`, `secrets`,
+//! Store commands for the operator: `workspace`, `keys`, `org-tokens`, `secrets`,
 //! `audit`. Plaintext tokens are printed once, alone on stdout, so they can be captured;
 //! everything else about them is a hint.
 
@@ -14,16 +14,16 @@ use crate::args::{
     AuditArgs, KeysAction, OrgTokensAction, SecretsAction, StoreArgs, WorkspaceAction,
 };
 use crate::config;
-use crate::keystore::{KeyRecord, MintedKey, Revoked, SecretKey, SqliteStore, Workspace, now_ms};
+use crate::keystore::{KeyRecord, MintedKey, Revoked, SecretKey, Store, Workspace, now_ms};
 use crate::policy::naming;
 
-fn open(store: &StoreArgs) -> anyhow::Result<SqliteStore> {
+fn open(store: &StoreArgs) -> anyhow::Result<Store> {
     let path = config::keystore_path(store.keystore.as_deref())?;
-    Ok(SqliteStore::open(&path)?)
+    Ok(Store::open(&path)?)
 }
 
 /// Who the CLI acts as: `cli`, or `org-token:<hint>` when VIBN_ADMIN_TOKEN is set.
-fn provenance(ks: &SqliteStore) -> anyhow::Result<String> {
+fn provenance(ks: &Store) -> anyhow::Result<String> {
     let Some(token) = config::admin_token() else {
         return Ok("cli".to_string());
     };

@@ -15,17 +15,17 @@ use crate::args::{GiteaFlags, StoreArgs, UpstreamFlags};
 use crate::clients::coolify::CoolifyClient;
 use crate::clients::gitea::GiteaClient;
 use crate::config::{self, ProvisionConfig};
-use crate::keystore::{Keystore, ProvisionStatus, SqliteStore};
+use crate::keystore::{Keystore, ProvisionStatus, Store};
 
-fn open(store: &StoreArgs) -> anyhow::Result<Arc<SqliteStore>> {
+fn open(store: &StoreArgs) -> anyhow::Result<Arc<Store>> {
     let path = config::keystore_path(store.keystore.as_deref())?;
-    Ok(Arc::new(SqliteStore::open(&path)?))
+    Ok(Arc::new(Store::open(&path)?))
 }
 
 /// The async keystore the provisioner records into (the same file as `open`).
 fn facade(store: &StoreArgs) -> anyhow::Result<Keystore> {
     let path = config::keystore_path(store.keystore.as_deref())?;
-    Ok(Keystore::sqlite(SqliteStore::open(&path)?))
+    Ok(Keystore::from_store(Store::open(&path)?))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

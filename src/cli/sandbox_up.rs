@@ -22,7 +22,7 @@ use crate::api::provision::Provisioner;
 use crate::clients::coolify::CoolifyClient;
 use crate::clients::gitea::GiteaClient;
 use crate::clients::http::HttpConfig;
-use crate::keystore::{Keyring, Keystore, ProvisionStatus, SecretKey, SqliteStore};
+use crate::keystore::{Keyring, Keystore, ProvisionStatus, SecretKey, Store};
 
 /// The demo workspace's owner (its slug is `demo`).
 const DEMO_OWNER: &str = "demo@vibn.invalid";
@@ -122,7 +122,7 @@ pub fn start_world(runtime: &tokio::runtime::Runtime, owners: &[&str]) -> anyhow
         SecretKey::parse("VIBN_SECRETS_KEY", &secrets_key)?,
         None,
     ));
-    let store = SqliteStore::open(&keystore)?;
+    let store = Store::open(&keystore)?;
     let mut workspaces = Vec::new();
     for owner in owners {
         let slug = store.create_workspace(owner, None)?.slug;
@@ -143,7 +143,7 @@ pub fn start_world(runtime: &tokio::runtime::Runtime, owners: &[&str]) -> anyhow
             http,
         ),
         None,
-        Keystore::sqlite(store),
+        Keystore::from_store(store),
         ring,
     );
     for (slug, _) in &workspaces {

@@ -37,7 +37,8 @@ pub struct Upstream {
 /// What `vibn doctor` checks.
 #[derive(Debug)]
 pub struct DoctorConfig {
-    /// The keystore file, and whether it was named explicitly (`VIBN_KEYSTORE`).
+    /// The keystore (file or `postgres://` URL), and whether it was named explicitly
+    /// (`VIBN_KEYSTORE`).
     pub keystore: Setting<(PathBuf, bool)>,
     /// The secrets key (with the previous one during a rotation).
     pub secrets: Setting<Keyring>,

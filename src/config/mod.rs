@@ -178,7 +178,8 @@ pub struct PinConfig {
     pub api_key: Option<SecretString>,
     /// The slug the key must belong to, if given.
     pub expected_workspace: Option<String>,
-    /// The keystore file: set when pinned or when configured explicitly.
+    /// The keystore (a SQLite file, or a `postgres://` URL): set when pinned or when
+    /// configured explicitly.
     pub keystore: Option<PathBuf>,
     /// The key the workspace bot's token is sealed with (`VIBN_SECRETS_KEY`), when set.
     pub keyring: Option<std::sync::Arc<Keyring>>,
@@ -287,7 +288,9 @@ impl PinConfig {
     }
 }
 
-/// `--keystore`, else `$VIBN_KEYSTORE` (clap reads it), else the default data path.
+/// `--keystore`, else `$VIBN_KEYSTORE` (clap reads it), else the default data path. A
+/// `postgres://` or `postgresql://` value travels as this path too; `Store::open` and
+/// every other opener read it as a URL (`keystore::Location`).
 pub fn keystore_path(explicit: Option<&Path>) -> Result<PathBuf, ConfigError> {
     match explicit {
         Some(path) => Ok(path.to_path_buf()),

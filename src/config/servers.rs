@@ -322,7 +322,9 @@ fn exec_policy(args: &WorkspaceArgs, config: &WorkspaceConfig) -> Result<ExecPol
         .keystore
         .iter()
         .cloned()
-        .chain(super::default_keystore_path().ok());
+        .chain(super::default_keystore_path().ok())
+        // A PostgreSQL keystore has no file here to hide.
+        .filter(|k| !crate::keystore::is_postgres_url(&k.to_string_lossy()));
     for keystore in keystores {
         policy
             .hidden

@@ -2,10 +2,10 @@
 //! tool, target, outcome). Never a secret: targets are paths, names and ids, and the key
 //! appears only as its display hint.
 
-use rusqlite::params;
 use serde::Serialize;
 
-use super::{KeystoreError, SqliteStore, now_ms, sql};
+use super::db::params;
+use super::{KeystoreError, Store, now_ms};
 
 /// Longest target kept (longer ones are cut).
 const MAX_TARGET: usize = 500;
@@ -48,7 +48,7 @@ pub struct AuditEvent {
     pub outcome: String,
 }
 
-impl SqliteStore {
+impl Store {
     /// Append one event.
     pub fn append_audit(&self, event: &NewAuditEvent<'_>) -> Result<(), KeystoreError> {
         let mut target = event.target.to_string();
@@ -60,7 +60,6 @@ impl SqliteStore {
             target.truncate(end);
             target.push('…');
         }
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO audit_events (at, workspace_id, key_hint, server, tool, target, outcome) \
@@ -76,7 +75,6 @@ impl SqliteStore {
                 ],
             )
             .map(|_| ())
-            .map_err(sql(&path))
         })
     }
 
@@ -91,12 +89,15 @@ impl SqliteStore {
             None => None,
         };
         self.read(|c| {
-            c.prepare_cached(
+            c.query(
                 "SELECT a.id, a.at, w.slug, a.key_hint, a.server, a.tool, a.target, a.outcome \
                  FROM audit_events a LEFT JOIN workspaces w ON w.id = a.workspace_id \
-                 WHERE ?1 IS NULL OR a.workspace_id = ?1 ORDER BY a.id DESC LIMIT ?2",
+                 WHERE CAST(?1 AS TEXT) IS NULL OR a.workspace_id = ?1 \
+                 ORDER BY a.id DESC LIMIT ?2",
+                params![workspace_id, limit],
             )?
-            .query_map(params![workspace_id, limit], |r| {
+            .iter()
+            .map(|r| {
                 Ok(AuditEvent {
                     id: r.get(0)?,
                     at: r.get(1)?,
@@ -107,7 +108,7 @@ impl SqliteStore {
                     target: r.get(6)?,
                     outcome: r.get(7)?,
                 })
-            })?
+            })
             .collect()
         })
     }
@@ -120,48 +121,50 @@ mod tests {
 
     #[test]
     fn events_are_listed_newest_first_per_workspace() {
-        let (_dir, store) = testutil::store();
-        let a = store.create_workspace("a@x.io", None).unwrap();
-        let b = store.create_workspace("b@x.io", None).unwrap();
-        for (ws, tool) in [
-            (&a, "write_file"),
-            (&b, "write_file"),
-            (&a, "git_commit_and_push"),
-        ] {
-            store
-                .append_audit(&NewAuditEvent {
-                    workspace_id: Some(&ws.id),
-                    key_hint: Some("vibn_sk_abcdefgh"),
-                    server: "workspace",
-                    tool,
-                    target: "index.html",
-                    outcome: "ok",
-                })
-                .unwrap();
-        }
-        let events = store.list_audit(Some(&a.slug), 10).unwrap();
-        let tools: Vec<&str> = events.iter().map(|e| e.tool.as_str()).collect();
-        assert_eq!(tools, ["git_commit_and_push", "write_file"]);
-        assert_eq!(events[0].workspace.as_deref(), Some(a.slug.as_str()));
-        assert_eq!(store.list_audit(None, 2).unwrap().len(), 2);
+        testutil::each(|store| {
+            let a = store.create_workspace("a@x.io", None).unwrap();
+            let b = store.create_workspace("b@x.io", None).unwrap();
+            for (ws, tool) in [
+                (&a, "write_file"),
+                (&b, "write_file"),
+                (&a, "git_commit_and_push"),
+            ] {
+                store
+                    .append_audit(&NewAuditEvent {
+                        workspace_id: Some(&ws.id),
+                        key_hint: Some("vibn_sk_abcdefgh"),
+                        server: "workspace",
+                        tool,
+                        target: "index.html",
+                        outcome: "ok",
+                    })
+                    .unwrap();
+            }
+            let events = store.list_audit(Some(&a.slug), 10).unwrap();
+            let tools: Vec<&str> = events.iter().map(|e| e.tool.as_str()).collect();
+            assert_eq!(tools, ["git_commit_and_push", "write_file"]);
+            assert_eq!(events[0].workspace.as_deref(), Some(a.slug.as_str()));
+            assert_eq!(store.list_audit(None, 2).unwrap().len(), 2);
+        });
     }
 
     #[test]
     fn long_targets_are_cut() {
-        let (_dir, store) = testutil::store();
-        let long = "é".repeat(400);
-        store
-            .append_audit(&NewAuditEvent {
-                workspace_id: None,
-                key_hint: None,
-                server: "workspace",
-                tool: "execute_command",
-                target: &long,
-                outcome: "ok",
-            })
-            .unwrap();
-        let event = &store.list_audit(None, 1).unwrap()[0];
-        assert!(event.target.len() <= MAX_TARGET + '…'.len_utf8());
-        assert_eq!(event.workspace, None);
+        testutil::each(|store| {
+            let long = "é".repeat(400);
+            store
+                .append_audit(&NewAuditEvent {
+                    workspace_id: None,
+                    key_hint: None,
+                    server: "workspace",
+                    tool: "execute_command",
+                    target: &long,
+                    outcome: "ok",
+                })
+                .unwrap();
+            let event = &store.list_audit(None, 1).unwrap()[0];
+            assert!(event.target.len() <= MAX_TARGET + '…'.len_utf8());
+            assert_eq!(event.workspace, None);
+        });
     }
 }

@@ -1,8 +1,10 @@
 //! `Keystore`: the async façade every server and API function uses. It is a cheap
-//! handle over one backend — today `Backend::Sqlite`, the embedded default; PostgreSQL
-//! joins as a second variant (no trait objects) — and runs the backend's blocking work
-//! on tokio's blocking pool, so an async worker never waits on the database. Arguments
-//! are copied into the task (the work outlives the borrow of an `await`).
+//! handle over one `Store` — embedded SQLite (the default) or PostgreSQL; the store
+//! itself is the choice between them, so no trait object is needed here — and runs the
+//! store's blocking work on tokio's blocking pool, so an async worker never waits on
+//! the database. Arguments are copied into the task (the work outlives the borrow of an
+//! `await`). Nothing is cached here: every call asks the database, so a key revoked
+//! by another process or replica fails on its next validation.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,54 +13,46 @@ use secrecy::SecretString;
 
 use super::{
     JobRecord, JobUpdate, Keyring, KeystoreError, Memory, NewAuditEvent, PrdVersion,
-    ProvisionRecord, ProvisionState, SqliteStore, ValidWorkspaceKey, Workspace,
+    ProvisionRecord, ProvisionState, Store, ValidWorkspaceKey, Workspace,
 };
 
-/// Where the keystore lives.
-#[derive(Debug)]
-enum Backend {
-    /// The embedded SQLite file.
-    Sqlite(SqliteStore),
-}
-
-/// A handle on the keystore (cheap to clone; every clone shares the backend).
+/// A handle on the keystore (cheap to clone; every clone shares the store and its pool).
 #[derive(Debug, Clone)]
 pub struct Keystore {
-    backend: Arc<Backend>,
+    store: Arc<Store>,
 }
 
 impl Keystore {
-    /// Open (creating if needed) the SQLite keystore at `path`.
+    /// Open (creating if needed) the keystore `path` names: a SQLite file, or a
+    /// `postgres://` URL.
     pub async fn open(path: &Path) -> Result<Keystore, KeystoreError> {
         let path = path.to_path_buf();
-        let store = blocking(move || SqliteStore::open(&path)).await?;
-        Ok(Keystore::sqlite(store))
+        let store = blocking(move || Store::open(&path)).await?;
+        Ok(Keystore::from_store(store))
     }
 
-    /// Open the SQLite keystore at `path` only if the file is already there.
+    /// Open the keystore only if it is already there (the SQLite file exists; the
+    /// PostgreSQL database holds the schema).
     pub async fn open_existing(path: &Path) -> Result<Keystore, KeystoreError> {
         let path = path.to_path_buf();
-        let store = blocking(move || SqliteStore::open_existing(&path)).await?;
-        Ok(Keystore::sqlite(store))
+        let store = blocking(move || Store::open_existing(&path)).await?;
+        Ok(Keystore::from_store(store))
     }
 
-    /// A façade over an open SQLite store.
-    pub fn sqlite(store: SqliteStore) -> Keystore {
+    /// A façade over an open store.
+    pub fn from_store(store: Store) -> Keystore {
         Keystore {
-            backend: Arc::new(Backend::Sqlite(store)),
+            store: Arc::new(store),
         }
     }
 
-    /// Run `f` against the backend on the blocking pool.
+    /// Run `f` against the store on the blocking pool.
     async fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&SqliteStore) -> Result<T, KeystoreError> + Send + 'static,
+        f: impl FnOnce(&Store) -> Result<T, KeystoreError> + Send + 'static,
     ) -> Result<T, KeystoreError> {
-        let backend = self.backend.clone();
-        blocking(move || match &*backend {
-            Backend::Sqlite(store) => f(store),
-        })
-        .await
+        let store = self.store.clone();
+        blocking(move || f(&store)).await
     }
 
     /// The workspace a key belongs to, when the key is valid (and of `expected`).
@@ -374,11 +368,71 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_calls_share_the_pool() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ks/keystore.db");
-        let sync = SqliteStore::open(&path).unwrap();
-        let slug = sync.create_workspace("pool@x.io", None).unwrap().slug;
-        let key = sync.mint_workspace_key(&slug, "k", None, "cli").unwrap();
-        let token = secrecy::ExposeSecret::expose_secret(&key.token).to_string();
+        concurrent_calls_share_the_pool_at(&dir.path().join("ks/keystore.db")).await;
+        if let Some(url) = crate::keystore::testutil::postgres_url() {
+            concurrent_calls_share_the_pool_at(Path::new(&url)).await;
+        }
+    }
+
+    /// Two façades on one PostgreSQL database are two replicas: a key revoked through
+    /// one fails through the other on its very next validation.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revocation_reaches_every_postgres_replica_on_the_next_request() {
+        let Some(url) = crate::keystore::testutil::postgres_url() else {
+            return;
+        };
+        let path = Path::new(&url);
+        let (one, two) = (
+            Keystore::open(path).await.unwrap(),
+            Keystore::open_existing(path).await.unwrap(),
+        );
+        let minted = one
+            .run(|s| {
+                let slug = s.create_workspace("replica@x.io", None)?.slug;
+                s.mint_workspace_key(&slug, "k", None, "cli")
+                    .map(|m| (slug, m.record.id, m.token))
+            })
+            .await
+            .unwrap();
+        let (slug, key_id, token) = minted;
+        let token = secrecy::ExposeSecret::expose_secret(&token).to_string();
+        for replica in [&one, &two] {
+            assert!(
+                replica
+                    .validate_workspace_key(&token, Some(&slug))
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+        }
+        one.run(move |s| s.revoke_workspace_key(&slug, &key_id))
+            .await
+            .unwrap();
+        assert!(
+            two.validate_workspace_key(&token, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    async fn concurrent_calls_share_the_pool_at(path: &Path) {
+        let path = path.to_path_buf();
+        let sync = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || Store::open(&path).unwrap()
+        })
+        .await
+        .unwrap();
+        let sync = Keystore::from_store(sync);
+        let token = sync
+            .run(|s| {
+                let slug = s.create_workspace("pool@x.io", None)?.slug;
+                let key = s.mint_workspace_key(&slug, "k", None, "cli")?;
+                Ok(secrecy::ExposeSecret::expose_secret(&key.token).to_string())
+            })
+            .await
+            .unwrap();
         let store = Keystore::open(&path).await.unwrap();
         let mut tasks = Vec::new();
         for i in 0..32 {

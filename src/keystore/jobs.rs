@@ -1,10 +1,10 @@
 //! The agent job journal: every job spawned through vibn, with its last known state, so
 //! `list_jobs` survives a restart of the server.
 
-use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{KeystoreError, SqliteStore, now_ms, sql};
+use super::db::{Row, params};
+use super::{KeystoreError, Store, now_ms};
 
 /// A journaled job.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -52,7 +52,7 @@ pub struct JobUpdate {
 
 const COLUMNS: &str = "id, scope, agent, task, repo, project, status, progress, result, error, runner_url, created_at, updated_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
+fn from_row(r: &Row) -> Result<JobRecord, KeystoreError> {
     Ok(JobRecord {
         id: r.get(0)?,
         scope: r.get(1)?,
@@ -70,10 +70,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<JobRecord> {
     })
 }
 
-impl SqliteStore {
+impl Store {
     /// Journal a newly spawned job.
     pub fn record_job(&self, job: &JobRecord) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 &format!("INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
@@ -83,7 +82,6 @@ impl SqliteStore {
                 ],
             )
             .map(|_| ())
-            .map_err(sql(&path))
         })
     }
 
@@ -94,7 +92,6 @@ impl SqliteStore {
         id: &str,
         update: &JobUpdate,
     ) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "UPDATE jobs SET status = ?1, progress = ?2, result = ?3, error = ?4, updated_at = ?5 \
@@ -102,28 +99,33 @@ impl SqliteStore {
                 params![update.status, update.progress, update.result, update.error, now_ms(), id, scope],
             )
             .map(|_| ())
-            .map_err(sql(&path))
         })
     }
 
     /// A job of `scope`; a job of another scope is `None`.
     pub fn job(&self, scope: &str, id: &str) -> Result<Option<JobRecord>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE id = ?1 AND scope = ?2"
-            ))?
-            .query_row(params![id, scope], from_row)
-            .optional()
+            c.query_opt(
+                &format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1 AND scope = ?2"),
+                params![id, scope],
+            )?
+            .map(|r| from_row(&r))
+            .transpose()
         })
     }
 
     /// The newest `limit` jobs of `scope`.
     pub fn list_jobs(&self, scope: &str, limit: u32) -> Result<Vec<JobRecord>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM jobs WHERE scope = ?1 ORDER BY created_at DESC, id LIMIT ?2"
-            ))?
-            .query_map(params![scope, limit], from_row)?
+            c.query(
+                &format!(
+                    "SELECT {COLUMNS} FROM jobs WHERE scope = ?1 \
+                     ORDER BY created_at DESC, id LIMIT ?2"
+                ),
+                params![scope, limit],
+            )?
+            .iter()
+            .map(from_row)
             .collect()
         })
     }
@@ -154,45 +156,46 @@ mod tests {
 
     #[test]
     fn jobs_are_journaled_updated_and_scoped() {
-        let (_dir, store) = testutil::store();
-        store.record_job(&job("j1", "ws_a", 1)).unwrap();
-        store.record_job(&job("j2", "ws_a", 2)).unwrap();
-        store.record_job(&job("j3", "ws_b", 3)).unwrap();
-        let listed: Vec<String> = store
-            .list_jobs("ws_a", 10)
-            .unwrap()
-            .into_iter()
-            .map(|j| j.id)
-            .collect();
-        assert_eq!(listed, ["j2", "j1"]);
-        assert!(
-            store.job("ws_b", "j1").unwrap().is_none(),
-            "another scope's job is invisible"
-        );
-        let update = JobUpdate {
-            status: "completed".into(),
-            result: Some("done".into()),
-            ..Default::default()
-        };
-        store.update_job("ws_a", "j1", &update).unwrap();
-        store
-            .update_job(
-                "ws_b",
-                "j2",
-                &JobUpdate {
-                    status: "failed".into(),
-                    ..Default::default()
-                },
-            )
-            .unwrap();
-        assert_eq!(
-            store.job("ws_a", "j1").unwrap().unwrap().status,
-            "completed"
-        );
-        assert_eq!(
-            store.job("ws_a", "j2").unwrap().unwrap().status,
-            "queued",
-            "other scopes cannot update it"
-        );
+        testutil::each(|store| {
+            store.record_job(&job("j1", "ws_a", 1)).unwrap();
+            store.record_job(&job("j2", "ws_a", 2)).unwrap();
+            store.record_job(&job("j3", "ws_b", 3)).unwrap();
+            let listed: Vec<String> = store
+                .list_jobs("ws_a", 10)
+                .unwrap()
+                .into_iter()
+                .map(|j| j.id)
+                .collect();
+            assert_eq!(listed, ["j2", "j1"]);
+            assert!(
+                store.job("ws_b", "j1").unwrap().is_none(),
+                "another scope's job is invisible"
+            );
+            let update = JobUpdate {
+                status: "completed".into(),
+                result: Some("done".into()),
+                ..Default::default()
+            };
+            store.update_job("ws_a", "j1", &update).unwrap();
+            store
+                .update_job(
+                    "ws_b",
+                    "j2",
+                    &JobUpdate {
+                        status: "failed".into(),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            assert_eq!(
+                store.job("ws_a", "j1").unwrap().unwrap().status,
+                "completed"
+            );
+            assert_eq!(
+                store.job("ws_a", "j2").unwrap().unwrap().status,
+                "queued",
+                "other scopes cannot update it"
+            );
+        });
     }
 }

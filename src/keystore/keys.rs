@@ -5,13 +5,13 @@
 //! unknown, revoked, expired and wrong-workspace are all the same "not found", so the
 //! caller can only give one identical 401; a database failure is an error (503).
 
-use rusqlite::{OptionalExtension, Row, params};
 use secrecy::SecretString;
 use serde::Serialize;
 
+use super::db::{Row, params};
 use super::tokens::{self, TokenKind};
 use super::workspaces::{WORKSPACE_COLUMNS, Workspace, workspace_from_row};
-use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
+use super::{KeystoreError, Store, new_id, now_ms};
 
 /// `last_used_at` is written at most this often per key (ms).
 pub const LAST_USED_INTERVAL_MS: i64 = 30_000;
@@ -79,7 +79,7 @@ pub struct ValidAdminToken {
 const RECORD_COLUMNS: &str =
     "k.id, k.name, k.hint, k.created_by, k.created_at, k.last_used_at, k.expires_at, k.revoked_at";
 
-fn record_from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+fn record_from_row(row: &Row) -> Result<KeyRecord, KeystoreError> {
     Ok(KeyRecord {
         id: row.get(0)?,
         name: row.get(1)?,
@@ -128,7 +128,7 @@ fn live(expires_at: Option<i64>, revoked_at: Option<i64>, now: i64) -> bool {
     revoked_at.is_none() && expires_at.is_none_or(|at| at > now)
 }
 
-impl SqliteStore {
+impl Store {
     /// Mint a workspace key for `slug`; the plaintext is returned once.
     pub fn mint_workspace_key(
         &self,
@@ -141,7 +141,6 @@ impl SqliteStore {
         let workspace = self.require_workspace(slug)?;
         let (record, minted) =
             new_key(TokenKind::WorkspaceKey, "key", name, expires_at, created_by);
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO api_keys (id, workspace_id, token_hash, hint, name, created_by, \
@@ -157,7 +156,6 @@ impl SqliteStore {
                     record.expires_at
                 ],
             )
-            .map_err(sql(&path))
         })?;
         Ok(MintedKey {
             record,
@@ -169,11 +167,15 @@ impl SqliteStore {
     pub fn list_workspace_keys(&self, slug: &str) -> Result<Vec<KeyRecord>, KeystoreError> {
         let workspace = self.require_workspace(slug)?;
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM api_keys k WHERE k.workspace_id = ?1 \
-                 ORDER BY k.created_at DESC, k.id"
-            ))?
-            .query_map([&workspace.id], record_from_row)?
+            c.query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM api_keys k WHERE k.workspace_id = ?1 \
+                     ORDER BY k.created_at DESC, k.id"
+                ),
+                params![workspace.id],
+            )?
+            .iter()
+            .map(record_from_row)
             .collect()
         })
     }
@@ -201,23 +203,27 @@ impl SqliteStore {
         let hash = tokens::hash(token);
         let now = now_ms();
         let found = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT k.id, k.hint, k.expires_at, k.revoked_at, k.last_used_at, {WORKSPACE_COLUMNS} \
-                 FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
-                 JOIN users u ON u.id = w.owner_user_id \
-                 WHERE k.token_hash = ?1"
-            ))?
-            .query_row([hash.as_slice()], |r| {
+            c.query_opt(
+                &format!(
+                    "SELECT k.id, k.hint, k.expires_at, k.revoked_at, k.last_used_at, \
+                     {WORKSPACE_COLUMNS} \
+                     FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id \
+                     JOIN users u ON u.id = w.owner_user_id \
+                     WHERE k.token_hash = ?1"
+                ),
+                params![hash.as_slice()],
+            )?
+            .map(|r| -> Result<_, KeystoreError> {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
-                    workspace_from_row(r, 5)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<i64>>(2)?,
+                    r.get::<Option<i64>>(3)?,
+                    r.get::<Option<i64>>(4)?,
+                    workspace_from_row(&r, 5)?,
                 ))
             })
-            .optional()
+            .transpose()
         })?;
         let Some((key_id, hint, expires_at, revoked_at, last_used, workspace)) = found else {
             return Ok(None);
@@ -244,7 +250,6 @@ impl SqliteStore {
     ) -> Result<MintedKey, KeystoreError> {
         let name = check_name(name)?;
         let (record, minted) = new_key(TokenKind::AdminToken, "at", name, expires_at, created_by);
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "INSERT INTO org_tokens (id, token_hash, hint, name, created_by, created_at, \
@@ -259,7 +264,6 @@ impl SqliteStore {
                     record.expires_at
                 ],
             )
-            .map_err(sql(&path))
         })?;
         Ok(MintedKey {
             record,
@@ -270,10 +274,14 @@ impl SqliteStore {
     /// Every admin token, newest first.
     pub fn list_admin_tokens(&self) -> Result<Vec<KeyRecord>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM org_tokens k ORDER BY k.created_at DESC, k.id"
-            ))?
-            .query_map([], record_from_row)?
+            c.query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS} FROM org_tokens k ORDER BY k.created_at DESC, k.id"
+                ),
+                params![],
+            )?
+            .iter()
+            .map(record_from_row)
             .collect()
         })
     }
@@ -294,20 +302,21 @@ impl SqliteStore {
         let hash = tokens::hash(token);
         let now = now_ms();
         let found = self.read(|c| {
-            c.prepare_cached(
+            c.query_opt(
                 "SELECT id, hint, expires_at, revoked_at, last_used_at FROM org_tokens \
                  WHERE token_hash = ?1",
+                params![hash.as_slice()],
             )?
-            .query_row([hash.as_slice()], |r| {
+            .map(|r| -> Result<_, KeystoreError> {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<Option<i64>>(2)?,
+                    r.get::<Option<i64>>(3)?,
+                    r.get::<Option<i64>>(4)?,
                 ))
             })
-            .optional()
+            .transpose()
         })?;
         let Some((token_id, hint, expires_at, revoked_at, last_used)) = found else {
             return Ok(None);
@@ -328,18 +337,20 @@ impl SqliteStore {
         workspace_id: Option<&str>,
         what: String,
     ) -> Result<Revoked, KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             // org_tokens has no workspace column: restrict only when asked to.
-            let restriction = if workspace_id.is_some() { "workspace_id = ?2" } else { "?2 IS NULL" };
+            let restriction = if workspace_id.is_some() {
+                "workspace_id = ?2"
+            } else {
+                "CAST(?2 AS TEXT) IS NULL"
+            };
             let revoked_at: Option<Option<i64>> = tx
-                .query_row(
+                .query_opt(
                     &format!("SELECT revoked_at FROM {table} WHERE id = ?1 AND {restriction}"),
                     params![id, workspace_id],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql(&path))?;
+                )?
+                .map(|r| r.get(0))
+                .transpose()?;
             match revoked_at {
                 None => Err(KeystoreError::NotFound { what }),
                 Some(Some(_)) => Ok(Revoked::Already),
@@ -347,8 +358,7 @@ impl SqliteStore {
                     tx.execute(
                         &format!("UPDATE {table} SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL"),
                         params![now_ms(), id],
-                    )
-                    .map_err(sql(&path))?;
+                    )?;
                     Ok(Revoked::Now)
                 }
             }
@@ -360,19 +370,16 @@ impl SqliteStore {
         if last_used.is_some_and(|at| now - at < LAST_USED_INTERVAL_MS) {
             return;
         }
-        // A write like any other: inside BEGIN IMMEDIATE, so it waits its turn behind
+        // A write like any other: inside the write transaction, so it waits its turn behind
         // another process's writer instead of failing on a read lock it cannot upgrade.
-        let path = self.path().to_path_buf();
         let result = self.write(|tx| {
-            tx.prepare_cached(&format!(
-                "UPDATE {table} SET last_used_at = ?1 WHERE id = ?2 \
-                 AND (last_used_at IS NULL OR last_used_at < ?3)"
-            ))
-            .and_then(|mut stmt| stmt.execute(params![now, id, now - LAST_USED_INTERVAL_MS]))
-            .map_err(|e| KeystoreError::Unavailable {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
+            tx.execute(
+                &format!(
+                    "UPDATE {table} SET last_used_at = ?1 WHERE id = ?2 \
+                     AND (last_used_at IS NULL OR last_used_at < ?3)"
+                ),
+                params![now, id, now - LAST_USED_INTERVAL_MS],
+            )
         });
         if let Err(e) = result {
             tracing::warn!(table, id, "could not record last use: {e}");
@@ -387,210 +394,249 @@ mod tests {
     use super::super::testutil;
     use super::*;
 
-    fn ws(store: &SqliteStore, email: &str) -> String {
+    fn ws(store: &Store, email: &str) -> String {
         store.create_workspace(email, None).unwrap().slug
     }
 
     #[test]
     fn a_minted_key_validates_to_its_workspace_and_stores_only_its_hash() {
-        let (_dir, store) = testutil::store();
-        let slug = ws(&store, "mark@x.io");
-        let minted = store
-            .mint_workspace_key(&slug, "laptop", None, "cli")
-            .unwrap();
-        let token = minted.token.expose_secret();
-        let valid = store.validate_workspace_key(token, None).unwrap().unwrap();
-        assert_eq!(valid.workspace.slug, slug);
-        assert_eq!(valid.key_id, minted.record.id);
-        let stored: Vec<u8> = store
-            .read(|c| c.query_row("SELECT token_hash FROM api_keys", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(stored, tokens::hash(token).to_vec());
-        assert_eq!(minted.record.hint, &token[..16]);
+        testutil::each(|store| {
+            let slug = ws(store, "mark@x.io");
+            let minted = store
+                .mint_workspace_key(&slug, "laptop", None, "cli")
+                .unwrap();
+            let token = minted.token.expose_secret();
+            let valid = store.validate_workspace_key(token, None).unwrap().unwrap();
+            assert_eq!(valid.workspace.slug, slug);
+            assert_eq!(valid.key_id, minted.record.id);
+            let stored: Vec<u8> = store
+                .test_value("SELECT token_hash FROM api_keys", params![])
+                .unwrap();
+            assert_eq!(stored, tokens::hash(token).to_vec());
+            assert_eq!(minted.record.hint, &token[..16]);
+        });
     }
 
     #[test]
     fn revoked_expired_malformed_unknown_and_foreign_keys_are_all_not_found() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let b = ws(&store, "b@x.io");
-        let revoked = store.mint_workspace_key(&a, "r", None, "cli").unwrap();
-        store.revoke_workspace_key(&a, &revoked.record.id).unwrap();
-        let expired = store
-            .mint_workspace_key(&a, "e", Some(now_ms() - 1), "cli")
-            .unwrap();
-        let good = store.mint_workspace_key(&a, "g", None, "cli").unwrap();
-        let good_token = good.token.expose_secret().to_string();
-        let mut bad_sum = good_token.clone();
-        bad_sum.pop();
-        bad_sum.push(if good_token.ends_with('0') { '1' } else { '0' });
-        let unknown = tokens::mint(TokenKind::WorkspaceKey);
-        let admin = tokens::mint(TokenKind::AdminToken);
-        for (what, token, expected) in [
-            ("revoked", revoked.token.expose_secret(), None),
-            ("expired", expired.token.expose_secret(), None),
-            ("bad checksum", bad_sum.as_str(), None),
-            ("malformed", "vibn_sk_short", None),
-            ("empty", "", None),
-            ("unknown", unknown.token.expose_secret(), None),
-            ("admin token as key", admin.token.expose_secret(), None),
-            ("other workspace", good_token.as_str(), Some(b.as_str())),
-        ] {
-            let result = store.validate_workspace_key(token, expected).unwrap();
-            assert!(result.is_none(), "{what} must not validate");
-        }
-        assert!(
-            store
-                .validate_workspace_key(&good_token, Some(&a))
-                .unwrap()
-                .is_some()
-        );
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let b = ws(store, "b@x.io");
+            let revoked = store.mint_workspace_key(&a, "r", None, "cli").unwrap();
+            store.revoke_workspace_key(&a, &revoked.record.id).unwrap();
+            let expired = store
+                .mint_workspace_key(&a, "e", Some(now_ms() - 1), "cli")
+                .unwrap();
+            let good = store.mint_workspace_key(&a, "g", None, "cli").unwrap();
+            let good_token = good.token.expose_secret().to_string();
+            let mut bad_sum = good_token.clone();
+            bad_sum.pop();
+            bad_sum.push(if good_token.ends_with('0') { '1' } else { '0' });
+            let unknown = tokens::mint(TokenKind::WorkspaceKey);
+            let admin = tokens::mint(TokenKind::AdminToken);
+            for (what, token, expected) in [
+                ("revoked", revoked.token.expose_secret(), None),
+                ("expired", expired.token.expose_secret(), None),
+                ("bad checksum", bad_sum.as_str(), None),
+                ("malformed", "vibn_sk_short", None),
+                ("empty", "", None),
+                ("unknown", unknown.token.expose_secret(), None),
+                ("admin token as key", admin.token.expose_secret(), None),
+                ("other workspace", good_token.as_str(), Some(b.as_str())),
+            ] {
+                let result = store.validate_workspace_key(token, expected).unwrap();
+                assert!(result.is_none(), "{what} must not validate");
+            }
+            assert!(
+                store
+                    .validate_workspace_key(&good_token, Some(&a))
+                    .unwrap()
+                    .is_some()
+            );
+        });
     }
 
     #[test]
     fn revoke_is_idempotent_and_scoped_to_the_workspace() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let b = ws(&store, "b@x.io");
-        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
-        assert!(matches!(
-            store.revoke_workspace_key(&b, &key.record.id),
-            Err(KeystoreError::NotFound { .. })
-        ));
-        assert_eq!(
-            store.revoke_workspace_key(&a, &key.record.id).unwrap(),
-            Revoked::Now
-        );
-        assert_eq!(
-            store.revoke_workspace_key(&a, &key.record.id).unwrap(),
-            Revoked::Already
-        );
-        assert!(matches!(
-            store.revoke_workspace_key(&a, "key_nope"),
-            Err(KeystoreError::NotFound { .. })
-        ));
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let b = ws(store, "b@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            assert!(matches!(
+                store.revoke_workspace_key(&b, &key.record.id),
+                Err(KeystoreError::NotFound { .. })
+            ));
+            assert_eq!(
+                store.revoke_workspace_key(&a, &key.record.id).unwrap(),
+                Revoked::Now
+            );
+            assert_eq!(
+                store.revoke_workspace_key(&a, &key.record.id).unwrap(),
+                Revoked::Already
+            );
+            assert!(matches!(
+                store.revoke_workspace_key(&a, "key_nope"),
+                Err(KeystoreError::NotFound { .. })
+            ));
+        });
     }
 
     #[test]
     fn a_revoked_key_stays_revoked_after_reopening() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
-        store.revoke_workspace_key(&a, &key.record.id).unwrap();
-        let path = store.path().to_path_buf();
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        assert!(
-            reopened
-                .validate_workspace_key(key.token.expose_secret(), None)
-                .unwrap()
-                .is_none()
-        );
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            store.revoke_workspace_key(&a, &key.record.id).unwrap();
+            let reopened = Store::open(store.path()).unwrap();
+            assert!(
+                reopened
+                    .validate_workspace_key(key.token.expose_secret(), None)
+                    .unwrap()
+                    .is_none()
+            );
+        });
+    }
+
+    #[test]
+    fn a_key_revoked_through_one_handle_fails_at_once_through_another() {
+        // Two handles on one keystore are two replicas (two processes on one SQLite
+        // file, two servers on one PostgreSQL database): nothing is cached between
+        // validations, so a revocation is seen on the very next one.
+        testutil::each(|store| {
+            let replica = Store::open(store.path()).unwrap();
+            let a = ws(store, "a@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            let token = key.token.expose_secret();
+            assert!(
+                replica
+                    .validate_workspace_key(token, None)
+                    .unwrap()
+                    .is_some()
+            );
+            store.revoke_workspace_key(&a, &key.record.id).unwrap();
+            assert!(
+                replica
+                    .validate_workspace_key(token, None)
+                    .unwrap()
+                    .is_none()
+            );
+            let admin = replica.mint_admin_token("ops", None, "cli").unwrap();
+            let admin_token = admin.token.expose_secret();
+            assert!(store.validate_admin_token(admin_token).unwrap().is_some());
+            replica.revoke_admin_token(&admin.record.id).unwrap();
+            assert!(store.validate_admin_token(admin_token).unwrap().is_none());
+        });
     }
 
     #[test]
     fn listing_shows_hints_and_states_never_tokens() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let k1 = store.mint_workspace_key(&a, "one", None, "cli").unwrap();
-        let k2 = store
-            .mint_workspace_key(&a, "two", None, "org-token:vibn_at_abcd1234")
-            .unwrap();
-        store.revoke_workspace_key(&a, &k1.record.id).unwrap();
-        let list = store.list_workspace_keys(&a).unwrap();
-        assert_eq!(list.len(), 2);
-        let text = format!("{list:?}");
-        assert!(
-            !text.contains(k1.token.expose_secret()) && !text.contains(k2.token.expose_secret())
-        );
-        let one = list.iter().find(|k| k.name == "one").unwrap();
-        assert!(one.revoked_at.is_some());
-        let two = list.iter().find(|k| k.name == "two").unwrap();
-        assert_eq!(two.created_by, "org-token:vibn_at_abcd1234");
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let k1 = store.mint_workspace_key(&a, "one", None, "cli").unwrap();
+            let k2 = store
+                .mint_workspace_key(&a, "two", None, "org-token:vibn_at_abcd1234")
+                .unwrap();
+            store.revoke_workspace_key(&a, &k1.record.id).unwrap();
+            let list = store.list_workspace_keys(&a).unwrap();
+            assert_eq!(list.len(), 2);
+            let text = format!("{list:?}");
+            assert!(
+                !text.contains(k1.token.expose_secret())
+                    && !text.contains(k2.token.expose_secret())
+            );
+            let one = list.iter().find(|k| k.name == "one").unwrap();
+            assert!(one.revoked_at.is_some());
+            let two = list.iter().find(|k| k.name == "two").unwrap();
+            assert_eq!(two.created_by, "org-token:vibn_at_abcd1234");
+        });
     }
 
     #[test]
     fn last_used_is_written_once_per_interval() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
-        let token = key.token.expose_secret();
-        let last_used = || -> Option<i64> {
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            let key = store.mint_workspace_key(&a, "k", None, "cli").unwrap();
+            let token = key.token.expose_secret();
+            let last_used = || -> Option<i64> {
+                store
+                    .test_value("SELECT last_used_at FROM api_keys", params![])
+                    .unwrap()
+            };
+            assert_eq!(last_used(), None);
+            store.validate_workspace_key(token, None).unwrap().unwrap();
+            let first = last_used().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            store.validate_workspace_key(token, None).unwrap().unwrap();
+            assert_eq!(
+                last_used(),
+                Some(first),
+                "second use within 30 s must not write"
+            );
+            // Pretend the last use was long ago: the next use records again.
             store
-                .read(|c| c.query_row("SELECT last_used_at FROM api_keys", [], |r| r.get(0)))
-                .unwrap()
-        };
-        assert_eq!(last_used(), None);
-        store.validate_workspace_key(token, None).unwrap().unwrap();
-        let first = last_used().unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(5));
-        store.validate_workspace_key(token, None).unwrap().unwrap();
-        assert_eq!(
-            last_used(),
-            Some(first),
-            "second use within 30 s must not write"
-        );
-        // Pretend the last use was long ago: the next use records again.
-        store
-            .read(|c| c.execute("UPDATE api_keys SET last_used_at = 1", []))
-            .unwrap();
-        store.validate_workspace_key(token, None).unwrap().unwrap();
-        assert!(last_used().unwrap() >= first);
+                .test_execute("UPDATE api_keys SET last_used_at = 1", params![])
+                .unwrap();
+            store.validate_workspace_key(token, None).unwrap().unwrap();
+            assert!(last_used().unwrap() >= first);
+        });
     }
 
     #[test]
     fn admin_tokens_mint_validate_and_revoke() {
-        let (_dir, store) = testutil::store();
-        let t = store.mint_admin_token("ops", None, "cli").unwrap();
-        assert!(t.token.expose_secret().starts_with("vibn_at_"));
-        let valid = store
-            .validate_admin_token(t.token.expose_secret())
-            .unwrap()
-            .unwrap();
-        assert_eq!(valid.token_id, t.record.id);
-        assert_eq!(store.list_admin_tokens().unwrap().len(), 1);
-        assert_eq!(
-            store.revoke_admin_token(&t.record.id).unwrap(),
-            Revoked::Now
-        );
-        assert_eq!(
-            store.revoke_admin_token(&t.record.id).unwrap(),
-            Revoked::Already
-        );
-        assert!(
-            store
+        testutil::each(|store| {
+            let t = store.mint_admin_token("ops", None, "cli").unwrap();
+            assert!(t.token.expose_secret().starts_with("vibn_at_"));
+            let valid = store
                 .validate_admin_token(t.token.expose_secret())
                 .unwrap()
-                .is_none()
-        );
-        let key = tokens::mint(TokenKind::WorkspaceKey);
-        assert!(
-            store
-                .validate_admin_token(key.token.expose_secret())
-                .unwrap()
-                .is_none()
-        );
+                .unwrap();
+            assert_eq!(valid.token_id, t.record.id);
+            assert_eq!(store.list_admin_tokens().unwrap().len(), 1);
+            assert_eq!(
+                store.revoke_admin_token(&t.record.id).unwrap(),
+                Revoked::Now
+            );
+            assert_eq!(
+                store.revoke_admin_token(&t.record.id).unwrap(),
+                Revoked::Already
+            );
+            assert!(
+                store
+                    .validate_admin_token(t.token.expose_secret())
+                    .unwrap()
+                    .is_none()
+            );
+            let key = tokens::mint(TokenKind::WorkspaceKey);
+            assert!(
+                store
+                    .validate_admin_token(key.token.expose_secret())
+                    .unwrap()
+                    .is_none()
+            );
+        });
     }
 
     #[test]
     fn bad_key_names_are_refused() {
-        let (_dir, store) = testutil::store();
-        let a = ws(&store, "a@x.io");
-        for name in ["", "   ", &"x".repeat(101), "a\nb"] {
-            assert!(matches!(
-                store.mint_workspace_key(&a, name, None, "cli"),
-                Err(KeystoreError::Invalid(_))
-            ));
-        }
-        assert!(store.list_workspace_keys(&a).unwrap().is_empty());
+        testutil::each(|store| {
+            let a = ws(store, "a@x.io");
+            for name in ["", "   ", &"x".repeat(101), "a\nb"] {
+                assert!(matches!(
+                    store.mint_workspace_key(&a, name, None, "cli"),
+                    Err(KeystoreError::Invalid(_))
+                ));
+            }
+            assert!(store.list_workspace_keys(&a).unwrap().is_empty());
+        });
     }
 
     #[test]
     fn minting_for_an_unknown_workspace_is_not_found() {
-        let (_dir, store) = testutil::store();
-        assert!(matches!(
-            store.mint_workspace_key("ghost", "k", None, "cli"),
-            Err(KeystoreError::NotFound { .. })
-        ));
+        testutil::each(|store| {
+            assert!(matches!(
+                store.mint_workspace_key("ghost", "k", None, "cli"),
+                Err(KeystoreError::NotFound { .. })
+            ));
+        });
     }
 }

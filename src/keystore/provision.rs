@@ -1,18 +1,18 @@
 //! What provisioning records on a workspace row (issue 12): the upstream ids each step
 //! found or created, the status with the step a run stopped at and its error, the
 //! sealed bot token with its Gitea id, and a lease so two runs for one workspace never
-//! interleave. Every write is one `BEGIN IMMEDIATE` transaction guarded by the lease,
+//! interleave. Every write is one write transaction (`Store::write`) guarded by the lease,
 //! so a run that lost its lease (it stalled past the lease, another run took over)
 //! cannot overwrite what the newer run recorded. No secret is ever part of
 //! `ProvisionState`; the bot token is written sealed and only `bot_token` opens it.
 
-use rusqlite::{OptionalExtension, params};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
+use super::db::{ToValue, Value, params};
 use super::secret_box::{Aad, Keyring};
 use super::workspaces::{WORKSPACE_COLUMNS, WORKSPACE_FROM, Workspace, workspace_from_row};
-use super::{KeystoreError, SqliteStore, now_ms, sql};
+use super::{KeystoreError, Store, now_ms};
 
 /// Longest error text kept on the row (upstream messages are already cut shorter).
 const MAX_ERROR: usize = 2000;
@@ -143,15 +143,19 @@ fn token_aad(workspace_id: &str) -> Aad<'_> {
     }
 }
 
-impl SqliteStore {
+impl Store {
     /// The provisioning state of the workspace `slug`.
     pub fn provision_state(&self, slug: &str) -> Result<ProvisionState, KeystoreError> {
         let found = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS}, {STATE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"
-            ))?
-            .query_row([slug], |r| {
-                let workspace = workspace_from_row(r, 0)?;
+            c.query_opt(
+                &format!(
+                    "SELECT {WORKSPACE_COLUMNS}, {STATE_COLUMNS} FROM {WORKSPACE_FROM} \
+                     WHERE w.slug = ?1"
+                ),
+                params![slug],
+            )?
+            .map(|r| -> Result<ProvisionState, KeystoreError> {
+                let workspace = workspace_from_row(&r, 0)?;
                 let at = 16;
                 Ok(ProvisionState {
                     workspace,
@@ -165,7 +169,7 @@ impl SqliteStore {
                     gitea_bot_ssh_key_id: r.get(at + 7)?,
                 })
             })
-            .optional()
+            .transpose()
         })?;
         found.ok_or_else(|| KeystoreError::NotFound {
             what: format!("workspace {slug:?}"),
@@ -181,18 +185,16 @@ impl SqliteStore {
         ttl_ms: i64,
     ) -> Result<ProvisionState, KeystoreError> {
         let workspace = self.require_workspace(slug)?;
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             let now = now_ms();
             let current: Option<(Option<String>, Option<i64>)> = tx
-                .query_row(
+                .query_opt(
                     "SELECT provision_lease_holder, provision_lease_until FROM workspaces \
                      WHERE id = ?1",
-                    [&workspace.id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()
-                .map_err(sql(&path))?;
+                    params![workspace.id],
+                )?
+                .map(|r| -> Result<_, KeystoreError> { Ok((r.get(0)?, r.get(1)?)) })
+                .transpose()?;
             if let Some((Some(other), Some(until))) = current
                 && other != holder
                 && until > now
@@ -207,8 +209,7 @@ impl SqliteStore {
                 "UPDATE workspaces SET provision_lease_holder = ?1, provision_lease_until = ?2 \
                  WHERE id = ?3",
                 params![holder, now + ttl_ms, workspace.id],
-            )
-            .map_err(sql(&path))?;
+            )?;
             Ok(())
         })?;
         self.provision_state(slug)
@@ -220,7 +221,6 @@ impl SqliteStore {
         workspace_id: &str,
         holder: &str,
     ) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "UPDATE workspaces SET provision_lease_holder = NULL, \
@@ -228,7 +228,6 @@ impl SqliteStore {
                 params![workspace_id, holder],
             )
             .map(|_| ())
-            .map_err(sql(&path))
         })
     }
 
@@ -241,16 +240,13 @@ impl SqliteStore {
         ttl_ms: i64,
         record: ProvisionRecord,
     ) -> Result<(), KeystoreError> {
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             let now = now_ms();
-            let held = tx
-                .execute(
-                    "UPDATE workspaces SET provision_lease_until = ?1, updated_at = ?2 \
-                     WHERE id = ?3 AND provision_lease_holder = ?4",
-                    params![now + ttl_ms, now, workspace_id, holder],
-                )
-                .map_err(sql(&path))?;
+            let held = tx.execute(
+                "UPDATE workspaces SET provision_lease_until = ?1, updated_at = ?2 \
+                 WHERE id = ?3 AND provision_lease_holder = ?4",
+                params![now + ttl_ms, now, workspace_id, holder],
+            )?;
             if held != 1 {
                 return Err(KeystoreError::Busy(
                     "this run lost its provisioning lease to another run; nothing more was \
@@ -258,10 +254,9 @@ impl SqliteStore {
                         .into(),
                 ));
             }
-            let run = |statement: &str, values: &[&dyn rusqlite::ToSql]| {
-                tx.execute(statement, values)
-                    .map(|_| ())
-                    .map_err(sql(&path))
+            let run = |statement: &str, values: &[&dyn ToValue]| {
+                let values: Vec<Value> = values.iter().map(|v| v.to_value()).collect();
+                tx.execute(statement, &values).map(|_| ())
             };
             match record {
                 ProvisionRecord::CoolifyProject { uuid, environment } => run(
@@ -340,16 +335,13 @@ impl SqliteStore {
     ) -> Result<(), KeystoreError> {
         self.check_keyring(ring)?;
         let envelope = ring.seal(token_aad(workspace_id), token.expose_secret().as_bytes());
-        let path = self.path().to_path_buf();
         self.write(|tx| {
-            let changed = tx
-                .execute(
-                    "UPDATE workspaces SET gitea_bot_token_enc = ?1, gitea_bot_token_id = ?2, \
-                     gitea_bot_tokens_clean = 0, updated_at = ?3 \
-                     WHERE id = ?4 AND provision_lease_holder = ?5",
-                    params![envelope, token_id, now_ms(), workspace_id, holder],
-                )
-                .map_err(sql(&path))?;
+            let changed = tx.execute(
+                "UPDATE workspaces SET gitea_bot_token_enc = ?1, gitea_bot_token_id = ?2, \
+                 gitea_bot_tokens_clean = 0, updated_at = ?3 \
+                 WHERE id = ?4 AND provision_lease_holder = ?5",
+                params![envelope, token_id, now_ms(), workspace_id, holder],
+            )?;
             if changed != 1 {
                 return Err(KeystoreError::Busy(
                     "this run lost its provisioning lease to another run; the new token was \
@@ -379,141 +371,158 @@ mod tests {
 
     #[test]
     fn records_need_the_lease_and_a_second_holder_is_refused() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let state = store
-            .acquire_provision_lease(&ws.slug, "run-1", TTL)
-            .unwrap();
-        assert_eq!(state.workspace.provision_status, "pending");
-        let err = store
-            .acquire_provision_lease(&ws.slug, "run-2", TTL)
-            .unwrap_err();
-        assert!(matches!(err, KeystoreError::Busy(_)), "{err:?}");
-        let lost =
-            store.record_provision(&ws.id, "run-2", TTL, ProvisionRecord::GiteaOrg { id: 7 });
-        assert!(matches!(lost, Err(KeystoreError::Busy(_))));
-        store
-            .record_provision(&ws.id, "run-1", TTL, ProvisionRecord::GiteaOrg { id: 7 })
-            .unwrap();
-        store.release_provision_lease(&ws.id, "run-1").unwrap();
-        let next = store
-            .acquire_provision_lease(&ws.slug, "run-2", TTL)
-            .unwrap();
-        assert_eq!(next.gitea_org_id, Some(7));
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let state = store
+                .acquire_provision_lease(&ws.slug, "run-1", TTL)
+                .unwrap();
+            assert_eq!(state.workspace.provision_status, "pending");
+            let err = store
+                .acquire_provision_lease(&ws.slug, "run-2", TTL)
+                .unwrap_err();
+            assert!(matches!(err, KeystoreError::Busy(_)), "{err:?}");
+            let lost =
+                store.record_provision(&ws.id, "run-2", TTL, ProvisionRecord::GiteaOrg { id: 7 });
+            assert!(matches!(lost, Err(KeystoreError::Busy(_))));
+            store
+                .record_provision(&ws.id, "run-1", TTL, ProvisionRecord::GiteaOrg { id: 7 })
+                .unwrap();
+            store.release_provision_lease(&ws.id, "run-1").unwrap();
+            let next = store
+                .acquire_provision_lease(&ws.slug, "run-2", TTL)
+                .unwrap();
+            assert_eq!(next.gitea_org_id, Some(7));
+        });
     }
 
     #[test]
     fn an_expired_lease_can_be_taken_over() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        store.acquire_provision_lease(&ws.slug, "dead", -1).unwrap();
-        assert!(store.acquire_provision_lease(&ws.slug, "live", TTL).is_ok());
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            store.acquire_provision_lease(&ws.slug, "dead", -1).unwrap();
+            assert!(store.acquire_provision_lease(&ws.slug, "live", TTL).is_ok());
+        });
     }
 
     #[test]
     fn the_outcome_keeps_step_and_error_and_ready_stamps_the_time() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
-        let long = "e".repeat(5000);
-        store
-            .record_provision(
-                &ws.id,
-                "r",
-                TTL,
-                ProvisionRecord::Outcome {
-                    status: ProvisionStatus::Error,
-                    step: Some("gitea_org".to_string()),
-                    error: Some(long.clone()),
-                },
-            )
-            .unwrap();
-        let w = store.require_workspace(&ws.slug).unwrap();
-        assert_eq!(w.provision_status, "error");
-        assert_eq!(w.provision_step.as_deref(), Some("gitea_org"));
-        assert!(w.provision_error.unwrap().chars().count() <= MAX_ERROR + 1);
-        assert_eq!(w.provisioned_at, None);
-        store
-            .record_provision(
-                &ws.id,
-                "r",
-                TTL,
-                ProvisionRecord::Outcome {
-                    status: ProvisionStatus::Ready,
-                    step: None,
-                    error: None,
-                },
-            )
-            .unwrap();
-        let w = store.require_workspace(&ws.slug).unwrap();
-        assert_eq!(w.provision_status, "ready");
-        assert!(w.provisioned_at.is_some());
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
+            let long = "e".repeat(5000);
+            store
+                .record_provision(
+                    &ws.id,
+                    "r",
+                    TTL,
+                    ProvisionRecord::Outcome {
+                        status: ProvisionStatus::Error,
+                        step: Some("gitea_org".to_string()),
+                        error: Some(long.clone()),
+                    },
+                )
+                .unwrap();
+            let w = store.require_workspace(&ws.slug).unwrap();
+            assert_eq!(w.provision_status, "error");
+            assert_eq!(w.provision_step.as_deref(), Some("gitea_org"));
+            assert!(w.provision_error.unwrap().chars().count() <= MAX_ERROR + 1);
+            assert_eq!(w.provisioned_at, None);
+            store
+                .record_provision(
+                    &ws.id,
+                    "r",
+                    TTL,
+                    ProvisionRecord::Outcome {
+                        status: ProvisionStatus::Ready,
+                        step: None,
+                        error: None,
+                    },
+                )
+                .unwrap();
+            let w = store.require_workspace(&ws.slug).unwrap();
+            assert_eq!(w.provision_status, "ready");
+            assert!(w.provisioned_at.is_some());
+        });
     }
 
     #[test]
     fn a_replaced_bot_user_forgets_the_old_bots_token_and_key() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let ring = ring();
-        store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
-        let rec = |r| store.record_provision(&ws.id, "r", TTL, r).unwrap();
-        rec(ProvisionRecord::GiteaBot { id: 5 });
-        store
-            .store_provisioned_bot_token(
-                &ws.id,
-                "r",
-                11,
-                &SecretString::from("t1".to_string()),
-                &ring,
-            )
-            .unwrap();
-        rec(ProvisionRecord::BotTokensClean);
-        rec(ProvisionRecord::DeployKeyGitea {
-            public_key: "ssh-ed25519 AAAA".to_string(),
-            key_id: 3,
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let ring = ring();
+            store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
+            let rec = |r| store.record_provision(&ws.id, "r", TTL, r).unwrap();
+            rec(ProvisionRecord::GiteaBot { id: 5 });
+            store
+                .store_provisioned_bot_token(
+                    &ws.id,
+                    "r",
+                    11,
+                    &SecretString::from("t1".to_string()),
+                    &ring,
+                )
+                .unwrap();
+            rec(ProvisionRecord::BotTokensClean);
+            rec(ProvisionRecord::DeployKeyGitea {
+                public_key: "ssh-ed25519 AAAA".to_string(),
+                key_id: 3,
+            });
+            // The same bot again changes nothing.
+            rec(ProvisionRecord::GiteaBot { id: 5 });
+            let s = store.provision_state(&ws.slug).unwrap();
+            assert_eq!(s.gitea_bot_token_id, Some(11));
+            assert!(s.gitea_bot_tokens_clean && s.workspace.has_bot_token);
+            assert_eq!(s.gitea_bot_ssh_key_id, Some(3));
+            // Another user under the bot's name owns none of it.
+            rec(ProvisionRecord::GiteaBot { id: 9 });
+            let s = store.provision_state(&ws.slug).unwrap();
+            assert_eq!(s.gitea_bot_user_id, Some(9));
+            assert_eq!(s.gitea_bot_token_id, None);
+            assert!(!s.gitea_bot_tokens_clean && !s.workspace.has_bot_token);
+            assert_eq!(s.gitea_bot_ssh_key_id, None);
         });
-        // The same bot again changes nothing.
-        rec(ProvisionRecord::GiteaBot { id: 5 });
-        let s = store.provision_state(&ws.slug).unwrap();
-        assert_eq!(s.gitea_bot_token_id, Some(11));
-        assert!(s.gitea_bot_tokens_clean && s.workspace.has_bot_token);
-        assert_eq!(s.gitea_bot_ssh_key_id, Some(3));
-        // Another user under the bot's name owns none of it.
-        rec(ProvisionRecord::GiteaBot { id: 9 });
-        let s = store.provision_state(&ws.slug).unwrap();
-        assert_eq!(s.gitea_bot_user_id, Some(9));
-        assert_eq!(s.gitea_bot_token_id, None);
-        assert!(!s.gitea_bot_tokens_clean && !s.workspace.has_bot_token);
-        assert_eq!(s.gitea_bot_ssh_key_id, None);
     }
 
     #[test]
     fn a_stored_token_is_sealed_and_opens_for_its_row_only() {
-        let (dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        let ring = ring();
-        store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
-        let secret = "0123456789abcdef0123456789abcdef01234567";
-        store
-            .store_provisioned_bot_token(
-                &ws.id,
-                "r",
-                4,
-                &SecretString::from(secret.to_string()),
-                &ring,
-            )
-            .unwrap();
-        let back = store.bot_token(&ws.slug, &ring).unwrap().unwrap();
-        assert_eq!(back.expose_secret(), secret);
-        let s = store.provision_state(&ws.slug).unwrap();
-        assert!(
-            !s.gitea_bot_tokens_clean,
-            "other tokens are not known gone yet"
-        );
-        drop(store);
-        for file in ["vibn/keystore.db", "vibn/keystore.db-wal"] {
-            let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
-            assert!(!bytes.windows(16).any(|w| w == &secret.as_bytes()[..16]));
-        }
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            let other = store.create_workspace("b@x.io", None).unwrap();
+            let ring = ring();
+            store.acquire_provision_lease(&ws.slug, "r", TTL).unwrap();
+            let secret = "0123456789abcdef0123456789abcdef01234567";
+            store
+                .store_provisioned_bot_token(
+                    &ws.id,
+                    "r",
+                    4,
+                    &SecretString::from(secret.to_string()),
+                    &ring,
+                )
+                .unwrap();
+            let back = store.bot_token(&ws.slug, &ring).unwrap().unwrap();
+            assert_eq!(back.expose_secret(), secret);
+            let s = store.provision_state(&ws.slug).unwrap();
+            assert!(
+                !s.gitea_bot_tokens_clean,
+                "other tokens are not known gone yet"
+            );
+            let sealed: Vec<u8> = store
+                .test_value(
+                    "SELECT gitea_bot_token_enc FROM workspaces WHERE id = ?1",
+                    params![ws.id],
+                )
+                .unwrap();
+            assert!(!sealed.windows(16).any(|w| w == &secret.as_bytes()[..16]));
+            // Sealed for its row: the same envelope on another row does not open.
+            assert!(ring.open(token_aad(&other.id), &sealed).is_err());
+            if let Some(file) = store.sqlite_path() {
+                for suffix in ["", "-wal"] {
+                    let bytes =
+                        std::fs::read(format!("{}{suffix}", file.display())).unwrap_or_default();
+                    assert!(!bytes.windows(16).any(|w| w == &secret.as_bytes()[..16]));
+                }
+            }
+        });
     }
 }

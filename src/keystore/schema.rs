@@ -1,14 +1,28 @@
-//! Schema migrations: an ordered list of additive steps. Each runs once, inside
-//! `BEGIN IMMEDIATE`, after re-reading the version under the lock, so processes
-//! starting together apply it exactly once.
+//! Schema migrations: an ordered list of additive steps, the same numbered steps on
+//! both backends (written in SQLite's DDL; `Dialect::ddl` translates the types for
+//! PostgreSQL, and a step SQLite and PostgreSQL spell differently, such as a trigger,
+//! carries its PostgreSQL text). Each runs once, inside the write transaction (`BEGIN
+//! IMMEDIATE`, or PostgreSQL's `BEGIN` with the writers' advisory lock), after
+//! re-reading the version under the lock, so processes or replicas starting together
+//! apply it exactly once. The version is `PRAGMA user_version` in SQLite and the
+//! highest row of `schema_migrations` in PostgreSQL.
 
-use super::{KeystoreError, SqliteStore, now_ms, sql};
+use super::db::{Conn, Dialect, params};
+use super::{KeystoreError, Store, now_ms};
+
+/// One numbered step: its SQLite text, and PostgreSQL's when the translated DDL would
+/// not do.
+struct Migration {
+    version: i64,
+    sql: &'static str,
+    postgres: Option<&'static str>,
+}
 
 /// Additive steps; never edit a released one, append a new one.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (
-        1,
-        r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: r#"
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    INTEGER PRIMARY KEY,
     applied_at INTEGER NOT NULL
@@ -126,10 +140,11 @@ CREATE TABLE IF NOT EXISTS audit_events (
 );
 CREATE INDEX IF NOT EXISTS audit_by_workspace ON audit_events (workspace_id, id);
 "#,
-    ),
-    (
-        2,
-        r#"
+        postgres: None,
+    },
+    Migration {
+        version: 2,
+        sql: r#"
 CREATE TRIGGER IF NOT EXISTS prd_versions_are_immutable BEFORE UPDATE ON projects
 BEGIN
     SELECT RAISE(ABORT, 'finalized PRD versions are immutable; finalize a new version');
@@ -139,12 +154,28 @@ BEGIN
     SELECT RAISE(ABORT, 'finalized PRD versions are immutable');
 END;
 "#,
-    ),
-    (
-        3,
+        postgres: Some(
+            r#"
+CREATE OR REPLACE FUNCTION vibn_prd_version_is_immutable() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        RAISE EXCEPTION 'finalized PRD versions are immutable; finalize a new version';
+    END IF;
+    RAISE EXCEPTION 'finalized PRD versions are immutable';
+END
+$fn$;
+DROP TRIGGER IF EXISTS prd_versions_are_immutable ON projects;
+CREATE TRIGGER prd_versions_are_immutable BEFORE UPDATE OR DELETE ON projects
+    FOR EACH ROW EXECUTE FUNCTION vibn_prd_version_is_immutable();
+"#,
+        ),
+    },
+    Migration {
+        version: 3,
         // Provisioning (issue 12): what each step recorded upstream, the step a run
         // stopped at, and a lease so two runs for one workspace never interleave.
-        r#"
+        sql: r#"
 ALTER TABLE workspaces ADD COLUMN coolify_server_uuid TEXT;
 ALTER TABLE workspaces ADD COLUMN coolify_private_key_uuid TEXT;
 ALTER TABLE workspaces ADD COLUMN gitea_org_id INTEGER;
@@ -157,41 +188,66 @@ ALTER TABLE workspaces ADD COLUMN provision_lease_holder TEXT;
 ALTER TABLE workspaces ADD COLUMN provision_lease_until INTEGER;
 CREATE INDEX IF NOT EXISTS workspaces_by_owner ON workspaces (owner_user_id, created_at);
 "#,
-    ),
+        postgres: None,
+    },
 ];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {
-    MIGRATIONS.last().map_or(0, |(v, _)| *v)
+    MIGRATIONS.last().map_or(0, |m| m.version)
 }
 
-/// Apply every migration newer than the file's version.
-pub(super) fn migrate(store: &SqliteStore) -> Result<(), KeystoreError> {
-    let current: i64 = store.read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))?;
+/// The schema version the keystore on `conn` is at (0 when it has none yet).
+pub(super) fn current_version(conn: &Conn<'_>) -> Result<i64, KeystoreError> {
+    match conn.sqlite() {
+        Some(c) => c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| KeystoreError::Unavailable {
+                path: "keystore".into(),
+                reason: e.to_string(),
+            }),
+        None if !conn.has_table("schema_migrations")? => Ok(0),
+        None => conn
+            .query_one(
+                "SELECT COALESCE(max(version), 0) FROM schema_migrations",
+                params![],
+            )?
+            .get(0),
+    }
+}
+
+/// Apply every migration newer than the keystore's version.
+pub(super) fn migrate(store: &Store) -> Result<(), KeystoreError> {
+    let current = store.read(current_version)?;
     if current > latest_version() {
         return Err(KeystoreError::Invalid(format!(
             "keystore {} has schema version {current}, newer than this vibn ({}); upgrade vibn",
-            store.path().display(),
+            store.location(),
             latest_version()
         )));
     }
-    for (version, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        let path = store.path().to_path_buf();
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
         store.write(|tx| {
-            let now: i64 = tx
-                .pragma_query_value(None, "user_version", |r| r.get(0))
-                .map_err(sql(&path))?;
-            if now >= *version {
+            if current_version(tx)? >= migration.version {
                 return Ok(()); // another process got here first
             }
-            tx.execute_batch(statements).map_err(sql(&path))?;
+            let dialect = tx.dialect();
+            match (dialect, migration.postgres) {
+                (Dialect::Postgres, Some(text)) => tx.batch(text)?,
+                _ => tx.batch(&dialect.ddl(migration.sql))?,
+            }
             tx.execute(
-                "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-                (version, now_ms()),
-            )
-            .map_err(sql(&path))?;
-            tx.pragma_update(None, "user_version", version)
-                .map_err(sql(&path))?;
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2) \
+                 ON CONFLICT (version) DO NOTHING",
+                params![migration.version, now_ms()],
+            )?;
+            if let Some(c) = tx.sqlite() {
+                c.pragma_update(None, "user_version", migration.version)
+                    .map_err(|e| KeystoreError::Unavailable {
+                        path: "keystore".into(),
+                        reason: e.to_string(),
+                    })?;
+            }
             Ok(())
         })?;
     }
@@ -200,33 +256,83 @@ pub(super) fn migrate(store: &SqliteStore) -> Result<(), KeystoreError> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::super::testutil;
     use super::*;
 
     #[test]
     fn migrations_record_their_version_and_are_idempotent() {
-        let (_dir, store) = testutil::store();
-        let version: i64 = store
-            .read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
-            .unwrap();
-        assert_eq!(version, latest_version());
-        migrate(&store).unwrap();
-        let path = store.path().to_path_buf();
-        drop(store);
-        let reopened = SqliteStore::open(&path).unwrap();
-        let rows: i64 = reopened
-            .read(|c| c.query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(rows, latest_version());
+        testutil::each(|store| {
+            assert_eq!(store.read(current_version).unwrap(), latest_version());
+            migrate(store).unwrap();
+            let reopened = Store::open(store.path()).unwrap();
+            let rows: i64 = reopened
+                .test_value("SELECT count(*) FROM schema_migrations", params![])
+                .unwrap();
+            assert_eq!(rows, latest_version());
+            if let Some(file) = store.sqlite_path() {
+                let version: i64 = rusqlite::Connection::open(file)
+                    .unwrap()
+                    .pragma_query_value(None, "user_version", |r| r.get(0))
+                    .unwrap();
+                assert_eq!(
+                    version,
+                    latest_version(),
+                    "SQLite keeps PRAGMA user_version"
+                );
+            }
+        });
     }
 
     #[test]
     fn a_newer_schema_is_refused_with_a_clear_message() {
-        let (_dir, store) = testutil::store();
-        store
-            .read(|c| c.pragma_update(None, "user_version", 999))
+        testutil::each(|store| {
+            match store.sqlite_path() {
+                Some(file) => rusqlite::Connection::open(file)
+                    .unwrap()
+                    .pragma_update(None, "user_version", 999)
+                    .unwrap(),
+                None => {
+                    store
+                        .test_execute(
+                            "INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)",
+                            params![],
+                        )
+                        .unwrap();
+                }
+            }
+            let err = migrate(store).unwrap_err().to_string();
+            assert!(err.contains("999") && err.contains("upgrade"), "{err}");
+        });
+    }
+
+    #[test]
+    fn replicas_opening_a_new_postgres_keystore_at_once_all_succeed() {
+        // The writers' advisory lock serializes the migrations: every opener finds
+        // the schema either absent (and applies it) or complete, never half-made.
+        let Some(url) = testutil::postgres_url() else {
+            return;
+        };
+        let start = std::sync::Barrier::new(6);
+        std::thread::scope(|s| {
+            let openers: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        start.wait();
+                        Store::open(Path::new(&url)).map(|_| ())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().expect("opener thread");
+                assert!(opened.is_ok(), "{opened:?}");
+            }
+        });
+        let store = Store::open(Path::new(&url)).unwrap();
+        let rows: i64 = store
+            .test_value("SELECT count(*) FROM schema_migrations", params![])
             .unwrap();
-        let err = migrate(&store).unwrap_err().to_string();
-        assert!(err.contains("999") && err.contains("upgrade"), "{err}");
+        assert_eq!(rows, latest_version(), "each migration applied once");
     }
 }

@@ -1,10 +1,10 @@
 //! Users, workspaces and members. A workspace is created with its derived names
 //! (Gitea org, bot user) and `provision_status = pending`; provisioning fills the rest.
 
-use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{KeystoreError, SqliteStore, new_id, now_ms, sql};
+use super::db::{Row, params};
+use super::{KeystoreError, Store, new_id, now_ms};
 use crate::policy::naming;
 
 /// A workspace as stored (secrets are never part of it).
@@ -62,7 +62,7 @@ pub(super) const WORKSPACE_COLUMNS: &str = "w.id, w.slug, w.name, u.email, w.git
 pub(super) const WORKSPACE_FROM: &str = "workspaces w JOIN users u ON u.id = w.owner_user_id";
 
 /// Read a `Workspace` from columns starting at `at` (in `WORKSPACE_COLUMNS` order).
-pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Workspace> {
+pub(super) fn workspace_from_row(row: &Row, at: usize) -> Result<Workspace, KeystoreError> {
     Ok(Workspace {
         id: row.get(at)?,
         slug: row.get(at + 1)?,
@@ -83,7 +83,7 @@ pub(super) fn workspace_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<W
     })
 }
 
-impl SqliteStore {
+impl Store {
     /// Create a workspace for `owner_email`, choosing a free slug from the email (always
     /// a new one, even when the owner has one already).
     pub fn create_workspace(
@@ -98,7 +98,7 @@ impl SqliteStore {
     /// The owner's workspace, created when they have none (seed 001's
     /// `ensureWorkspaceForUser`): the same email always answers its oldest workspace.
     /// With `another`, a further workspace is created with the next free slug. The
-    /// lookup and the insert share one `BEGIN IMMEDIATE`, so two processes asking at
+    /// lookup and the insert share one write transaction, so two processes asking at
     /// once for a new owner create one workspace, not two.
     pub fn ensure_workspace(
         &self,
@@ -114,41 +114,32 @@ impl SqliteStore {
             )));
         }
         let base = naming::slug_base(&email);
-        let path = self.path().to_path_buf();
         let (id, created) = self.write(|tx| {
             let now = now_ms();
             tx.execute(
                 "INSERT INTO users (id, email, created_at) VALUES (?1, ?2, ?3) \
                  ON CONFLICT(email) DO NOTHING",
                 params![new_id("u"), email, now],
-            )
-            .map_err(sql(&path))?;
+            )?;
             let user_id: String = tx
-                .query_row("SELECT id FROM users WHERE email = ?1", [&email], |r| {
-                    r.get(0)
-                })
-                .map_err(sql(&path))?;
+                .query_one("SELECT id FROM users WHERE email = ?1", params![email])?
+                .get(0)?;
             if !another {
                 let existing: Option<String> = tx
-                    .query_row(
+                    .query_opt(
                         "SELECT id FROM workspaces WHERE owner_user_id = ?1 \
                          ORDER BY created_at, slug LIMIT 1",
-                        [&user_id],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(sql(&path))?;
+                        params![user_id],
+                    )?
+                    .map(|r| r.get(0))
+                    .transpose()?;
                 if let Some(id) = existing {
                     return Ok((id, false));
                 }
             }
             let taken = |slug: &str| -> Result<bool, KeystoreError> {
-                tx.query_row("SELECT 1 FROM workspaces WHERE slug = ?1", [slug], |_| {
-                    Ok(())
-                })
-                .optional()
-                .map(|r| r.is_some())
-                .map_err(sql(&path))
+                tx.query_opt("SELECT 1 FROM workspaces WHERE slug = ?1", params![slug])
+                    .map(|r| r.is_some())
             };
             let mut slug = None;
             for candidate in naming::slug_candidates(&base) {
@@ -184,14 +175,12 @@ impl SqliteStore {
                     naming::gitea_bot(&slug),
                     now
                 ],
-            )
-            .map_err(sql(&path))?;
+            )?;
             tx.execute(
                 "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) \
                  VALUES (?1, ?2, 'owner', ?3)",
                 params![id, user_id, now],
-            )
-            .map_err(sql(&path))?;
+            )?;
             Ok((id, true))
         })?;
         let workspace = self
@@ -205,21 +194,28 @@ impl SqliteStore {
     /// Every workspace, oldest first.
     pub fn list_workspaces(&self) -> Result<Vec<Workspace>, KeystoreError> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} ORDER BY w.created_at, w.slug"
-            ))?;
-            stmt.query_map([], |r| workspace_from_row(r, 0))?.collect()
+            c.query(
+                &format!(
+                    "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} \
+                     ORDER BY w.created_at, w.slug"
+                ),
+                params![],
+            )?
+            .iter()
+            .map(|r| workspace_from_row(r, 0))
+            .collect()
         })
     }
 
     /// The workspace with `slug`, if any.
     pub fn workspace_by_slug(&self, slug: &str) -> Result<Option<Workspace>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"
-            ))?
-            .query_row([slug], |r| workspace_from_row(r, 0))
-            .optional()
+            c.query_opt(
+                &format!("SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.slug = ?1"),
+                params![slug],
+            )?
+            .map(|r| workspace_from_row(&r, 0))
+            .transpose()
         })
     }
 
@@ -255,25 +251,24 @@ impl SqliteStore {
             ));
         }
         let workspace = self.require_workspace(slug)?;
-        let path = self.path().to_path_buf();
         self.write(|tx| {
             tx.execute(
                 "UPDATE workspaces SET coolify_project_uuid = ?1, coolify_environment_name = ?2, \
                  updated_at = ?3 WHERE id = ?4",
                 params![uuid, environment, now_ms(), workspace.id],
             )
-            .map_err(sql(&path))
         })?;
         self.require_workspace(slug)
     }
 
     pub(super) fn workspace_by_id(&self, id: &str) -> Result<Option<Workspace>, KeystoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.id = ?1"
-            ))?
-            .query_row([id], |r| workspace_from_row(r, 0))
-            .optional()
+            c.query_opt(
+                &format!("SELECT {WORKSPACE_COLUMNS} FROM {WORKSPACE_FROM} WHERE w.id = ?1"),
+                params![id],
+            )?
+            .map(|r| workspace_from_row(&r, 0))
+            .transpose()
         })
     }
 }
@@ -284,99 +279,105 @@ mod tests {
 
     #[test]
     fn a_workspace_gets_its_slug_and_derived_names() {
-        let (_dir, store) = testutil::store();
-        let ws = store
-            .create_workspace("Mark.Smith@Example.com", Some("Mark's"))
-            .unwrap();
-        assert_eq!(ws.slug, "mark-smith");
-        assert_eq!(ws.name, "Mark's");
-        assert_eq!(ws.owner_email, "mark.smith@example.com");
-        assert_eq!(ws.gitea_org, "vibn-mark-smith");
-        assert_eq!(
-            ws.gitea_bot_username.as_deref(),
-            Some("vibn-bot-mark-smith")
-        );
-        assert_eq!(ws.provision_status, "pending");
-        assert!(!ws.has_bot_token);
-        assert_eq!(store.workspace_by_slug("mark-smith").unwrap(), Some(ws));
+        testutil::each(|store| {
+            let ws = store
+                .create_workspace("Mark.Smith@Example.com", Some("Mark's"))
+                .unwrap();
+            assert_eq!(ws.slug, "mark-smith");
+            assert_eq!(ws.name, "Mark's");
+            assert_eq!(ws.owner_email, "mark.smith@example.com");
+            assert_eq!(ws.gitea_org, "vibn-mark-smith");
+            assert_eq!(
+                ws.gitea_bot_username.as_deref(),
+                Some("vibn-bot-mark-smith")
+            );
+            assert_eq!(ws.provision_status, "pending");
+            assert!(!ws.has_bot_token);
+            assert_eq!(store.workspace_by_slug("mark-smith").unwrap(), Some(ws));
+        });
     }
 
     #[test]
     fn taken_slugs_get_numbered_suffixes() {
-        let (_dir, store) = testutil::store();
-        let slugs: Vec<String> = (0..4)
-            .map(|i| {
-                store
-                    .create_workspace(&format!("mark@host{i}.com"), None)
-                    .unwrap()
-                    .slug
-            })
-            .collect();
-        assert_eq!(slugs, ["mark", "mark-2", "mark-3", "mark-4"]);
-        assert_eq!(store.list_workspaces().unwrap().len(), 4);
+        testutil::each(|store| {
+            let slugs: Vec<String> = (0..4)
+                .map(|i| {
+                    store
+                        .create_workspace(&format!("mark@host{i}.com"), None)
+                        .unwrap()
+                        .slug
+                })
+                .collect();
+            assert_eq!(slugs, ["mark", "mark-2", "mark-3", "mark-4"]);
+            assert_eq!(store.list_workspaces().unwrap().len(), 4);
+        });
     }
 
     #[test]
     fn after_99_a_time_based_suffix_is_used() {
-        let (_dir, store) = testutil::store();
-        for i in 0..99 {
-            store
-                .create_workspace(&format!("x@h{i}.com"), None)
-                .unwrap();
-        }
-        let ws = store.create_workspace("x@last.com", None).unwrap();
-        assert!(
-            ws.slug.starts_with("x-") && ws.slug != "x-100",
-            "{}",
-            ws.slug
-        );
-        assert!(crate::policy::naming::is_valid_slug(&ws.slug));
+        testutil::each(|store| {
+            for i in 0..99 {
+                store
+                    .create_workspace(&format!("x@h{i}.com"), None)
+                    .unwrap();
+            }
+            let ws = store.create_workspace("x@last.com", None).unwrap();
+            assert!(
+                ws.slug.starts_with("x-") && ws.slug != "x-100",
+                "{}",
+                ws.slug
+            );
+            assert!(crate::policy::naming::is_valid_slug(&ws.slug));
+        });
     }
 
     #[test]
     fn a_workspace_is_linked_to_its_coolify_project() {
-        let (_dir, store) = testutil::store();
-        let ws = store.create_workspace("a@x.io", None).unwrap();
-        assert_eq!(ws.coolify_project_uuid, None);
-        let linked = store
-            .set_coolify_project(&ws.slug, "p1abc", "production")
-            .unwrap();
-        assert_eq!(linked.coolify_project_uuid.as_deref(), Some("p1abc"));
-        assert!(
-            store
-                .set_coolify_project(&ws.slug, "bad uuid!", "production")
-                .is_err()
-        );
-        assert!(
-            store
-                .set_coolify_project("ghost", "p1", "production")
-                .is_err()
-        );
+        testutil::each(|store| {
+            let ws = store.create_workspace("a@x.io", None).unwrap();
+            assert_eq!(ws.coolify_project_uuid, None);
+            let linked = store
+                .set_coolify_project(&ws.slug, "p1abc", "production")
+                .unwrap();
+            assert_eq!(linked.coolify_project_uuid.as_deref(), Some("p1abc"));
+            assert!(
+                store
+                    .set_coolify_project(&ws.slug, "bad uuid!", "production")
+                    .is_err()
+            );
+            assert!(
+                store
+                    .set_coolify_project("ghost", "p1", "production")
+                    .is_err()
+            );
+        });
     }
 
     #[test]
     fn the_same_owner_gets_the_same_workspace_unless_another_is_asked_for() {
-        let (_dir, store) = testutil::store();
-        let first = store.ensure_workspace("Mark@x.io", None, false).unwrap();
-        assert!(first.created);
-        let again = store
-            .ensure_workspace(" mark@X.io ", Some("other"), false)
-            .unwrap();
-        assert!(!again.created);
-        assert_eq!(again.workspace, first.workspace);
-        let second = store.ensure_workspace("mark@x.io", None, true).unwrap();
-        assert!(second.created);
-        assert_eq!(second.workspace.slug, "mark-2");
-        // The oldest stays the one returned.
-        let third = store.ensure_workspace("mark@x.io", None, false).unwrap();
-        assert_eq!(third.workspace.slug, "mark");
-        assert_eq!(store.list_workspaces().unwrap().len(), 2);
+        testutil::each(|store| {
+            let first = store.ensure_workspace("Mark@x.io", None, false).unwrap();
+            assert!(first.created);
+            let again = store
+                .ensure_workspace(" mark@X.io ", Some("other"), false)
+                .unwrap();
+            assert!(!again.created);
+            assert_eq!(again.workspace, first.workspace);
+            let second = store.ensure_workspace("mark@x.io", None, true).unwrap();
+            assert!(second.created);
+            assert_eq!(second.workspace.slug, "mark-2");
+            // The oldest stays the one returned.
+            let third = store.ensure_workspace("mark@x.io", None, false).unwrap();
+            assert_eq!(third.workspace.slug, "mark");
+            assert_eq!(store.list_workspaces().unwrap().len(), 2);
+        });
     }
 
     #[test]
     fn a_bad_email_is_refused_and_nothing_is_written() {
-        let (_dir, store) = testutil::store();
-        assert!(store.create_workspace("not an email", None).is_err());
-        assert!(store.list_workspaces().unwrap().is_empty());
+        testutil::each(|store| {
+            assert!(store.create_workspace("not an email", None).is_err());
+            assert!(store.list_workspaces().unwrap().is_empty());
+        });
     }
 }

@@ -9,7 +9,7 @@ use vibn::api::agent_api::AgentApi;
 use vibn::api::caller::Pinning;
 use vibn::clients::runner::RunnerClient;
 use vibn::config::{PinConfig, ToolFilter};
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 use vibn::mcp::agent_server::AgentServer;
 use vibn_sandbox::runner::{Edit, Fault, RunnerSandbox};
 
@@ -302,7 +302,7 @@ async fn bad_input_and_runner_refusals() {
 #[tokio::test]
 async fn pinned_jobs_carry_the_workspace_and_stay_in_it() {
     let a = Agents::start().await;
-    let store = SqliteStore::open(&a.keystore()).unwrap();
+    let store = Store::open(&a.keystore()).unwrap();
     let mut clients = Vec::new();
     let mut slugs = Vec::new();
     for email in ["acme@x.io", "other@x.io"] {

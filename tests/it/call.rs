@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use secrecy::ExposeSecret;
 use serde_json::Value;
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 
 use crate::support::Workspace;
 
@@ -224,7 +224,7 @@ fn bad_arguments_exit_2_before_anything_runs() {
 fn a_call_is_pinned_by_the_workspace_key() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("ks/keystore.db");
-    let store = SqliteStore::open(&keystore).unwrap();
+    let store = Store::open(&keystore).unwrap();
     let slug = store.create_workspace("a@x.io", None).unwrap().slug;
     let key = store
         .mint_workspace_key(&slug, "test", None, "cli")

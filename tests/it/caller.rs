@@ -2,13 +2,15 @@
 //! each call seeing only its own caller's data; and the one server registry matches
 //! the CLI.
 
+use std::path::PathBuf;
+
 use clap::CommandFactory;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::api::caller::{Caller, Pinning};
 use vibn::api::platform_api::{PlatformApi, PlatformParts};
 use vibn::config::PinConfig;
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 use vibn::mcp::registry;
 
 fn params<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
@@ -16,12 +18,52 @@ fn params<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> T {
 }
 
 /// Two workspaces' callers run through one `PlatformApi` at the same time; each saves
-/// and lists memories, and neither ever sees the other's.
+/// and lists memories, and neither ever sees the other's — on a SQLite keystore and on
+/// a PostgreSQL one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_callers_of_two_workspaces_share_one_api_and_see_only_their_own() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ks/keystore.db");
-    let store = SqliteStore::open(&path).unwrap();
+    two_callers_share_one_api(dir.path().join("ks/keystore.db")).await;
+    if let Some(server) = vibn_sandbox::postgres::shared() {
+        two_callers_share_one_api(PathBuf::from(server.fresh_database())).await;
+    }
+}
+
+/// Two servers pinned by one key on one PostgreSQL keystore are two replicas: after
+/// the key is revoked (here by the CLI's store), the very next call through either is
+/// refused, with the same 401 as any other bad key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_on_postgres_is_refused_by_every_replica_on_the_next_call() {
+    let Some(server) = vibn_sandbox::postgres::shared() else {
+        return;
+    };
+    let path = PathBuf::from(server.fresh_database());
+    let store = Store::open(&path).unwrap();
+    let slug = store.create_workspace("replica@x.io", None).unwrap().slug;
+    let key = store.mint_workspace_key(&slug, "t", None, "cli").unwrap();
+    let replicas: Vec<Pinning> = (0..2)
+        .map(|_| {
+            Pinning::from_config(&PinConfig {
+                api_key: Some(SecretString::from(key.token.expose_secret().to_string())),
+                expected_workspace: Some(slug.clone()),
+                keystore: Some(path.clone()),
+                keyring: None,
+            })
+        })
+        .collect();
+    for replica in &replicas {
+        let caller = replica.caller("platform", "list_memory").await.unwrap();
+        assert_eq!(caller.workspace().unwrap().slug, slug);
+    }
+    store.revoke_workspace_key(&slug, &key.record.id).unwrap();
+    for replica in &replicas {
+        let refused = replica.caller("platform", "list_memory").await.unwrap_err();
+        assert_eq!(refused.status(), 401, "{refused:?}");
+    }
+}
+
+async fn two_callers_share_one_api(path: PathBuf) {
+    let store = Store::open(&path).unwrap();
     let mut pinnings = Vec::new();
     for owner in ["mark@x.io", "justine@x.io"] {
         let slug = store.create_workspace(owner, None).unwrap().slug;

@@ -14,7 +14,7 @@ use vibn::api::caller::Pinning;
 use vibn::api::control_plane_api::{ControlPlaneApi, Settings};
 use vibn::api::provision::Provisioner;
 use vibn::config::{PinConfig, ToolFilter};
-use vibn::keystore::{Keyring, Keystore, SecretKey, SqliteStore};
+use vibn::keystore::{Keyring, Keystore, SecretKey, Store};
 use vibn::mcp::control_plane_server::ControlPlaneServer;
 
 use crate::coolify_support::{Coolify, ProgressClient, call_tool, serve_with_progress};
@@ -38,7 +38,7 @@ pub struct Cp {
     pub gitea: Gitea,
     pub coolify: Coolify,
     pub dir: tempfile::TempDir,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<Store>,
     pub secrets: String,
     pub mark: Tenant,
     pub justine: Tenant,
@@ -53,7 +53,7 @@ impl Cp {
         let coolify = Coolify::start().await;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vibn/keystore.db");
-        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let store = Arc::new(Store::open(&path).unwrap());
         let tenant = |email: &str| {
             let slug = store.create_workspace(email, None).unwrap().slug;
             let minted = store.mint_workspace_key(&slug, "t", None, "cli").unwrap();
@@ -100,7 +100,7 @@ impl Cp {
             &self.gitea.sandbox.admin_login(),
             self.coolify.root_client(),
             None,
-            Keystore::sqlite(SqliteStore::open(&self.keystore_path()).unwrap()),
+            Keystore::from_store(Store::open(&self.keystore_path()).unwrap()),
             Arc::new(self.ring()),
         )
     }

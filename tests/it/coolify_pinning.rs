@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::api::caller::Pinning;
 use vibn::config::PinConfig;
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 
 use crate::coolify_support::{Coolify, call_tool};
 use crate::support::{err_status, ok};
@@ -36,7 +36,7 @@ async fn tenant(linked: bool) -> Tenant {
     );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ks.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let ws = store.create_workspace("acme@x.io", None).unwrap();
     if linked {
         store
@@ -196,7 +196,7 @@ async fn coolify_binary_serves_a_pinned_workspace() {
         .create_application(&other, "production", "blog", "https://g/x/blog");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ks.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let ws = store.create_workspace("acme@x.io", None).unwrap();
     store
         .set_coolify_project(&ws.slug, &project, "production")

@@ -13,7 +13,7 @@ use serde_json::Value;
 use vibn::api::doctor::{self, Check, Report, Status};
 use vibn::clients::http::HttpConfig;
 use vibn::config::{DoctorConfig, SearchProvider, Setting, Upstream};
-use vibn::keystore::{Keyring, SecretKey, SqliteStore};
+use vibn::keystore::{Keyring, SecretKey, Store};
 use vibn_sandbox::runner::RunnerSandbox;
 use vibn_sandbox::search::SearchSandbox;
 
@@ -56,7 +56,7 @@ impl Setup {
         let search = SearchSandbox::start(0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let keystore = dir.path().join("ks/keystore.db");
-        let store = SqliteStore::open(&keystore).unwrap();
+        let store = Store::open(&keystore).unwrap();
         let secrets = ring();
         store.check_keyring(&secrets).unwrap();
         drop(store);
@@ -233,7 +233,7 @@ async fn a_missing_keystore_is_reported_and_not_created() {
 async fn the_doctor_records_no_key_in_the_keystore() {
     let dir = tempfile::tempdir().unwrap();
     let keystore = dir.path().join("keystore.db");
-    drop(SqliteStore::open(&keystore).unwrap());
+    drop(Store::open(&keystore).unwrap());
     let secrets = ring();
     let config = DoctorConfig {
         keystore: Setting::Set((keystore.clone(), true)),
@@ -251,7 +251,7 @@ async fn the_doctor_records_no_key_in_the_keystore() {
         assert!(check(&report, "secrets key").detail.contains("records it"));
     }
     let other = ring();
-    SqliteStore::open(&keystore)
+    Store::open(&keystore)
         .unwrap()
         .check_keyring(&other)
         .expect("no key was recorded by the doctor, so any key is still accepted first");
@@ -325,5 +325,60 @@ fn the_binary_exits_1_on_a_failed_check_and_speaks_json() {
     assert!(
         !dir.path().join(".local").exists(),
         "no keystore was created"
+    );
+}
+
+/// A PostgreSQL keystore (`VIBN_KEYSTORE=postgres://…`): the doctor names the backend,
+/// checks its schema and secrets key like a file's, shows the URL without its
+/// password, and calls a database without the keystore's schema "no keystore"
+/// without creating one.
+#[tokio::test]
+async fn a_postgres_keystore_is_checked_and_its_password_never_shown() {
+    let Some(server) = vibn_sandbox::postgres::shared() else {
+        return;
+    };
+    // Trust authentication ignores the password; it is here to prove it is never shown.
+    let with_password = |url: String| url.replacen("postgres@", "postgres:pw-never-shown@", 1);
+    let keystore = PathBuf::from(with_password(server.fresh_database()));
+    let secrets = ring();
+    // Opened from async code, as the CLI does: the store's blocking calls are safe here.
+    let store = Store::open(&keystore).unwrap();
+    store.create_workspace("pg@x.io", None).unwrap();
+    store.check_keyring(&secrets).unwrap();
+    drop(store);
+    let mut config = DoctorConfig {
+        keystore: Setting::Set((keystore, true)),
+        secrets: Setting::Set(secrets),
+        gitea: Setting::Unset,
+        coolify: Setting::Unset,
+        coolify_server: None,
+        runner: Setting::Unset,
+        search: Setting::Unset,
+        sandbox: None,
+        http: http(),
+    };
+    let report = doctor::run(&config).await;
+    let ks = check(&report, "keystore");
+    assert_eq!(ks.status, Status::Ok, "{ks:#?}");
+    assert!(
+        ks.detail.starts_with("PostgreSQL postgres://postgres:***@"),
+        "{ks:#?}"
+    );
+    assert!(ks.detail.contains("1 workspace"), "{ks:#?}");
+    assert!(check(&report, "secrets key").detail.contains("matches"));
+    assert!(!format!("{report:?}").contains("pw-never-shown"));
+
+    let empty = PathBuf::from(with_password(server.fresh_database()));
+    config.keystore = Setting::Set((empty.clone(), true));
+    let report = doctor::run(&config).await;
+    let ks = failed(&report, "keystore");
+    assert!(ks.detail.contains("no keystore"), "{ks:#?}");
+    assert!(!format!("{report:?}").contains("pw-never-shown"));
+    assert!(
+        matches!(
+            Store::open_existing(&empty),
+            Err(vibn::keystore::KeystoreError::Missing { .. })
+        ),
+        "the doctor created nothing"
     );
 }

@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::api::caller::Pinning;
 use vibn::config::{GitLimits, PinConfig, ToolFilter, WorkspaceConfig};
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::gitea::Fault;
 
@@ -152,7 +152,7 @@ async fn pinned_server_rejects_a_revoked_key() {
     let p = pinned().await;
     let client = p.env.gitea.mcp("", p.pin()).await;
     ok(&call(&client, "list_repos", json!({})).await);
-    let store = SqliteStore::open(&p.keystore).unwrap();
+    let store = Store::open(&p.keystore).unwrap();
     let slug = p.env.slug.clone();
     let id = store.list_workspace_keys(&slug).unwrap()[0].id.clone();
     store.revoke_workspace_key(&slug, &id).unwrap();

@@ -9,7 +9,7 @@ use vibn::api::platform_api::{PlatformApi, PlatformParts};
 use vibn::clients::gitea::FileChange;
 use vibn::clients::search::SearchClient;
 use vibn::config::{PinConfig, ToolFilter};
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 use vibn::mcp::platform_server::PlatformServer;
 use vibn_sandbox::search::SearchSandbox;
 
@@ -153,7 +153,7 @@ async fn memory_is_scoped_to_the_session() {
 #[tokio::test]
 async fn memory_is_scoped_to_the_workspace() {
     let p = Platform::new();
-    let store = SqliteStore::open(&p.keystore()).unwrap();
+    let store = Store::open(&p.keystore()).unwrap();
     let mut clients = Vec::new();
     for email in ["a@x.io", "b@x.io"] {
         let ws = store.create_workspace(email, None).unwrap();
@@ -298,7 +298,7 @@ async fn skills_from_a_folder_report_malformed_ones() {
 #[tokio::test]
 async fn skills_from_the_workspace_skills_repository() {
     let p = Platform::new();
-    let store = SqliteStore::open(&p.keystore()).unwrap();
+    let store = Store::open(&p.keystore()).unwrap();
     let ws = store.create_workspace("acme@x.io", None).unwrap();
     let key = store
         .mint_workspace_key(&ws.slug, "t", None, "cli")

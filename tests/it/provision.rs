@@ -1,7 +1,8 @@
 //! `api::provision` against the Gitea and Coolify stand-ins (issue 12 item 1): what a
 //! run makes and records, that a run on a ready workspace writes nothing upstream,
 //! adoption (and refusing to adopt what a stranger made), the deploy keypair made anew
-//! when a half is missing, hostile slugs, the secrets key, the lease.
+//! when a half is missing, hostile slugs, the secrets key, the lease. A first run, a
+//! re-run and the lease run on a SQLite keystore and on a PostgreSQL one.
 
 use vibn::api::provision::{self, Step, StepOutcome};
 use vibn::error::ErrorKind;
@@ -14,93 +15,99 @@ use crate::provision_support::{Env, OWNER, secret};
 /// needs (create a repo in the org) but not manage the org (create a team).
 #[tokio::test]
 async fn provision_creates_everything_and_records_it() {
-    let env = Env::new().await;
-    let report = env.provisioner().provision(&env.slug).await.unwrap();
-    assert_eq!(report.status, ProvisionStatus::Ready, "{report:#?}");
-    let outcomes: Vec<(Step, StepOutcome)> =
-        report.steps.iter().map(|s| (s.step, s.outcome)).collect();
-    assert_eq!(
-        outcomes,
-        vec![
-            (Step::CoolifyProject, StepOutcome::Created),
-            (Step::CoolifyServer, StepOutcome::Adopted),
-            (Step::GiteaOrg, StepOutcome::Created),
-            (Step::GiteaOwner, StepOutcome::Skipped),
-            (Step::GiteaBot, StepOutcome::Created),
-            (Step::GiteaTeam, StepOutcome::Created),
-            (Step::BotToken, StepOutcome::Created),
-            (Step::DeployKey, StepOutcome::Created),
-        ]
-    );
-    env.assert_provisioned_once("first run").await;
-    let ws = env.store.require_workspace(&env.slug).unwrap();
-    assert_eq!(
-        ws.coolify_server_uuid.as_deref(),
-        Some(env.coolify.state().server_uuid().as_str())
-    );
-    assert!(ws.provisioned_at.is_some() && ws.provision_error.is_none());
-    // The Coolify project has its production environment and description.
-    let project = env
-        .coolify
-        .root_client()
-        .get_project(ws.coolify_project_uuid.as_deref().unwrap())
-        .await
-        .unwrap();
-    assert!(project.environments.iter().any(|e| e.name == "production"));
-    assert_eq!(project.description.as_deref(), Some("Vibn workspace mark"));
-    // The bot: its token has the scopes to create org repositories; it is no owner.
-    let bot = env.gitea.client_with(&env.stored_token(), fast_http());
-    let repo = bot
-        .create_org_repo(&env.org(), "site", true, true)
-        .await
-        .unwrap();
-    assert_eq!(repo.full_name, "vibn-mark/site");
-    let spec = vibn::clients::gitea::TeamSpec {
-        name: "Sneaky".into(),
-        description: String::new(),
-        permission: "admin".into(),
-        units_map: None,
-        includes_all_repositories: true,
-        can_create_org_repo: true,
-    };
-    let refused = bot.create_team_spec(&env.org(), &spec).await.unwrap_err();
-    assert_eq!(refused.status(), Some(403), "the bot is not an org owner");
-    // The private key is not kept by vibn.
-    let db = std::fs::read(env.dir.path().join("vibn/keystore.db")).unwrap();
-    let wal = std::fs::read(env.dir.path().join("vibn/keystore.db-wal")).unwrap_or_default();
-    for bytes in [db, wal] {
-        assert!(!bytes.windows(11).any(|w| w == b"OPENSSH PRI"));
+    for env in Env::each().await {
+        eprintln!("-- keystore: {}", env.store.location());
+        let report = env.provisioner().provision(&env.slug).await.unwrap();
+        assert_eq!(report.status, ProvisionStatus::Ready, "{report:#?}");
+        let outcomes: Vec<(Step, StepOutcome)> =
+            report.steps.iter().map(|s| (s.step, s.outcome)).collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                (Step::CoolifyProject, StepOutcome::Created),
+                (Step::CoolifyServer, StepOutcome::Adopted),
+                (Step::GiteaOrg, StepOutcome::Created),
+                (Step::GiteaOwner, StepOutcome::Skipped),
+                (Step::GiteaBot, StepOutcome::Created),
+                (Step::GiteaTeam, StepOutcome::Created),
+                (Step::BotToken, StepOutcome::Created),
+                (Step::DeployKey, StepOutcome::Created),
+            ]
+        );
+        env.assert_provisioned_once("first run").await;
+        let ws = env.store.require_workspace(&env.slug).unwrap();
+        assert_eq!(
+            ws.coolify_server_uuid.as_deref(),
+            Some(env.coolify.state().server_uuid().as_str())
+        );
+        assert!(ws.provisioned_at.is_some() && ws.provision_error.is_none());
+        // The Coolify project has its production environment and description.
+        let project = env
+            .coolify
+            .root_client()
+            .get_project(ws.coolify_project_uuid.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert!(project.environments.iter().any(|e| e.name == "production"));
+        assert_eq!(project.description.as_deref(), Some("Vibn workspace mark"));
+        // The bot: its token has the scopes to create org repositories; it is no owner.
+        let bot = env.gitea.client_with(&env.stored_token(), fast_http());
+        let repo = bot
+            .create_org_repo(&env.org(), "site", true, true)
+            .await
+            .unwrap();
+        assert_eq!(repo.full_name, "vibn-mark/site");
+        let spec = vibn::clients::gitea::TeamSpec {
+            name: "Sneaky".into(),
+            description: String::new(),
+            permission: "admin".into(),
+            units_map: None,
+            includes_all_repositories: true,
+            can_create_org_repo: true,
+        };
+        let refused = bot.create_team_spec(&env.org(), &spec).await.unwrap_err();
+        assert_eq!(refused.status(), Some(403), "the bot is not an org owner");
+        // The private key is not kept by vibn.
+        if let Some(file) = env.store.sqlite_path() {
+            let db = std::fs::read(file).unwrap();
+            let wal = std::fs::read(format!("{}-wal", file.display())).unwrap_or_default();
+            for bytes in [db, wal] {
+                assert!(!bytes.windows(11).any(|w| w == b"OPENSSH PRI"));
+            }
+        }
+        // Every run appends an audit event.
+        let audit = env.store.list_audit(Some(&env.slug), 10).unwrap();
+        assert!(
+            audit
+                .iter()
+                .any(|e| e.tool == "workspace_provision" && e.outcome == "ok")
+        );
     }
-    // Every run appends an audit event.
-    let audit = env.store.list_audit(Some(&env.slug), 10).unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.tool == "workspace_provision" && e.outcome == "ok")
-    );
 }
 
 /// Issue 12: a re-run on a ready workspace makes no upstream write (the stand-ins'
 /// request logs hold reads only), and reports every step as verified.
 #[tokio::test]
 async fn a_ready_workspace_rerun_writes_nothing_upstream() {
-    let env = Env::new().await;
-    env.provisioner().provision(&env.slug).await.unwrap();
-    env.clear_logs();
-    let report = env.provisioner().provision(&env.slug).await.unwrap();
-    assert_eq!(report.status, ProvisionStatus::Ready);
-    assert_eq!(env.upstream_writes(), Vec::<String>::new());
-    for step in &report.steps {
+    for env in Env::each().await {
+        eprintln!("-- keystore: {}", env.store.location());
+        env.provisioner().provision(&env.slug).await.unwrap();
+        env.clear_logs();
+        let report = env.provisioner().provision(&env.slug).await.unwrap();
+        assert_eq!(report.status, ProvisionStatus::Ready);
+        assert_eq!(env.upstream_writes(), Vec::<String>::new());
+        for step in &report.steps {
+            assert!(
+                matches!(step.outcome, StepOutcome::Verified | StepOutcome::Skipped),
+                "{step:?}"
+            );
+        }
         assert!(
-            matches!(step.outcome, StepOutcome::Verified | StepOutcome::Skipped),
-            "{step:?}"
+            !env.gitea.state().requests().is_empty(),
+            "the re-run did verify upstream"
         );
+        env.assert_provisioned_once("re-run").await;
     }
-    assert!(
-        !env.gitea.state().requests().is_empty(),
-        "the re-run did verify upstream"
-    );
-    env.assert_provisioned_once("re-run").await;
 }
 
 /// A half of the deploy keypair missing on either side makes a new pair on both sides;
@@ -407,12 +414,14 @@ async fn a_wrong_secrets_key_stops_the_run_before_any_request() {
 /// Two runs for one workspace never interleave: a held lease refuses the second.
 #[tokio::test]
 async fn a_run_in_progress_holds_off_a_second_run() {
-    let env = Env::new().await;
-    env.store
-        .acquire_provision_lease(&env.slug, "other-run", 60_000)
-        .unwrap();
-    let err = env.provisioner().provision(&env.slug).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::NotProvisioned);
-    assert!(err.message().contains("another run"), "{err}");
-    assert!(env.gitea.state().requests().is_empty());
+    for env in Env::each().await {
+        eprintln!("-- keystore: {}", env.store.location());
+        env.store
+            .acquire_provision_lease(&env.slug, "other-run", 60_000)
+            .unwrap();
+        let err = env.provisioner().provision(&env.slug).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotProvisioned);
+        assert!(err.message().contains("another run"), "{err}");
+        assert!(env.gitea.state().requests().is_empty());
+    }
 }

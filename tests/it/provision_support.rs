@@ -1,12 +1,14 @@
 //! Fixtures for the provisioning tests: a Gitea and a Coolify stand-in, a keystore in a
-//! temp dir with a secrets key, and a `Provisioner` over them (through the contract
-//! proxy when it runs); plus the checks every scenario ends with.
+//! temp dir (or, with `Env::each`, on the test PostgreSQL server too) with a secrets
+//! key, and a `Provisioner` over them (through the contract proxy when it runs); plus
+//! the checks every scenario ends with.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 use vibn::api::provision::Provisioner;
-use vibn::keystore::{Keyring, SecretKey, SqliteStore};
+use vibn::keystore::{Keyring, SecretKey, Store};
 
 use crate::coolify_support::Coolify;
 use crate::gitea_support::{Gitea, fast_http};
@@ -16,7 +18,9 @@ pub struct Env {
     pub gitea: Gitea,
     pub coolify: Coolify,
     pub dir: tempfile::TempDir,
-    pub store: Arc<SqliteStore>,
+    /// The keystore: the SQLite file in `dir`, or a `postgres://` URL.
+    pub location: PathBuf,
+    pub store: Arc<Store>,
     pub key: String,
     pub slug: String,
 }
@@ -26,15 +30,30 @@ pub const OWNER: &str = "mark@example.com";
 impl Env {
     /// Fresh stand-ins and a keystore with workspace `mark` (owner mark@example.com).
     pub async fn new() -> Env {
+        Env::on(None).await
+    }
+
+    /// The same on a SQLite keystore, then on a PostgreSQL one when a server is available.
+    pub async fn each() -> Vec<Env> {
+        let mut envs = vec![Env::new().await];
+        if let Some(server) = vibn_sandbox::postgres::shared() {
+            envs.push(Env::on(Some(server.fresh_database().into())).await);
+        }
+        envs
+    }
+
+    async fn on(postgres: Option<PathBuf>) -> Env {
         let gitea = Gitea::start().await;
         let coolify = Coolify::start().await;
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("vibn/keystore.db")).unwrap());
+        let location = postgres.unwrap_or_else(|| dir.path().join("vibn/keystore.db"));
+        let store = Arc::new(Store::open(&location).unwrap());
         let slug = store.create_workspace(OWNER, Some("Mark's")).unwrap().slug;
         Env {
             gitea,
             coolify,
             dir,
+            location,
             store,
             key: SecretKey::generate_base64(),
             slug,
@@ -59,9 +78,7 @@ impl Env {
             &self.gitea.sandbox.admin_login(),
             self.coolify.root_client(),
             server.map(str::to_string),
-            vibn::keystore::Keystore::sqlite(
-                SqliteStore::open(&self.dir.path().join("vibn/keystore.db")).unwrap(),
-            ),
+            vibn::keystore::Keystore::from_store(Store::open(&self.location).unwrap()),
             Arc::new(self.ring()),
         )
     }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use vibn::config::{GiteaConfig, PinConfig, ToolFilter, WorkspaceConfig};
-use vibn::keystore::SqliteStore;
+use vibn::keystore::Store;
 use vibn::policy::protected::ProtectedList;
 use vibn_sandbox::git_http::{self, GitHttpState};
 
@@ -51,7 +51,7 @@ struct Hostile {
     base: String,
     org: String,
     repos: tempfile::TempDir,
-    store: SqliteStore,
+    store: Store,
     _keystore: tempfile::TempDir,
 }
 
@@ -88,7 +88,7 @@ impl Hostile {
 async fn hostile(filter: &ToolFilter) -> Hostile {
     let keystore = tempfile::tempdir().unwrap();
     let path = keystore.path().join("ks/keystore.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = Store::open(&path).unwrap();
     let slug = store.create_workspace("mark@x.io", None).unwrap().slug;
     let org = store.require_workspace(&slug).unwrap().gitea_org;
     let token = store

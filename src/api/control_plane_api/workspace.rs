@@ -285,8 +285,7 @@ impl ControlPlaneApi {
 pub fn pinned_workspace_note(config: &crate::config::ControlPlaneConfig) -> Option<String> {
     use secrecy::ExposeSecret;
     let key = config.pin.api_key.as_ref()?;
-    let store =
-        crate::keystore::SqliteStore::open_existing(config.pin.keystore.as_deref()?).ok()?;
+    let store = crate::keystore::Store::open_existing(config.pin.keystore.as_deref()?).ok()?;
     let valid = store
         .validate_workspace_key(
             key.expose_secret(),

@@ -9,7 +9,7 @@ use serde::{Serialize, Serializer};
 
 use crate::clients::gitea::split_base;
 use crate::error::ApiError;
-use crate::keystore::{Keyring, SqliteStore};
+use crate::keystore::{Keyring, Store};
 
 /// The bot's credentials and where to use them.
 #[derive(Debug, Clone, Serialize)]
@@ -78,7 +78,7 @@ pub struct WorkspaceRef {
 /// without `/api/v1`); the token is unsealed with `ring` only when `show_secret`.
 /// 503 with the command to run when the workspace has no bot token yet.
 pub fn credentials(
-    store: &SqliteStore,
+    store: &Store,
     slug: &str,
     gitea_url: &str,
     show_secret: bool,

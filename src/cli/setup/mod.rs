@@ -23,7 +23,7 @@ use super::output;
 use crate::args::{SetupArgs, SetupScope, SetupTarget};
 use crate::config;
 use crate::env_vars as env;
-use crate::keystore::SqliteStore;
+use crate::keystore::Store;
 use crate::mcp::registry::{self, ServerEntry};
 use files::Place;
 
@@ -709,9 +709,9 @@ fn resolve_key(
             bail!("--mint-key needs the workspace: pass --workspace SLUG");
         };
         let ks = if args.print {
-            SqliteStore::open_existing(keystore)?
+            Store::open_existing(keystore)?
         } else {
-            SqliteStore::open(keystore)?
+            Store::open(keystore)?
         };
         let workspace = ks.require_workspace(slug)?;
         let facts = WorkspaceFacts {
@@ -735,10 +735,10 @@ fn resolve_key(
         .map(str::trim)
         .filter(|k| !k.is_empty())
     {
-        let ks = SqliteStore::open_existing(keystore).with_context(|| {
+        let ks = Store::open_existing(keystore).with_context(|| {
             format!(
                 "cannot check VIBN_API_KEY: no keystore at {}",
-                keystore.display()
+                crate::keystore::Location::of(keystore)
             )
         })?;
         let Some(valid) = ks.validate_workspace_key(key, args.workspace.as_deref())? else {
@@ -749,7 +749,7 @@ fn resolve_key(
                     .as_deref()
                     .map(|w| format!(" of workspace {w}"))
                     .unwrap_or_default(),
-                keystore.display()
+                crate::keystore::Location::of(keystore)
             );
         };
         let facts = WorkspaceFacts {
@@ -826,7 +826,7 @@ fn prompt(args: &SetupArgs) -> anyhow::Result<ExitCode> {
         org: None,
     };
     let keystore = config::keystore_path(args.keystore.as_deref())?;
-    if let Ok(ks) = SqliteStore::open_existing(&keystore) {
+    if let Ok(ks) = Store::open_existing(&keystore) {
         let key = args
             .api_key
             .as_deref()
