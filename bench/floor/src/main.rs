@@ -23,7 +23,8 @@ struct EchoOut {
     text: String,
 }
 
-/// The server: only its tool router.
+/// The server: only its tool router, built once at start (the macro's default would
+/// rebuild it on every request).
 #[derive(Clone)]
 struct Floor {
     tool_router: ToolRouter<Self>,
@@ -46,7 +47,7 @@ impl Floor {
     }
 }
 
-#[tool_handler]
+#[tool_handler(router = self.tool_router)]
 impl ServerHandler for Floor {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
