@@ -1,5 +1,5 @@
-"""What every flow shares: the PASS/FAIL transcript, a `vibn sandbox …` child process, tool
-calls through `mcp.Client`, and one MCP session per protocol era."""
+"""What every flow shares: the PASS/FAIL transcript, tool calls through `mcp.Client`, and one
+MCP session per protocol era; the `vibn sandbox …` launcher (standins.py) is re-exported."""
 import json
 import subprocess
 import time
