@@ -54,13 +54,14 @@ TREE_FILES, TREE_MB = 20000, 200
 SERVE_LOAD = SCRIPTS / "serve-load"
 
 # Each vibn server's measured tool: cheap and read-only. `local` tools touch only the machine
-# (the DESIGN's call and pipelining targets are for those); the others make a real HTTP call
-# to a stand-in, so their latency is mostly the stand-in's.
+# (the DESIGN's call and pipelining targets are for those): platform's and agent's read the
+# keystore (list_jobs asks the runner only about unfinished jobs, and the fresh workspace has
+# none). The others make a real HTTP call to a stand-in, so their latency is mostly its.
 VIBN_SERVERS = [
     # (server, tool, args, local)
     ("workspace", "read_file", {"path": SMALL_FILE}, True),
     ("platform", "list_memory", {}, True),
-    ("agent", "list_jobs", {}, False),
+    ("agent", "list_jobs", {}, True),
     ("gitea", "list_repos", {}, False),
     ("coolify", "list_projects", {}, False),
     ("control-plane", "apps_list", {}, False),
@@ -459,7 +460,8 @@ def main():
     print("\n### vibn against the floor, the anchors and DESIGN §9\n")
     print("The floor is bench/floor (bare rmcp 3.9, one `echo` tool, vibn's release profile). The best "
           "anchor is the best of the three anchor servers on that metric in this run. Call and "
-          "pipelining targets apply to tools that stay on the machine; the other servers' tools each "
+          "pipelining targets apply to tools that stay on the machine (workspace reads a file; platform "
+          "and agent, pinned, read the keystore); gitea's, coolify's and control-plane's tools each "
           "make a real HTTP call to a stand-in of `vibn sandbox up`.\n")
     print_targets(floor if not floor.get("error") else None, anchors, vibn)
     print("\n### Search, fan-out, keys, exec, serve\n")
