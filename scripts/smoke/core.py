@@ -1,24 +1,20 @@
-"""What every flow shares: the PASS/FAIL transcript, a `vibn sandbox …` child process, tool
-calls through `mcp.Client`, and one MCP session per protocol era."""
+"""What every flow shares: the PASS/FAIL transcript, tool calls through `mcp.Client`, and one
+MCP session per protocol era; the `vibn sandbox …` launcher (standins.py) is re-exported."""
 import json
-import os
-import select
-import shlex
 import subprocess
 import time
 from contextlib import AsyncExitStack
 
 from mcp import Client
 
+# Re-exported: the flows import them from here.
+from .standins import Sandbox, StepFailed, server_env  # noqa: F401
+
 MODERN = "2026-07-28"
 DEADLINE_S = 50  # one server's whole run; a wedged server must not hang CI
 CALL_TIMEOUT_S = 20
 LEGACY_LABEL = "era 1: legacy (initialize handshake)"
 MODERN_LABEL = f"era 2: modern (mode='auto' must negotiate {MODERN})"
-
-
-class StepFailed(Exception):
-    pass
 
 
 def expect(cond, message):
@@ -90,67 +86,6 @@ def vibn_call(binary, server, tool, args, server_flags=(), env=None):
     except json.JSONDecodeError:
         raise StepFailed(f"vibn call printed no JSON: {short(r.stdout, 200)}")
     return r.returncode, out
-
-
-class Sandbox:
-    """`vibn sandbox <kind> ARGS` in the background until stop(): it prints `KEY=value` lines
-    (read into `env` until every one of `keys` came) and serves until SIGTERM. Its pid goes to
-    `<tmp>/<kind>.pid` for the shell's trap, in case this driver dies first."""
-
-    def __init__(self, binary, tmp, kind, args, keys, wait_s=15):
-        self.kind = kind
-        self.pidfile = tmp / f"{kind}.pid"
-        self.logpath = tmp / f"{kind}.log"
-        self.log = open(self.logpath, "wb")
-        self.p = subprocess.Popen([binary, "sandbox", kind, *args],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log)
-        self.pidfile.write_text(str(self.p.pid))
-        try:
-            self.env = self._read_env(keys, wait_s)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _read_env(self, keys, wait_s):
-        deadline = time.monotonic() + wait_s
-        buf, fd, env = b"", self.p.stdout.fileno(), {}
-        while not set(keys) <= env.keys():
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
-                raise StepFailed(f"the {self.kind} sandbox printed no environment within {wait_s} s")
-            chunk = os.read(fd, 4096)
-            if not chunk:
-                self.p.wait(timeout=5)
-                tail = self.logpath.read_text(errors="replace")[-500:]
-                raise StepFailed(f"the {self.kind} sandbox exited ({self.p.poll()}): {tail}")
-            *lines, buf = (buf + chunk).split(b"\n")
-            for line in lines:
-                # Lines are shell-quoted (`KEY='1|…'`), so read them the way a shell would.
-                words = shlex.split(line.decode())
-                key, sep, value = (words[0] if len(words) == 1 else "").partition("=")
-                if sep:
-                    env[key] = value
-        return env
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
-        self.pidfile.unlink(missing_ok=True)
-        self.p.stdout.close()
-        self.log.close()
-
-
-def server_env(scratch, **variables):
-    """A clean environment for a server process: PATH, a scratch HOME, and `variables`.
-    (The SDK adds its own short list — LOGNAME, SHELL, TERM, USER — nothing secret.)"""
-    home = scratch / "home"
-    home.mkdir(parents=True, exist_ok=True)
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)} | variables
 
 
 class Progress:
