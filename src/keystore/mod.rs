@@ -13,6 +13,7 @@
 //! May import `policy`, `error`; never `api`, `mcp` or `clients`.
 
 mod audit;
+mod domains;
 mod facade;
 pub mod inspect;
 mod jobs;
@@ -22,6 +23,7 @@ mod provision;
 mod schema;
 pub mod secret_box;
 mod secrets;
+mod storage;
 pub mod tokens;
 mod workspaces;
 
@@ -39,6 +41,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::error::ApiError;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use domains::{DomainEvent, DomainPatch, DomainRecord, LedgerEntry};
 pub use facade::Keystore;
 pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
@@ -46,6 +49,7 @@ pub use memory::{MAX_MEMORY_BYTES, MAX_MEMORY_KEY, MAX_PRD_BYTES, Memory, PrdVer
 pub use provision::{ProvisionRecord, ProvisionState, ProvisionStatus};
 pub use secret_box::{Keyring, SecretError, SecretKey};
 pub use secrets::{KeyMatch, RewrapReport};
+pub use storage::{StoragePatch, StorageRecord};
 pub use workspaces::{EnsuredWorkspace, Workspace};
 
 /// How long a writer waits for another process's lock before giving up.

@@ -21,10 +21,14 @@ mod auth;
 mod databases;
 mod deploys;
 mod domains;
+mod domains_lifecycle;
 mod envs;
 mod limits;
+mod providers;
 mod provisioning;
+mod registrar;
 mod repos;
+mod storage;
 mod tenancy;
 mod workspace;
 
@@ -45,8 +49,12 @@ pub use auth::*;
 pub use databases::*;
 pub use deploys::*;
 pub use domains::*;
+pub use domains_lifecycle::*;
 pub use envs::*;
+pub use providers::Providers;
+pub use registrar::*;
 pub use repos::*;
+pub use storage::*;
 pub use tenancy::Kind;
 pub use workspace::*;
 
@@ -54,6 +62,8 @@ pub use workspace::*;
 #[derive(Clone)]
 pub struct ControlPlaneApi {
     inner: Arc<Inner>,
+    /// The domain and storage providers (none unless configured).
+    providers: Arc<Providers>,
 }
 
 struct Inner {
@@ -177,6 +187,13 @@ impl ControlPlaneApi {
                 scope_ttl: config.scope_ttl,
             },
         )
+        .with_providers(Providers::from_config(&config.providers, &config.http))
+    }
+
+    /// The same API with these domain and storage providers.
+    pub fn with_providers(mut self, providers: Providers) -> Self {
+        self.providers = Arc::new(providers);
+        self
     }
 
     /// An API over explicit clients (tests point them at the stand-ins). `gitea` carries
@@ -198,6 +215,7 @@ impl ControlPlaneApi {
                 settings,
                 provision_lock: tokio::sync::Mutex::new(()),
             }),
+            providers: Arc::new(Providers::none()),
         }
     }
 
