@@ -15,6 +15,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use vibn_sandbox::coolify::CoolifySandbox;
 use vibn_sandbox::git_http::{self, GitHttpState};
 use vibn_sandbox::gitea::GiteaSandbox;
+use vibn_sandbox::opensrs::{Mode, OpenSrsSandbox};
 use vibn_sandbox::runner::RunnerSandbox;
 use vibn_sandbox::search::SearchSandbox;
 
@@ -40,8 +41,10 @@ enum SandboxCommand {
     Search(PortArgs),
     /// An agent runner stand-in; prints AGENT_RUNNER_URL.
     Runner(PortArgs),
-    /// Gitea, Coolify, search and the runner together in one process (what `vibn sandbox
-    /// up` starts); prints every one's lines, then `VIBN_SANDBOX_READY=1`.
+    /// An OpenSRS XCP stand-in; prints OPENSRS_USERNAME, OPENSRS_KEY, OPENSRS_ENV.
+    Opensrs(OpenSrsArgs),
+    /// Gitea, Coolify, search, the runner and OpenSRS together in one process (what
+    /// `vibn sandbox up` starts); prints every one's lines, then `VIBN_SANDBOX_READY=1`.
     All(AllArgs),
 }
 
@@ -60,6 +63,26 @@ struct PortArgs {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+}
+
+/// Flags of `vibn-sandbox opensrs`.
+#[derive(Debug, Clone, Args)]
+struct OpenSrsArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Behave as production (`live`) or as Horizon, the test environment (`test`: only
+    /// its own nameservers are accepted).
+    #[arg(long, value_name = "live|test", default_value = "live", value_parser = parse_mode)]
+    mode: Mode,
+}
+
+fn parse_mode(raw: &str) -> Result<Mode, String> {
+    match raw {
+        "live" => Ok(Mode::Live),
+        "test" => Ok(Mode::Test),
+        other => Err(format!("expected live or test, got {other:?}")),
+    }
 }
 
 /// Flags of `vibn-sandbox coolify`.
@@ -121,6 +144,7 @@ fn run(which: SandboxCommand) -> ExitCode {
         SandboxCommand::Coolify(args) => runtime.block_on(coolify_main(args)),
         SandboxCommand::Search(args) => runtime.block_on(search_main(args)),
         SandboxCommand::Runner(args) => runtime.block_on(runner_main(args)),
+        SandboxCommand::Opensrs(args) => runtime.block_on(opensrs_main(args)),
         SandboxCommand::All(args) => runtime.block_on(all_main(args)),
     }
 }
@@ -285,6 +309,36 @@ async fn runner_main(args: PortArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// `vibn sandbox opensrs`: the OpenSRS stand-in in the foreground until interrupted.
+async fn opensrs_main(args: OpenSrsArgs) -> ExitCode {
+    let sandbox = match OpenSrsSandbox::start(args.port).await {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(&format!(
+                "cannot start the OpenSRS sandbox on 127.0.0.1:{}: {e}",
+                args.port
+            ));
+        }
+    };
+    let mut settings = sandbox.state().settings();
+    settings.mode = args.mode;
+    sandbox.state().set_settings(settings);
+    if let Err(e) = print_env(&opensrs_env(&sandbox)) {
+        return fail(&e);
+    }
+    interrupted().await;
+    ExitCode::SUCCESS
+}
+
+/// The lines that point vibn at an OpenSRS stand-in.
+fn opensrs_env(sandbox: &OpenSrsSandbox) -> [(&'static str, String); 3] {
+    [
+        ("OPENSRS_USERNAME", sandbox.username()),
+        ("OPENSRS_KEY", sandbox.key()),
+        ("OPENSRS_ENV", sandbox.url()),
+    ]
+}
+
 /// Every stand-in vibn's servers use, in one process until interrupted; the Gitea data
 /// folder is temporary and removed on exit.
 async fn all_main(args: AllArgs) -> ExitCode {
@@ -303,10 +357,11 @@ async fn all_main(args: AllArgs) -> ExitCode {
         }
     };
     gitea.state().set_root_url(&args.gitea_root_url);
-    let (coolify, search, runner) = match tokio::try_join!(
+    let (coolify, search, runner, opensrs) = match tokio::try_join!(
         CoolifySandbox::start(0),
         SearchSandbox::start(0),
         RunnerSandbox::start(0),
+        OpenSrsSandbox::start(0),
     ) {
         Ok(started) => started,
         Err(e) => {
@@ -315,7 +370,7 @@ async fn all_main(args: AllArgs) -> ExitCode {
             return fail(&format!("cannot start the stand-ins: {e}"));
         }
     };
-    let printed = print_env(&[
+    let mut lines = vec![
         ("GITEA_API_URL", gitea.api_url()),
         ("GITEA_USERNAME", gitea.admin_login()),
         ("GITEA_API_TOKEN", gitea.admin_token()),
@@ -324,15 +379,17 @@ async fn all_main(args: AllArgs) -> ExitCode {
         ("COOLIFY_API_TOKEN", coolify.root_token()),
         ("VIBN_SEARXNG_URL", search.base_url()),
         ("AGENT_RUNNER_URL", runner.base_url()),
-        ("VIBN_SANDBOX_READY", "1".to_string()),
-    ]);
+    ];
+    lines.extend(opensrs_env(&opensrs));
+    lines.push(("VIBN_SANDBOX_READY", "1".to_string()));
+    let printed = print_env(&lines);
     if let Err(e) = printed {
-        drop((gitea, coolify, search, runner));
+        drop((gitea, coolify, search, runner, opensrs));
         cleanup();
         return fail(&e);
     }
     interrupted().await;
-    drop((gitea, coolify, search, runner));
+    drop((gitea, coolify, search, runner, opensrs));
     cleanup();
     ExitCode::SUCCESS
 }
