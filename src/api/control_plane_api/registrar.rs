@@ -50,10 +50,12 @@ pub struct DomainQuote {
     /// True only when the registrar says 210 (available).
     pub available: bool,
     /// The price for `period` years, as the registrar quotes it (when available).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<String>,
     /// The period the price is for.
     pub period: u32,
     /// Why the period differs from the one asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -153,24 +155,30 @@ pub struct DomainOut {
     /// Years registered.
     pub period: i64,
     /// The registrar's order id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
     /// Price paid, as quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub price: Option<String>,
     /// Registrar lock.
     pub locked: bool,
     /// `cloud_dns`.
     pub dns_provider: String,
     /// The managed zone.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dns_zone: Option<String>,
     /// The zone's name servers.
     pub nameservers: Vec<String>,
     /// The app it serves.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attached_app_uuid: Option<String>,
     /// The IP or CNAME target of its records.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub attached_target: Option<String>,
     /// The names written (apex, www …).
     pub fqdns: Vec<String>,
     /// The last failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
 
@@ -721,7 +729,9 @@ impl ControlPlaneApi {
         };
         match outcome {
             Err(e) => {
-                let unknown = matches!(e.failure, Failure::Timeout | Failure::Connect(_));
+                // No answer, or a gateway's error instead of one: OpenSRS may have acted.
+                let unknown = matches!(e.failure, Failure::Timeout | Failure::Connect(_))
+                    || e.status().is_some_and(|s| s >= 500);
                 let text = e.to_string();
                 event(
                     "register.failed",
@@ -809,6 +819,26 @@ impl ControlPlaneApi {
                     ApiError::unprocessable(format!("{name} is already registered"))
                         .with_hint("call domains_search for available names"),
                 )
+            }
+            Ok(Registration::Refused { code: 705, text }) => {
+                // "Timed out, resubmit request": the outcome is unknown until asked.
+                event("register.failed", format!("outcome unknown: 705 {text}")).await?;
+                store
+                    .patch_domain(
+                        &row.id,
+                        DomainPatch {
+                            last_error: Some(Some(format!("705 {text}"))),
+                            ..Default::default()
+                        },
+                    )
+                    .await?;
+                Err(ApiError::upstream(format!(
+                    "the registrar timed out registering {name} (705 {text})"
+                ))
+                .with_hint(
+                    "call domains_register again: vibn asks the registrar first and does not \
+                     register twice",
+                ))
             }
             Ok(Registration::Refused { code, text }) => {
                 event("register.failed", format!("{code} {text}")).await?;

@@ -47,18 +47,24 @@ pub struct StorageOut {
     /// `not_provisioned`, `provisioning`, `ready` or `error`.
     pub status: String,
     /// The bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
     /// Its location.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// The S3-compatible endpoint.
     pub endpoint: String,
     /// The HMAC access key id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
     /// The service account the key belongs to.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
     /// The last provisioning step done.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
     /// The last failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
     /// What to do next.
     pub note: String,

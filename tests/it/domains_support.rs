@@ -1,0 +1,96 @@
+//! Fixtures for the domain and storage tests: the control-plane fixture (`Cp`: two
+//! provisioned workspaces on the Gitea and Coolify stand-ins) plus the OpenSRS stand-in,
+//! and the control plane's API wired to it.
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use vibn::api::control_plane_api::{ControlPlaneApi, Providers};
+use vibn::clients::google::GoogleClient;
+use vibn::clients::opensrs::OpenSrsClient;
+use vibn_sandbox::opensrs::OpenSrsSandbox;
+
+use crate::control_plane_support::Cp;
+use crate::coolify_support::ProgressClient;
+use crate::gitea_support::fast_http;
+
+/// Where buckets go in these tests.
+pub const LOCATION: &str = "NORTHAMERICA-NORTHEAST1";
+
+/// The control-plane fixture with a registrar.
+pub struct Dom {
+    pub cp: Cp,
+    pub opensrs: OpenSrsSandbox,
+    pub google: Option<GoogleClient>,
+}
+
+impl Dom {
+    /// Two provisioned workspaces and the OpenSRS stand-in (live mode).
+    pub async fn new() -> Dom {
+        let cp = Cp::new(true).await;
+        let opensrs = OpenSrsSandbox::start(0).await.unwrap();
+        Dom {
+            cp,
+            opensrs,
+            google: None,
+        }
+    }
+
+    /// The OpenSRS client over the stand-in.
+    pub fn registrar(&self) -> OpenSrsClient {
+        OpenSrsClient::new(
+            &self.opensrs.url(),
+            &self.opensrs.username(),
+            SecretString::from(self.opensrs.key()),
+            fast_http(),
+        )
+    }
+
+    /// The control-plane API with the providers.
+    pub fn api(&self) -> ControlPlaneApi {
+        self.cp
+            .api(vibn::config::SCOPE_TTL, true)
+            .with_providers(Providers::with_clients(
+                Some(self.registrar()),
+                self.google.clone(),
+                LOCATION,
+            ))
+    }
+
+    /// An MCP client pinned by `key`, with the providers.
+    pub async fn client(&self, key: &str) -> ProgressClient {
+        self.cp.client_over(self.api(), key).await
+    }
+
+    /// The XCP actions the stand-in saw that change something.
+    pub fn registrar_writes(&self) -> Vec<String> {
+        self.opensrs
+            .state()
+            .requests()
+            .into_iter()
+            .filter(|c| c.write)
+            .map(|c| c.action)
+            .collect()
+    }
+
+    /// Inject an OpenSRS fault (JSON as `POST /_sandbox/faults` takes it).
+    pub fn fault(&self, fault: Value) {
+        self.opensrs
+            .state()
+            .inject_fault(serde_json::from_value(fault).unwrap());
+    }
+}
+
+/// A valid registrant contact.
+pub fn contact() -> Value {
+    json!({
+        "first_name": "Ada",
+        "last_name": "Lovelace",
+        "address1": "1 Main St",
+        "city": "Toronto",
+        "state": "ON",
+        "country": "CA",
+        "postal_code": "M5V 1A1",
+        "phone": "+1.4165550100",
+        "email": "ada@example.org"
+    })
+}
