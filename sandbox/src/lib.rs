@@ -8,6 +8,7 @@ pub mod coolify;
 mod faults;
 pub mod git_http;
 pub mod gitea;
+pub mod google;
 pub mod opensrs;
 mod plumbing;
 pub mod runner;

@@ -15,6 +15,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use vibn_sandbox::coolify::CoolifySandbox;
 use vibn_sandbox::git_http::{self, GitHttpState};
 use vibn_sandbox::gitea::GiteaSandbox;
+use vibn_sandbox::google::GoogleSandbox;
 use vibn_sandbox::opensrs::{Mode, OpenSrsSandbox};
 use vibn_sandbox::runner::RunnerSandbox;
 use vibn_sandbox::search::SearchSandbox;
@@ -43,8 +44,13 @@ enum SandboxCommand {
     Runner(PortArgs),
     /// An OpenSRS XCP stand-in; prints OPENSRS_USERNAME, OPENSRS_KEY, OPENSRS_ENV.
     Opensrs(OpenSrsArgs),
-    /// Gitea, Coolify, search, the runner and OpenSRS together in one process (what
-    /// `vibn sandbox up` starts); prints every one's lines, then `VIBN_SANDBOX_READY=1`.
+    /// A Google Cloud stand-in (OAuth token endpoint, Cloud DNS, IAM, Cloud Storage);
+    /// writes a service-account key file and prints GOOGLE_APPLICATION_CREDENTIALS,
+    /// GCP_PROJECT, VIBN_GOOGLE_API_URL.
+    Google(GoogleArgs),
+    /// Gitea, Coolify, search, the runner, OpenSRS and Google together in one process
+    /// (what `vibn sandbox up` starts); prints every one's lines, then
+    /// `VIBN_SANDBOX_READY=1`.
     All(AllArgs),
 }
 
@@ -63,6 +69,18 @@ struct PortArgs {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
+}
+
+/// Flags of `vibn-sandbox google`.
+#[derive(Debug, Clone, Args)]
+struct GoogleArgs {
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Folder for `service-account.json` (default: a new temporary folder, removed on
+    /// exit).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
 }
 
 /// Flags of `vibn-sandbox opensrs`.
@@ -145,6 +163,7 @@ fn run(which: SandboxCommand) -> ExitCode {
         SandboxCommand::Search(args) => runtime.block_on(search_main(args)),
         SandboxCommand::Runner(args) => runtime.block_on(runner_main(args)),
         SandboxCommand::Opensrs(args) => runtime.block_on(opensrs_main(args)),
+        SandboxCommand::Google(args) => runtime.block_on(google_main(args)),
         SandboxCommand::All(args) => runtime.block_on(all_main(args)),
     }
 }
@@ -339,6 +358,36 @@ fn opensrs_env(sandbox: &OpenSrsSandbox) -> [(&'static str, String); 3] {
     ]
 }
 
+/// `vibn sandbox google`: the Google stand-in in the foreground until interrupted.
+async fn google_main(args: GoogleArgs) -> ExitCode {
+    let sandbox = match GoogleSandbox::start(args.port, args.dir.as_deref()).await {
+        Ok(s) => s,
+        Err(e) => {
+            return fail(&format!(
+                "cannot start the Google sandbox on 127.0.0.1:{}: {e}",
+                args.port
+            ));
+        }
+    };
+    if let Err(e) = print_env(&google_env(&sandbox)) {
+        return fail(&e);
+    }
+    interrupted().await;
+    ExitCode::SUCCESS
+}
+
+/// The lines that point vibn at a Google stand-in.
+fn google_env(sandbox: &GoogleSandbox) -> [(&'static str, String); 3] {
+    [
+        (
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            sandbox.credentials_path().display().to_string(),
+        ),
+        ("GCP_PROJECT", sandbox.project_id()),
+        ("VIBN_GOOGLE_API_URL", sandbox.api_url()),
+    ]
+}
+
 /// Every stand-in vibn's servers use, in one process until interrupted; the Gitea data
 /// folder is temporary and removed on exit.
 async fn all_main(args: AllArgs) -> ExitCode {
@@ -357,11 +406,12 @@ async fn all_main(args: AllArgs) -> ExitCode {
         }
     };
     gitea.state().set_root_url(&args.gitea_root_url);
-    let (coolify, search, runner, opensrs) = match tokio::try_join!(
+    let (coolify, search, runner, opensrs, google) = match tokio::try_join!(
         CoolifySandbox::start(0),
         SearchSandbox::start(0),
         RunnerSandbox::start(0),
         OpenSrsSandbox::start(0),
+        GoogleSandbox::start(0, None),
     ) {
         Ok(started) => started,
         Err(e) => {
@@ -381,15 +431,16 @@ async fn all_main(args: AllArgs) -> ExitCode {
         ("AGENT_RUNNER_URL", runner.base_url()),
     ];
     lines.extend(opensrs_env(&opensrs));
+    lines.extend(google_env(&google));
     lines.push(("VIBN_SANDBOX_READY", "1".to_string()));
     let printed = print_env(&lines);
     if let Err(e) = printed {
-        drop((gitea, coolify, search, runner, opensrs));
+        drop((gitea, coolify, search, runner, opensrs, google));
         cleanup();
         return fail(&e);
     }
     interrupted().await;
-    drop((gitea, coolify, search, runner, opensrs));
+    drop((gitea, coolify, search, runner, opensrs, google));
     cleanup();
     ExitCode::SUCCESS
 }

@@ -1,6 +1,6 @@
 //! `vibn sandbox up`: the whole product on one machine, for a first look and for demos.
 //! It starts every stand-in (`vibn-sandbox all`: Gitea with git over HTTP, Coolify, the
-//! runner, search), makes a throw-away keystore and secrets key, creates and provisions
+//! runner, search, OpenSRS, Google Cloud), makes a throw-away keystore and secrets key, creates and provisions
 //! a demo workspace against the stand-ins, mints its key, and prints the environment
 //! (`KEY=value` lines on stdout, safe to `eval`) and a client configuration to paste
 //! (stderr). It runs until Ctrl-C or SIGTERM, then stops the stand-ins and removes
@@ -246,6 +246,12 @@ fn client_config(env: &[(String, String)], root: &Path) -> anyhow::Result<String
         "GITEA_API_TOKEN",
         "COOLIFY_API_URL",
         "COOLIFY_API_TOKEN",
+        "OPENSRS_USERNAME",
+        "OPENSRS_KEY",
+        "OPENSRS_ENV",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GCP_PROJECT",
+        "VIBN_GOOGLE_API_URL",
     ]));
     let config = json!({
         "mcpServers": {

@@ -17,7 +17,7 @@ use axum::body::Body;
 use axum::http::{Method, Response};
 use serde_json::{Value, json};
 
-use super::commands;
+use super::register;
 use super::state::{OpenSrsState, Settings, XcpFault};
 use crate::plumbing::json_reply;
 
@@ -88,7 +88,7 @@ pub(super) fn handle(
         ("POST", ["orders", id, "process"]) => id
             .parse::<u64>()
             .map_err(|_| bad("order ids are numbers"))
-            .and_then(|id| commands::process_pending(state, id).map_err(|e| (409, e)))
+            .and_then(|id| register::process_pending(state, id).map_err(|e| (409, e)))
             .map(|a| json!({ "response_code": a.code, "response_text": a.text })),
         _ => Err((404, "unknown sandbox control".to_string())),
     };

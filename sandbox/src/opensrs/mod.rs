@@ -17,6 +17,9 @@
 
 mod commands;
 mod controls;
+mod domains;
+mod queries;
+mod register;
 mod state;
 pub mod xcp;
 
@@ -213,7 +216,7 @@ async fn xcp_call(state: &OpenSrsState, headers: &HeaderMap, body: &[u8]) -> Res
             return reply(status, "text/plain", reason(status));
         }
         if f.pending && call.action == "SW_REGISTER" {
-            answer = Some(commands::save_pending(state, &attributes));
+            answer = Some(register::save_pending(state, &attributes));
         } else if let Some(code) = f.response_code {
             answer = Some(Answer {
                 code,
