@@ -6,10 +6,12 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use vibn::api::control_plane_api::{ControlPlaneApi, Providers};
 use vibn::clients::google::GoogleClient;
+use vibn::clients::google::KeyFile;
 use vibn::clients::opensrs::OpenSrsClient;
+use vibn_sandbox::google::GoogleSandbox;
 use vibn_sandbox::opensrs::OpenSrsSandbox;
 
-use crate::control_plane_support::Cp;
+use crate::control_plane_support::{Cp, call};
 use crate::coolify_support::ProgressClient;
 use crate::gitea_support::fast_http;
 
@@ -21,6 +23,7 @@ pub struct Dom {
     pub cp: Cp,
     pub opensrs: OpenSrsSandbox,
     pub google: Option<GoogleClient>,
+    pub gcp: Option<GoogleSandbox>,
 }
 
 impl Dom {
@@ -32,7 +35,55 @@ impl Dom {
             cp,
             opensrs,
             google: None,
+            gcp: None,
         }
+    }
+
+    /// With the Google stand-in as well, and the Coolify server at a public-looking
+    /// address (Coolify's own localhost server says `host.docker.internal`).
+    pub async fn with_google() -> Dom {
+        let mut d = Dom::new().await;
+        let gcp = GoogleSandbox::start(0, None).await.unwrap();
+        assert!(
+            gcp.state().validator_enabled(),
+            "contract validation must be on"
+        );
+        let key =
+            KeyFile::parse(&std::fs::read_to_string(gcp.credentials_path()).unwrap()).unwrap();
+        d.google = Some(GoogleClient::new(
+            key,
+            &gcp.project_id(),
+            Some(&gcp.api_url()),
+            fast_http(),
+        ));
+        d.gcp = Some(gcp);
+        d.cp.coolify.state().set_server_ip("203.0.113.10");
+        d
+    }
+
+    /// The Google stand-in.
+    pub fn gcp(&self) -> &GoogleSandbox {
+        self.gcp.as_ref().unwrap()
+    }
+
+    /// Inject a Google fault.
+    pub fn gfault(&self, fault: Value) {
+        self.gcp()
+            .state()
+            .inject_fault(serde_json::from_value(fault).unwrap());
+    }
+
+    /// The Google stand-in saw no contract violation.
+    pub fn assert_no_violations(&self) {
+        self.gcp().state().assert_no_violations();
+    }
+
+    /// A new app of `key`'s workspace (a repository `name` and an app from it).
+    pub async fn app(&self, key: &str, name: &str) -> String {
+        let c = self.client(key).await;
+        crate::support::ok(&call(&c, "repos_create", json!({"name": name})).await);
+        let r = call(&c, "apps_create", json!({"repo": name})).await;
+        crate::support::ok(&r)["uuid"].as_str().unwrap().to_string()
     }
 
     /// The OpenSRS client over the stand-in.

@@ -20,6 +20,7 @@ mod agent_tools;
 mod call;
 mod caller;
 mod control_plane;
+mod control_plane_attach;
 mod control_plane_domains;
 mod control_plane_tenancy;
 mod coolify_client;

@@ -26,7 +26,8 @@ pub const MAX_SUBDOMAINS: usize = 10;
 /// TTL of the records written.
 const TTL: u32 = 300;
 
-/// Parameters of `domains_attach`: exactly one of `app_uuid`, `ip`, `cname`.
+/// Parameters of `domains_attach`: one of `app_uuid`, `ip`, `cname` — or `app_uuid`
+/// with `ip` when the app's Coolify server has no public address of its own.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DomainsAttachParams {
     /// A registered domain of this workspace.
@@ -35,7 +36,8 @@ pub struct DomainsAttachParams {
     /// added to the app's domains.
     #[serde(default)]
     pub app_uuid: Option<String>,
-    /// An IPv4 or IPv6 address (A / AAAA records).
+    /// An IPv4 or IPv6 address (A / AAAA records); with app_uuid, the address the app's
+    /// server is reached at.
     #[serde(default)]
     pub ip: Option<String>,
     /// A host name (CNAME records; not possible at the apex "@").
@@ -62,7 +64,7 @@ pub struct DomainsAttachOut {
 
 /// Where the records point.
 enum Target {
-    App(String),
+    App(String, Option<IpAddr>),
     Ip(IpAddr),
     Cname(String),
 }
@@ -89,8 +91,7 @@ fn check_ip(text: &str) -> Result<IpAddr, ApiError> {
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation())
+                || v4.is_multicast())
         }
         IpAddr::V6(v6) => !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast()),
     };
@@ -141,12 +142,15 @@ impl ControlPlaneApi {
     ) -> Result<DomainsAttachOut, ApiError> {
         let (ws, row) = self.owned_domain(caller, &p.domain).await?;
         let target = match (&p.app_uuid, &p.ip, &p.cname) {
-            (Some(uuid), None, None) => Target::App(uuid.trim().to_string()),
+            (Some(uuid), None, None) => Target::App(uuid.trim().to_string(), None),
+            (Some(uuid), Some(ip), None) => {
+                Target::App(uuid.trim().to_string(), Some(check_ip(ip)?))
+            }
             (None, Some(ip), None) => Target::Ip(check_ip(ip)?),
             (None, None, Some(c)) => Target::Cname(check_cname(c)?),
             _ => {
                 return Err(ApiError::bad_request(
-                    "give exactly one of app_uuid, ip and cname",
+                    "give one of app_uuid, ip and cname (or app_uuid with ip)",
                 ));
             }
         };
@@ -194,21 +198,32 @@ impl ControlPlaneApi {
 
         // Where the records point: an app's Coolify server address, or what was given.
         let (tenant, app_uuid, rrdata, kind) = match &target {
-            Target::App(uuid) => {
+            Target::App(uuid, given) => {
                 let t = self.tenant(caller).await?;
                 let app = self.app(&t, uuid).await?;
-                let server = self.coolify()?.get_server(&t.server_uuid).await?;
-                let ip: IpAddr = server
-                    .ip
-                    .as_deref()
-                    .and_then(|i| i.parse().ok())
-                    .ok_or_else(|| {
-                        ApiError::unprocessable(format!(
-                            "Coolify server {} has no IP address to point {} at",
-                            t.server_uuid, row.domain
-                        ))
-                        .with_hint("ask the operator to check the server in Coolify")
-                    })?;
+                let ip = match given {
+                    Some(ip) => *ip,
+                    None => {
+                        let server = self.coolify()?.get_server(&t.server_uuid).await?;
+                        server
+                            .ip
+                            .as_deref()
+                            .and_then(|i| i.parse().ok())
+                            .ok_or_else(|| {
+                                ApiError::unprocessable(format!(
+                                    "Coolify server {} has no IP address to point {} at (it \
+                                     says {})",
+                                    t.server_uuid,
+                                    row.domain,
+                                    quote(server.ip.as_deref().unwrap_or(""))
+                                ))
+                                .with_hint(
+                                    "pass ip with the server's public address along with \
+                                     app_uuid (ask the user or the operator for it)",
+                                )
+                            })?
+                    }
+                };
                 let kind = if ip.is_ipv4() { "A" } else { "AAAA" };
                 (Some(t), Some(app.uuid), ip.to_string(), kind)
             }
