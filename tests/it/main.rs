@@ -22,6 +22,7 @@ mod caller;
 mod control_plane;
 mod control_plane_attach;
 mod control_plane_domains;
+mod control_plane_storage;
 mod control_plane_tenancy;
 mod coolify_client;
 mod coolify_pinning;
