@@ -59,7 +59,7 @@ limits! {
     AuthDeleteParams { uuid: UUID, confirm: NAME }
     ReposCreateParams { name: NAME, description: DESCRIPTION }
     DomainsSearchParams { names: DOMAIN.items(super::registrar::MAX_SEARCH) }
-    DomainsRegisterParams { domain: DOMAIN }
+    DomainsRegisterParams { domain: DOMAIN, nameservers: DOMAIN.items(13) }
     DomainsListParams {}
     DomainRef { domain: DOMAIN }
     DomainsAttachParams {

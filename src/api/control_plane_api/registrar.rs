@@ -73,7 +73,7 @@ pub struct Contact {
     pub first_name: String,
     /// Family name.
     pub last_name: String,
-    /// Organisation (for .ca corporations it must carry Inc., Ltd., Corp. …).
+    /// Organisation.
     #[serde(default)]
     pub org_name: Option<String>,
     /// Street address.
@@ -83,13 +83,13 @@ pub struct Contact {
     pub address2: Option<String>,
     /// City.
     pub city: String,
-    /// State or province code (ON, QC, CA-ON …).
+    /// State or province (ON).
     pub state: String,
-    /// ISO 3166 alpha-2 country (CA, US …).
+    /// Country, ISO alpha-2 (CA).
     pub country: String,
     /// Postal code.
     pub postal_code: String,
-    /// Phone, +CC.NUMBER (e.g. +1.4165550100).
+    /// Phone, +1.4165550100.
     pub phone: String,
     /// Email.
     pub email: String,
@@ -98,16 +98,15 @@ pub struct Contact {
 /// CIRA fields, required for .ca.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 pub struct CaFields {
-    /// Canadian Presence Requirement category (CCO corporation, CCT citizen, RES
-    /// permanent resident, …).
+    /// CIRA presence category (CCO, CCT, RES …).
     pub cpr_category: String,
-    /// Legal type, when it differs from the category (OpenSRS sends one `legal_type`).
+    /// Legal type, if not the category.
     #[serde(default)]
     pub legal_type: Option<String>,
     /// EN or FR (default EN).
     #[serde(default)]
     pub lang_pref: Option<String>,
-    /// Whether the name is a registered trademark (default false).
+    /// A registered trademark (default false).
     #[serde(default)]
     pub isa_trademark: Option<bool>,
 }
@@ -125,8 +124,7 @@ pub struct DomainsRegisterParams {
     pub whois_privacy: Option<bool>,
     /// The registrant.
     pub contact: Contact,
-    /// Name servers to register with (default the registrar's; domains_attach sets
-    /// Cloud DNS's).
+    /// Name servers (default the registrar's; domains_attach sets them).
     #[serde(default)]
     pub nameservers: Option<Vec<String>>,
     /// CIRA fields (required for .ca).
