@@ -77,7 +77,8 @@ async fn every_sandbox_prints_lines_bash_can_source() {
     let dirs = tempfile::tempdir().unwrap();
     let repos = dirs.path().join("repos").to_str().unwrap().to_string();
     let data = dirs.path().join("gitea").to_str().unwrap().to_string();
-    let table: [(Vec<&str>, Vec<&str>); 5] = [
+    let google = dirs.path().join("google").to_str().unwrap().to_string();
+    let table: [(Vec<&str>, Vec<&str>); 7] = [
         (
             vec!["coolify"],
             vec!["COOLIFY_API_URL", "COOLIFY_API_TOKEN"],
@@ -96,6 +97,18 @@ async fn every_sandbox_prints_lines_bash_can_source() {
             vec!["VIBN_SEARXNG_URL", "BRAVE_API_URL", "BRAVE_API_KEY"],
         ),
         (vec!["runner"], vec!["AGENT_RUNNER_URL"]),
+        (
+            vec!["opensrs", "--mode", "test"],
+            vec!["OPENSRS_USERNAME", "OPENSRS_KEY", "OPENSRS_ENV"],
+        ),
+        (
+            vec!["google", "--dir", &google],
+            vec![
+                "GOOGLE_APPLICATION_CREDENTIALS",
+                "GCP_PROJECT",
+                "VIBN_GOOGLE_API_URL",
+            ],
+        ),
         (
             vec!["git-http", "--repos", &repos],
             vec!["GITEA_API_URL", "GITEA_USERNAME", "GITEA_API_TOKEN"],
@@ -127,4 +140,25 @@ async fn sourced_coolify_token_is_the_one_the_stand_in_accepts() {
         .unwrap()
         .status();
     assert_eq!(status, reqwest::StatusCode::OK);
+}
+
+/// The Google stand-in's key file is where GOOGLE_APPLICATION_CREDENTIALS says, for the
+/// project GCP_PROJECT names, with the stand-in's own token endpoint.
+#[tokio::test]
+async fn the_google_key_file_names_the_printed_project_and_token_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_child, lines) = sandbox(&["google", "--dir", dir.path().to_str().unwrap()], 3).await;
+    let keys = [
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "GCP_PROJECT",
+        "VIBN_GOOGLE_API_URL",
+    ];
+    let vars = sourced(&lines, &keys).await;
+    let key_file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&vars[0].1).unwrap()).unwrap();
+    assert_eq!(key_file["project_id"], vars[1].1.as_str());
+    assert_eq!(
+        key_file["token_uri"].as_str().unwrap(),
+        format!("{}token", vars[2].1)
+    );
 }

@@ -406,6 +406,14 @@ fn create_rrset(call: &Call<'_>, key: &str) -> Reply {
 }
 
 fn list_rrsets(call: &Call<'_>, key: &str) -> Reply {
+    if call.q("filter").is_some() {
+        return error(
+            STYLE,
+            501,
+            "notImplemented",
+            "the AIP-160 filter of resourceRecordSets.list is not implemented by the vibn stand-in; use name and type",
+        );
+    }
     if call.q("type").is_some() && call.q("name").is_none() {
         return error(
             STYLE,

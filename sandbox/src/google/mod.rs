@@ -376,6 +376,24 @@ async fn token_call(
     }
     if let Some(f) = state.take_fault("token") {
         record.faulted = true;
+        let mut f = f;
+        if f.body.is_none() {
+            // The token endpoint's errors are OAuth's `{error, error_description}`.
+            let status = f.status.unwrap_or(503);
+            let error = f.reason.clone().unwrap_or_else(|| {
+                if status >= 500 {
+                    "temporarily_unavailable"
+                } else {
+                    "invalid_request"
+                }
+                .to_string()
+            });
+            let description = f
+                .message
+                .clone()
+                .unwrap_or_else(|| crate::plumbing::reason(status).to_string());
+            f.body = Some(json!({ "error": error, "error_description": description }));
+        }
         return fault_answer(&f, Style::JsonApi, None).await;
     }
     let (answer, principal) = token::token_endpoint(state, body);

@@ -210,6 +210,10 @@ fn item_value(item: &Element) -> Result<Data, String> {
     }
 }
 
+/// How deep elements may nest (a real envelope needs about a dozen levels); deeper input
+/// is refused before it can exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
 /// Read the XML into an element tree; the XML declaration and the DOCTYPE are allowed,
 /// processing instructions, CDATA-free markup errors and trailing content are not.
 fn read_tree(body: &[u8]) -> Result<Element, String> {
@@ -229,7 +233,12 @@ fn read_tree(body: &[u8]) -> Result<Element, String> {
                 let _ = start;
                 return Err("content after the root element".into());
             }
-            Event::Start(start) => stack.push(element(&start)?),
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(format!("elements nested deeper than {MAX_DEPTH}"));
+                }
+                stack.push(element(&start)?)
+            }
             Event::Empty(start) => {
                 let e = element(&start)?;
                 close(&mut stack, &mut root, e);
@@ -409,6 +418,11 @@ mod tests {
 
     #[test]
     fn malformed_envelopes_are_refused() {
+        let deep = format!(
+            "<OPS_envelope>{}{}</OPS_envelope>",
+            "<dt_assoc><item key=\"a\">".repeat(100_000),
+            "</item></dt_assoc>".repeat(100_000)
+        );
         let cases = [
             (
                 "<OPS_envelope><header><version>0.9</version></header>",
@@ -441,6 +455,7 @@ mod tests {
             ),
             ("<OPS_envelope></OPS_envelop>", "XML error"),
             ("not xml at all", "outside the root"),
+            (&deep, "nested deeper"),
         ];
         for (xml, want) in cases {
             let err = parse_envelope(xml.as_bytes()).unwrap_err();

@@ -233,3 +233,59 @@ async fn violations_are_refused_recorded_and_served() {
     );
     env.state().assert_no_violations();
 }
+
+#[test]
+fn every_operation_the_stand_in_serves_is_a_discovery_method() {
+    let v = validator();
+    let served = [
+        "dns.managedZones.create",
+        "dns.managedZones.list",
+        "dns.managedZones.get",
+        "dns.managedZones.delete",
+        "dns.resourceRecordSets.create",
+        "dns.resourceRecordSets.list",
+        "dns.resourceRecordSets.get",
+        "dns.resourceRecordSets.patch",
+        "dns.resourceRecordSets.delete",
+        "dns.changes.create",
+        "dns.changes.get",
+        "iam.projects.serviceAccounts.create",
+        "iam.projects.serviceAccounts.list",
+        "iam.projects.serviceAccounts.get",
+        "iam.projects.serviceAccounts.delete",
+        "iam.projects.serviceAccounts.keys.create",
+        "iam.projects.serviceAccounts.keys.list",
+        "iam.projects.serviceAccounts.keys.get",
+        "iam.projects.serviceAccounts.keys.delete",
+        "storage.buckets.insert",
+        "storage.buckets.get",
+        "storage.buckets.getIamPolicy",
+        "storage.buckets.setIamPolicy",
+        "storage.projects.hmacKeys.create",
+        "storage.projects.hmacKeys.list",
+        "storage.projects.hmacKeys.get",
+        "storage.projects.hmacKeys.update",
+        "storage.projects.hmacKeys.delete",
+    ];
+    for id in served {
+        assert!(
+            v.api_of(id).is_some(),
+            "{id} is not in the discovery documents"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_discovery_method_the_stand_in_does_not_serve_gets_501_not_a_violation() {
+    let env = Env::new().await;
+    let policies = format!("dns/v1/projects/{}/policies", env.project());
+    let answer = env.api(Method::GET, &policies, Value::Null).await;
+    assert_eq!(answer.status, 501, "{}", answer.body);
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dns.policies.list")
+    );
+    env.state().assert_no_violations();
+}

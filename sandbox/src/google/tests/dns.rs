@@ -209,3 +209,17 @@ async fn changes_are_atomic_and_deletions_must_match_exactly() {
     // Nothing of the refused change happened.
     assert_eq!(env.state().rrsets("ch-zone").len(), 3);
 }
+
+#[tokio::test]
+async fn name_servers_sent_on_create_are_ignored_as_output_only() {
+    let env = Env::new().await;
+    let body = json!({"name": "out-zone", "dnsName": "out.com.", "description": "", "nameServers": ["ns1.mine.net."]});
+    let made = env.api(Method::POST, &zones(&env), body).await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let ns = made.body["nameServers"].as_array().unwrap();
+    assert!(
+        ns.iter()
+            .all(|n| n.as_str().unwrap().ends_with(".googledomains.com.")),
+        "{ns:?}"
+    );
+}

@@ -138,3 +138,25 @@ async fn api_calls_need_a_valid_unexpired_bearer_with_a_fitting_scope() {
     env.control(Method::POST, "tokens/expire", json!({})).await;
     assert_eq!(env.api(Method::GET, &path, Value::Null).await.status, 401);
 }
+
+#[tokio::test]
+async fn a_token_endpoint_fault_answers_in_oauth_shape() {
+    let env = Env::new().await;
+    env.control(
+        Method::POST,
+        "faults",
+        json!({"operation": "token", "status": 503}),
+    )
+    .await;
+    let answer = env
+        .token_for(&sign(&env.key_file, &claims(&env.key_file)))
+        .await;
+    assert_eq!(answer.status, 503);
+    assert_eq!(answer.body["error"], "temporarily_unavailable");
+    assert_eq!(
+        env.token_for(&sign(&env.key_file, &claims(&env.key_file)))
+            .await
+            .status,
+        200
+    );
+}
