@@ -435,7 +435,7 @@ async fn writes_are_audited() {
 /// The environment `vibn mcp control-plane` gets in the child-process tests: the key,
 /// keystore and secrets key, the operator's Coolify and Gitea (through the contract proxy
 /// when it runs).
-fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
     vec![
         ("PATH", "/usr/bin:/bin".to_string()),
         ("HOME", "/tmp".to_string()),

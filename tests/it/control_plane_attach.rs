@@ -341,3 +341,110 @@ async fn apps_domains_set_takes_the_workspaces_own_attached_domain() {
     .await;
     assert_eq!(err_body(&r)["status"], 403);
 }
+
+/// The whole flow through the real binary, configured from the environment as an
+/// operator would, logging at trace: no secret — the reseller key, the registrant
+/// password, the HMAC secret, the service account's private key, a Google access token,
+/// the bot token — in any result or in the log (a byte scan of both).
+#[tokio::test]
+async fn no_secret_in_any_result_or_log_of_the_whole_flow() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::TokioChildProcess;
+    let d = Dom::with_google().await;
+    let log = d.cp.dir.path().join("control-plane.log");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
+    cmd.env_clear()
+        .args(["mcp", "control-plane", "--log-level", "trace", "--log-file"])
+        .arg(&log);
+    for (k, v) in crate::control_plane::child_env(&d.cp, &d.cp.mark.key) {
+        cmd.env(k, v);
+    }
+    cmd.env("OPENSRS_USERNAME", d.opensrs.username())
+        .env("OPENSRS_KEY", d.opensrs.key())
+        .env("OPENSRS_ENV", d.opensrs.url())
+        .env("GOOGLE_APPLICATION_CREDENTIALS", d.gcp().credentials_path())
+        .env("GCP_PROJECT", d.gcp().project_id())
+        .env("VIBN_GOOGLE_API_URL", d.gcp().api_url());
+    let transport = TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+        .0;
+    let client = ().serve(transport).await.unwrap();
+    let mut shown = String::new();
+    let mut run = async |tool: &str, args: Value| {
+        let r = crate::support::call(&client, tool, args).await;
+        shown.push_str(&crate::control_plane_support::shown(&r));
+        r
+    };
+    ok(&run("repos_create", json!({"name": "web"})).await);
+    let r = run("apps_create", json!({"repo": "web"})).await;
+    let app = ok(&r)["uuid"].as_str().unwrap().to_string();
+    ok(&run("domains.search", json!({"names": [APEX]})).await);
+    let r = run(
+        "domains.register",
+        json!({"domain": APEX, "contact": contact()}),
+    )
+    .await;
+    assert_eq!(ok(&r)["outcome"], "registered");
+    ok(&run("domains.attach", json!({"domain": APEX, "app_uuid": app})).await);
+    ok(&run("domains.get", json!({"domain": APEX})).await);
+    ok(&run("storage.provision", json!({})).await);
+    ok(&run("storage.inject_env", json!({"uuid": app})).await);
+    ok(&run("storage.describe", json!({})).await);
+    ok(&run("apps_envs_list", json!({"uuid": app})).await);
+    // Failures carry upstream text: make some.
+    d.fault(json!({"action": "*", "http_status": 500}));
+    run("domains_search", json!({"names": ["other-name.com"]})).await;
+    d.gfault(json!({"operation": "*", "status": 500, "times": 5}));
+    run("storage_provision", json!({})).await;
+    client.cancel().await.unwrap();
+    let logged = std::fs::read(&log).unwrap();
+    assert!(
+        String::from_utf8_lossy(&logged).contains("audit"),
+        "the log was written"
+    );
+
+    let ws = d.cp.store.require_workspace(&d.cp.mark.slug).unwrap();
+    let hmac =
+        d.cp.store
+            .hmac_secret(&ws.id, &d.cp.ring())
+            .unwrap()
+            .unwrap();
+    let key_file: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.gcp().credentials_path()).unwrap())
+            .unwrap();
+    let pem = key_file["private_key"].as_str().unwrap();
+    let pem_line = pem.lines().nth(5).unwrap().to_string();
+    let mut secrets = vec![
+        ("OPENSRS_KEY", d.opensrs.key()),
+        (
+            "HMAC secret",
+            secrecy::ExposeSecret::expose_secret(&hmac).to_string(),
+        ),
+        ("private key", pem_line),
+        ("bot token", d.cp.bot_token(&d.cp.mark.slug)),
+    ];
+    for call in d.opensrs.state().requests() {
+        if let Some(p) = call.attributes["reg_password"].as_str() {
+            secrets.push(("registrant password", p.to_string()));
+        }
+    }
+    let haystacks = [("results", shown.as_bytes()), ("log", logged.as_slice())];
+    for (what, secret) in &secrets {
+        assert!(secret.len() >= 8, "{what} too short to scan for");
+        for (name, hay) in &haystacks {
+            assert!(
+                !hay.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{what} found in the {name}"
+            );
+        }
+    }
+    for (name, hay) in &haystacks {
+        assert!(
+            !hay.windows(7).any(|w| w == b"ya29.c."),
+            "a Google access token found in the {name}"
+        );
+    }
+    d.assert_no_violations();
+}
