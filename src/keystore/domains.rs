@@ -198,6 +198,14 @@ impl SqliteStore {
         let sealed = ring.seal(password_aad(&id), password.expose_secret().as_bytes());
         let created = self.write(|tx| {
             let now = now_ms();
+            // A name another workspace tried and was definitely refused (no order) was
+            // never theirs: its row gives way (its events stay, under its old id).
+            tx.execute(
+                "DELETE FROM domains WHERE domain = ?1 AND workspace_id != ?2 \
+                 AND status = 'failed' AND order_id IS NULL",
+                params![domain, workspace_id],
+            )
+            .map_err(sql(&path))?;
             tx.execute(
                 "INSERT INTO domains (id, workspace_id, domain, status, period, whois_privacy, \
                  reg_password_enc, created_at, updated_at) \
@@ -415,6 +423,40 @@ mod tests {
         assert_eq!(theirs.workspace_id, a.id);
         let pw = store.domain_password(&row.id, &ring).unwrap();
         assert!(pw.expose_secret().len() >= 16);
+    }
+
+    #[test]
+    fn a_name_another_workspace_failed_to_register_can_be_claimed() {
+        let (_dir, store) = testutil::store();
+        let a = store.create_workspace("a@x.io", None).unwrap();
+        let b = store.create_workspace("b@x.io", None).unwrap();
+        let ring = ring();
+        let (row, _) = store
+            .claim_domain(&a.id, "ex.com", 1, false, &ring)
+            .unwrap();
+        store
+            .patch_domain(
+                &row.id,
+                &DomainPatch {
+                    status: Some("failed".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let (theirs, created) = store
+            .claim_domain(&b.id, "ex.com", 1, false, &ring)
+            .unwrap();
+        assert!(created);
+        assert_eq!(theirs.workspace_id, b.id);
+        // A registered (or pending, or unknown-outcome) row never gives way.
+        let (_, created) = store
+            .claim_domain(&a.id, "ex.com", 1, false, &ring)
+            .unwrap();
+        assert!(!created);
+        assert_eq!(
+            store.domain_record("ex.com").unwrap().unwrap().workspace_id,
+            b.id
+        );
     }
 
     #[test]

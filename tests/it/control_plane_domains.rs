@@ -305,3 +305,17 @@ async fn the_registrar_key_and_registrant_password_never_reach_a_result() {
         assert!(!shown.contains(&p), "the registrant password leaked");
     }
 }
+
+#[tokio::test]
+async fn a_name_another_workspace_failed_to_register_is_not_theirs() {
+    let d = Dom::new().await;
+    d.fault(json!({"action": "SW_REGISTER", "response_code": 465,
+                   "response_text": "Invalid data"}));
+    let r = register(&d, &d.cp.mark.key, "contested.com").await;
+    assert_eq!(err_body(&r)["status"], 422);
+    let r = register(&d, &d.cp.justine.key, "contested.com").await;
+    assert_eq!(ok(&r)["outcome"], "registered");
+    let mark = d.client(&d.cp.mark.key).await;
+    let r = call(&mark, "domains_get", json!({"domain": "contested.com"})).await;
+    assert_eq!(err_body(&r)["status"], 403, "now it is justine's");
+}

@@ -601,7 +601,9 @@ impl ControlPlaneApi {
         let registrar = self.providers.registrar()?;
         let store = caller.store().await?;
         if let Some(existing) = store.domain_record(&name).await? {
-            if existing.workspace_id != ws.id {
+            // Another workspace's definite refusal (no order) never made the name theirs.
+            let abandoned = existing.status == "failed" && existing.order_id.is_none();
+            if existing.workspace_id != ws.id && !abandoned {
                 return Err(not_yours(&name));
             }
             if matches!(existing.status.as_str(), "registered" | "attached") {

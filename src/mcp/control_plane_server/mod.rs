@@ -24,7 +24,9 @@ workspace_describe. To ship an app: repos_create (or repos_list), push code with
 credentials from gitea_credentials, apps_create {repo}, optionally databases_create and \
 apps_envs_upsert DATABASE_URL with the database's internal_url, apps_deploy, then poll \
 apps_deployments until finished and read deployments_logs when a build fails. Domains must be \
-<name>.<workspace>.<base>. Deletes need confirm set to the resource's exact name (from its get \
+<name>.<workspace>.<base>, or a custom domain: domains_search, domains_register, then \
+domains_attach {domain, app_uuid}. For S3 storage: storage_provision, then storage_inject_env \
+{uuid}. Deletes need confirm set to the resource's exact name (from its get \
 or list tool) and keep volumes unless volumes is delete. A 403 means the resource is not this \
 workspace's: stop and ask the user.";
 
