@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 use sha2::{Digest, Sha256};
 
-use super::registrar::{domain_out, registrar_nameservers};
+use super::domain_params::{domain_out, registrar_nameservers};
 use super::{ControlPlaneApi, DomainOut, hosts_of};
 use crate::api::caller::Caller;
 use crate::clients::google::is_conflict;

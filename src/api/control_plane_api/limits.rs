@@ -58,7 +58,7 @@ limits! {
     AuthCreateParams { provider: NAME, name: NAME, description: DESCRIPTION }
     AuthDeleteParams { uuid: UUID, confirm: NAME }
     ReposCreateParams { name: NAME, description: DESCRIPTION }
-    DomainsSearchParams { names: DOMAIN.items(super::registrar::MAX_SEARCH) }
+    DomainsSearchParams { names: DOMAIN.items(super::domain_params::MAX_SEARCH) }
     DomainsRegisterParams { domain: DOMAIN, nameservers: DOMAIN.items(13) }
     DomainsListParams {}
     DomainRef { domain: DOMAIN }

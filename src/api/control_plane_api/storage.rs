@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::ControlPlaneApi;
-use super::registrar::ring_of;
+use super::domain_params::ring_of;
 use crate::api::caller::Caller;
 use crate::clients::coolify::EnvVarWrite;
 use crate::clients::google::{GoogleClient, is_conflict};
