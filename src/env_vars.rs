@@ -72,6 +72,22 @@ pub const VIBN_SECRETS_KEY: &str = "VIBN_SECRETS_KEY";
 pub const VIBN_SECRETS_KEY_PREVIOUS: &str = "VIBN_SECRETS_KEY_PREVIOUS";
 /// An admin org token (`vibn_at_…`) the CLI acts as; recorded as `org-token:<hint>`.
 pub const VIBN_ADMIN_TOKEN: &str = "VIBN_ADMIN_TOKEN";
+/// The OpenSRS reseller user name (domains).
+pub const OPENSRS_USERNAME: &str = "OPENSRS_USERNAME";
+/// The OpenSRS reseller private key (signs every XCP request; never sent).
+pub const OPENSRS_KEY: &str = "OPENSRS_KEY";
+/// `test` (Horizon, the default), `live`, or an http(s) URL of an XCP endpoint.
+pub const OPENSRS_ENV: &str = "OPENSRS_ENV";
+/// Path of a Google service-account key file (Cloud DNS, IAM, Cloud Storage).
+pub const GOOGLE_APPLICATION_CREDENTIALS: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+/// The Google Cloud project domains' zones and workspaces' buckets live in.
+pub const GCP_PROJECT: &str = "GCP_PROJECT";
+/// Where workspace buckets are created (default `NORTHAMERICA-NORTHEAST1`, Montréal).
+pub const VIBN_STORAGE_LOCATION: &str = "VIBN_STORAGE_LOCATION";
+/// Authoritative DNS for attached domains (`cloud_dns`, the default and only one).
+pub const VIBN_DNS_PROVIDER: &str = "VIBN_DNS_PROVIDER";
+/// Replaces the root URL of every Google API (a stand-in or a proxy; operators and tests).
+pub const VIBN_GOOGLE_API_URL: &str = "VIBN_GOOGLE_API_URL";
 
 /// What a variable a server reads is for, in one line for someone configuring an MCP
 /// client (`servers/*/server.json`, `vibn setup`); `None` for one no server reads.
@@ -113,6 +129,16 @@ pub fn purpose(name: &str) -> Option<&'static str> {
         VIBN_ADMIN_TOKEN => "Admin org token (vibn_at_…) the CLI acts as",
         COOLIFY_SERVER_UUID => "The Coolify server workspaces' resources go on",
         VIBN_BASE_DOMAIN => "Base domain of app domains, <app>.<slug>.<base> (default vibnai.com)",
+        OPENSRS_USERNAME => "OpenSRS reseller user name (domain tools)",
+        OPENSRS_KEY => "OpenSRS reseller private key (domain tools)",
+        OPENSRS_ENV => "OpenSRS endpoint: test (default), live, or an XCP URL",
+        GOOGLE_APPLICATION_CREDENTIALS => {
+            "Path of a Google service-account key file (Cloud DNS, IAM, Cloud Storage)"
+        }
+        GCP_PROJECT => "Google Cloud project of domain zones and workspace buckets",
+        VIBN_STORAGE_LOCATION => "Location of workspace buckets (default NORTHAMERICA-NORTHEAST1)",
+        VIBN_DNS_PROVIDER => "Authoritative DNS of attached domains (cloud_dns)",
+        VIBN_GOOGLE_API_URL => "Replaces every Google API's root URL (a stand-in or proxy)",
         RUST_LOG => "Log filter (logs go to stderr)",
         XDG_DATA_HOME => "Where the default keystore lives (vibn/keystore.db below it)",
         HOME => "The home folder",
@@ -137,5 +163,6 @@ pub fn is_secret(name: &str) -> bool {
             | VIBN_SECRETS_KEY
             | VIBN_SECRETS_KEY_PREVIOUS
             | VIBN_ADMIN_TOKEN
+            | OPENSRS_KEY
     )
 }

@@ -321,6 +321,8 @@ async fn script(world: &World, t: &mut Transcript) -> anyhow::Result<()> {
         );
     }
 
+    custom_domain_and_storage(&mut cp, &mut rival_cp, &app_uuid, t).await;
+
     output::line("== the tenant boundary ==");
     let theirs = async {
         rival_cp
@@ -381,6 +383,125 @@ async fn script(world: &World, t: &mut Transcript) -> anyhow::Result<()> {
     rival_cp.session.close().await;
     ws.session.close().await;
     Ok(())
+}
+
+/// The registrant every demo registration uses.
+fn demo_contact() -> Value {
+    json!({
+        "first_name": "Demo", "last_name": "Owner", "address1": "1 Main St",
+        "city": "Montréal", "state": "QC", "country": "CA", "postal_code": "H2X 1Y4",
+        "phone": "+1.5145550100", "email": "demo@vibn.invalid"
+    })
+}
+
+/// Seed 003 §3.6: search, register, attach to the app, the app serves the apex and
+/// www, the domain is locked and rival cannot touch it; then the workspace's bucket and
+/// its credentials injected into the app (the secret never shown).
+async fn custom_domain_and_storage(
+    cp: &mut Server,
+    rival_cp: &mut Server,
+    app_uuid: &str,
+    t: &mut Transcript,
+) {
+    const APEX: &str = "demo-shop.com";
+    output::line("== seed 003 §3.6: a custom domain and object storage ==");
+    let step = cp
+        .ok(
+            "domains_search",
+            json!({"names": [APEX, "demo-shop.ai"], "period": 1}),
+        )
+        .await
+        .and_then(|d| {
+            let r = &d["results"];
+            if r[0]["available"] != true || r[1]["period"] != 2 {
+                bail!("unexpected search results: {r}");
+            }
+            Ok(format!(
+                "{APEX} available at {}; demo-shop.ai raised to {} years",
+                text(&r[0]["price"]),
+                r[1]["period"]
+            ))
+        });
+    t.record("domains_search", step);
+    let step = cp
+        .ok(
+            "domains_register",
+            json!({"domain": APEX, "contact": demo_contact()}),
+        )
+        .await
+        .and_then(|d| match d["outcome"].as_str() {
+            Some("registered") => Ok(format!(
+                "order {}, unlocked until attached",
+                text(&d["domain"]["order_id"])
+            )),
+            _ => bail!("not registered: {d}"),
+        });
+    t.record(&format!("domains_register {APEX}"), step);
+    let step = cp
+        .ok(
+            "domains_register",
+            json!({"domain": APEX, "contact": demo_contact()}),
+        )
+        .await
+        .and_then(|d| match d["outcome"].as_str() {
+            Some("already_registered") => Ok("nothing ordered twice".to_string()),
+            _ => bail!("registered again: {d}"),
+        });
+    t.record("domains_register again (idempotent)", step);
+    // The stand-in Coolify's server, like Coolify's own localhost server, has no public
+    // address: the app's address is given with it.
+    let step = cp
+        .ok(
+            "domains_attach",
+            json!({"domain": APEX, "app_uuid": app_uuid, "ip": "203.0.113.10"}),
+        )
+        .await
+        .map(|d| {
+            let steps = d["steps"].as_array().map_or(0, Vec::len);
+            format!(
+                "{steps} steps (zone, records, name servers, app, lock), serving {}",
+                d["urls"]
+            )
+        });
+    t.record(&format!("domains_attach {APEX} to my-site"), step);
+    let step = async {
+        let d = cp
+            .ok("apps_domains_list", json!({"uuid": app_uuid}))
+            .await?;
+        let domains = &d["domains"];
+        let has = |n: &str| domains.as_array().is_some_and(|a| a.iter().any(|x| x == n));
+        if !(has(APEX) && has(&format!("www.{APEX}"))) {
+            bail!("the app's domains are {domains}");
+        }
+        let got = cp.ok("domains_get", json!({"domain": APEX})).await?;
+        if got["domain"]["locked"] != true {
+            bail!("not locked: {}", got["domain"]);
+        }
+        Ok(format!(
+            "app domains {domains}; locked; {} lifecycle events",
+            got["events"].as_array().map_or(0, Vec::len)
+        ))
+    }
+    .await;
+    t.record(
+        "the app serves the apex and www, the domain is locked",
+        step,
+    );
+    let step = rival_cp
+        .refused("domains_get", json!({"domain": APEX}), 403)
+        .await
+        .map(|m| format!("403: {m}"));
+    t.record(&format!("rival asks for {APEX}"), step);
+    let step = cp
+        .ok("storage_provision", json!({}))
+        .await
+        .map(|d| format!("bucket {} in {}", text(&d["bucket"]), text(&d["region"])));
+    t.record("storage_provision", step);
+    let step = cp
+        .ok("storage_inject_env", json!({"uuid": app_uuid}))
+        .await
+        .map(|d| format!("wrote {} (values not shown)", d["keys"]));
+    t.record("storage_inject_env into my-site", step);
 }
 
 /// Deploy and poll the app's deployments until this one is finished or failed.

@@ -6,7 +6,9 @@
 
 pub mod coolify;
 pub mod gitea;
+pub mod google;
 pub mod http;
+pub mod opensrs;
 pub mod runner;
 pub mod search;
 

@@ -38,6 +38,8 @@ pub struct ControlPlaneConfig {
     pub http: HttpConfig,
     /// How long a project's environment ids are cached.
     pub scope_ttl: Duration,
+    /// The domain and storage providers.
+    pub providers: super::ProvidersConfig,
 }
 
 impl ControlPlaneConfig {
@@ -87,6 +89,7 @@ impl ControlPlaneConfig {
             pin: PinConfig::resolve(&args.common)?,
             http: HttpConfig::default(),
             scope_ttl: SCOPE_TTL,
+            providers: super::ProvidersConfig::resolve()?,
         })
     }
 }

@@ -17,11 +17,13 @@ use crate::policy::protected::ProtectedList;
 
 mod control_plane;
 mod doctor;
+mod providers;
 mod provision;
 mod servers;
 
 pub use control_plane::{ControlPlaneConfig, SCOPE_TTL};
 pub use doctor::{DoctorConfig, Setting, Upstream};
+pub use providers::{DEFAULT_STORAGE_LOCATION, GoogleSettings, OpenSrsSettings, ProvidersConfig};
 pub use provision::{ProvisionConfig, gitea_url};
 pub use servers::{
     AgentServerConfig, CoolifyCredentials, CoolifyServerConfig, GitLimits, GiteaServerConfig,

@@ -12,8 +12,9 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::{
-    JobRecord, JobUpdate, Keyring, KeystoreError, Memory, NewAuditEvent, PrdVersion,
-    ProvisionRecord, ProvisionState, Store, ValidWorkspaceKey, Workspace,
+    DomainEvent, DomainPatch, DomainRecord, JobRecord, JobUpdate, Keyring, KeystoreError,
+    LedgerEntry, Memory, NewAuditEvent, PrdVersion, ProvisionRecord, ProvisionState, StoragePatch,
+    StorageRecord, Store, ValidWorkspaceKey, Workspace,
 };
 
 /// A handle on the keystore (cheap to clone; every clone shares the store and its pool).
@@ -264,6 +265,165 @@ impl Keystore {
             s.store_provisioned_bot_token(&workspace_id, &holder, token_id, &token, &ring)
         })
         .await
+    }
+
+    /// The row of `domain`, whichever workspace owns it.
+    pub async fn domain_record(&self, domain: &str) -> Result<Option<DomainRecord>, KeystoreError> {
+        let domain = domain.to_string();
+        self.run(move |s| s.domain_record(&domain)).await
+    }
+
+    /// Every domain of a workspace.
+    pub async fn domains_of(&self, workspace_id: &str) -> Result<Vec<DomainRecord>, KeystoreError> {
+        let workspace_id = workspace_id.to_string();
+        self.run(move |s| s.domains_of(&workspace_id)).await
+    }
+
+    /// Claim `domain` for a workspace (see `Store::claim_domain`).
+    pub async fn claim_domain(
+        &self,
+        workspace_id: &str,
+        domain: &str,
+        period: i64,
+        whois_privacy: bool,
+        ring: &Arc<Keyring>,
+    ) -> Result<(DomainRecord, bool), KeystoreError> {
+        let (workspace_id, domain, ring) =
+            (workspace_id.to_string(), domain.to_string(), ring.clone());
+        self.run(move |s| s.claim_domain(&workspace_id, &domain, period, whois_privacy, &ring))
+            .await
+    }
+
+    /// The registrant profile password of a domain row.
+    pub async fn domain_password(
+        &self,
+        id: &str,
+        ring: &Arc<Keyring>,
+    ) -> Result<SecretString, KeystoreError> {
+        let (id, ring) = (id.to_string(), ring.clone());
+        self.run(move |s| s.domain_password(&id, &ring)).await
+    }
+
+    /// Change fields of a domain row.
+    pub async fn patch_domain(&self, id: &str, patch: DomainPatch) -> Result<(), KeystoreError> {
+        let id = id.to_string();
+        self.run(move |s| s.patch_domain(&id, &patch)).await
+    }
+
+    /// Append one domain lifecycle event.
+    pub async fn append_domain_event(
+        &self,
+        domain_id: &str,
+        workspace_id: &str,
+        kind: &str,
+        detail: &str,
+    ) -> Result<(), KeystoreError> {
+        let (a, b, c, d) = (
+            domain_id.to_string(),
+            workspace_id.to_string(),
+            kind.to_string(),
+            detail.to_string(),
+        );
+        self.run(move |s| s.append_domain_event(&a, &b, &c, &d))
+            .await
+    }
+
+    /// The newest `limit` events of a domain.
+    pub async fn domain_events(
+        &self,
+        domain_id: &str,
+        limit: i64,
+    ) -> Result<Vec<DomainEvent>, KeystoreError> {
+        let domain_id = domain_id.to_string();
+        self.run(move |s| s.domain_events(&domain_id, limit)).await
+    }
+
+    /// Record a debit once per order.
+    pub async fn record_debit(
+        &self,
+        workspace_id: &str,
+        amount: &str,
+        currency: &str,
+        description: &str,
+        ref_id: &str,
+    ) -> Result<(), KeystoreError> {
+        let (a, b, c, d, e) = (
+            workspace_id.to_string(),
+            amount.to_string(),
+            currency.to_string(),
+            description.to_string(),
+            ref_id.to_string(),
+        );
+        self.run(move |s| s.record_debit(&a, &b, &c, &d, &e)).await
+    }
+
+    /// A workspace's billing ledger.
+    pub async fn ledger(&self, workspace_id: &str) -> Result<Vec<LedgerEntry>, KeystoreError> {
+        let workspace_id = workspace_id.to_string();
+        self.run(move |s| s.ledger(&workspace_id)).await
+    }
+
+    /// The storage row of a workspace.
+    pub async fn storage_record(
+        &self,
+        workspace_id: &str,
+    ) -> Result<Option<StorageRecord>, KeystoreError> {
+        let workspace_id = workspace_id.to_string();
+        self.run(move |s| s.storage_record(&workspace_id)).await
+    }
+
+    /// The storage row, created when there is none.
+    pub async fn ensure_storage(
+        &self,
+        workspace_id: &str,
+        bucket: &str,
+        region: &str,
+    ) -> Result<StorageRecord, KeystoreError> {
+        let (a, b, c) = (
+            workspace_id.to_string(),
+            bucket.to_string(),
+            region.to_string(),
+        );
+        self.run(move |s| s.ensure_storage(&a, &b, &c)).await
+    }
+
+    /// Change fields of a storage row.
+    pub async fn patch_storage(
+        &self,
+        workspace_id: &str,
+        patch: StoragePatch,
+    ) -> Result<(), KeystoreError> {
+        let workspace_id = workspace_id.to_string();
+        self.run(move |s| s.patch_storage(&workspace_id, &patch))
+            .await
+    }
+
+    /// Seal and store a new HMAC key.
+    pub async fn store_hmac(
+        &self,
+        workspace_id: &str,
+        access_id: &str,
+        secret: &SecretString,
+        ring: &Arc<Keyring>,
+    ) -> Result<(), KeystoreError> {
+        let (a, b, secret, ring) = (
+            workspace_id.to_string(),
+            access_id.to_string(),
+            secret.clone(),
+            ring.clone(),
+        );
+        self.run(move |s| s.store_hmac(&a, &b, &secret, &ring))
+            .await
+    }
+
+    /// The HMAC secret, opened.
+    pub async fn hmac_secret(
+        &self,
+        workspace_id: &str,
+        ring: &Arc<Keyring>,
+    ) -> Result<Option<SecretString>, KeystoreError> {
+        let (a, ring) = (workspace_id.to_string(), ring.clone());
+        self.run(move |s| s.hmac_secret(&a, &ring)).await
     }
 }
 

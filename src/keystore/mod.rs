@@ -20,6 +20,7 @@
 
 mod audit;
 pub(crate) mod db;
+mod domains;
 mod facade;
 pub mod inspect;
 mod jobs;
@@ -31,6 +32,7 @@ mod provision;
 mod schema;
 pub mod secret_box;
 mod secrets;
+mod storage;
 mod store;
 pub mod tokens;
 mod workspaces;
@@ -44,6 +46,7 @@ use rand::rngs::OsRng;
 use crate::error::ApiError;
 
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use domains::{DomainEvent, DomainPatch, DomainRecord, LedgerEntry};
 pub use facade::Keystore;
 pub use jobs::{JobRecord, JobUpdate};
 pub use keys::{KeyRecord, MintedKey, Revoked, ValidAdminToken, ValidWorkspaceKey};
@@ -52,6 +55,7 @@ pub use memory::{MAX_MEMORY_BYTES, MAX_MEMORY_KEY, MAX_PRD_BYTES, Memory, PrdVer
 pub use provision::{ProvisionRecord, ProvisionState, ProvisionStatus};
 pub use secret_box::{Keyring, SecretError, SecretKey};
 pub use secrets::{KeyMatch, RewrapReport};
+pub use storage::{StoragePatch, StorageRecord};
 pub use store::{MAX_CONNECTIONS, Store};
 pub use workspaces::{EnsuredWorkspace, Workspace};
 

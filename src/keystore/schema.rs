@@ -190,6 +190,122 @@ CREATE INDEX IF NOT EXISTS workspaces_by_owner ON workspaces (owner_user_id, cre
 "#,
         postgres: None,
     },
+    Migration {
+        version: 4,
+        // Custom domains and object storage (issue 15). A domain belongs to the one
+        // workspace that registered it (UNIQUE domain); a workspace's storage row is keyed
+        // by the workspace id and holds its HMAC secret sealed.
+        sql: r#"
+CREATE TABLE IF NOT EXISTS domains (
+    id                 TEXT PRIMARY KEY,
+    workspace_id       TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    domain             TEXT NOT NULL UNIQUE,
+    status             TEXT NOT NULL,
+    period             INTEGER NOT NULL,
+    registrar          TEXT NOT NULL DEFAULT 'opensrs',
+    order_id           TEXT,
+    price              TEXT,
+    expires_at         TEXT,
+    whois_privacy      INTEGER NOT NULL DEFAULT 0,
+    reg_password_enc   BLOB,
+    dns_provider       TEXT NOT NULL DEFAULT 'cloud_dns',
+    dns_zone           TEXT,
+    nameservers        TEXT,
+    attached_app_uuid  TEXT,
+    attached_target    TEXT,
+    fqdns              TEXT,
+    locked             INTEGER NOT NULL DEFAULT 0,
+    last_error         TEXT,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS domains_by_workspace ON domains (workspace_id, domain);
+CREATE TABLE IF NOT EXISTS domain_events (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    domain_id    TEXT NOT NULL,
+    workspace_id TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    kind         TEXT NOT NULL,
+    detail       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS domain_events_by_domain ON domain_events (domain_id, id);
+CREATE TABLE IF NOT EXISTS billing_ledger (
+    id           TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('debit','credit')),
+    amount       TEXT NOT NULL,
+    currency     TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    ref_id       TEXT NOT NULL,
+    UNIQUE (kind, ref_id)
+);
+CREATE INDEX IF NOT EXISTS billing_by_workspace ON billing_ledger (workspace_id, at);
+CREATE TABLE IF NOT EXISTS workspace_storage (
+    id                     TEXT PRIMARY KEY REFERENCES workspaces(id) ON DELETE CASCADE,
+    bucket                 TEXT NOT NULL UNIQUE,
+    region                 TEXT NOT NULL,
+    service_account_email  TEXT,
+    hmac_access_id         TEXT,
+    hmac_secret_enc        BLOB,
+    status                 TEXT NOT NULL,
+    step                   TEXT,
+    last_error             TEXT,
+    created_at             INTEGER NOT NULL,
+    updated_at             INTEGER NOT NULL
+);
+"#,
+        postgres: None,
+    },
+    Migration {
+        version: 5,
+        // Domain lifecycle events and the billing ledger are append-only (issue 15).
+        sql: r#"
+CREATE TRIGGER IF NOT EXISTS domain_events_are_append_only BEFORE UPDATE ON domain_events
+BEGIN
+    SELECT RAISE(ABORT, 'domain events are append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS domain_events_are_not_deleted BEFORE DELETE ON domain_events
+BEGIN
+    SELECT RAISE(ABORT, 'domain events are append-only');
+END;
+CREATE TRIGGER IF NOT EXISTS billing_ledger_is_append_only BEFORE UPDATE ON billing_ledger
+BEGIN
+    SELECT RAISE(ABORT, 'the billing ledger is append-only');
+END;
+"#,
+        postgres: Some(
+            r#"
+CREATE OR REPLACE FUNCTION vibn_domain_events_are_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RAISE EXCEPTION 'domain events are append-only';
+END
+$fn$;
+DROP TRIGGER IF EXISTS domain_events_are_append_only ON domain_events;
+CREATE TRIGGER domain_events_are_append_only BEFORE UPDATE ON domain_events
+    FOR EACH ROW EXECUTE FUNCTION vibn_domain_events_are_append_only();
+CREATE OR REPLACE FUNCTION vibn_domain_events_are_not_deleted() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RAISE EXCEPTION 'domain events are append-only';
+END
+$fn$;
+DROP TRIGGER IF EXISTS domain_events_are_not_deleted ON domain_events;
+CREATE TRIGGER domain_events_are_not_deleted BEFORE DELETE ON domain_events
+    FOR EACH ROW EXECUTE FUNCTION vibn_domain_events_are_not_deleted();
+CREATE OR REPLACE FUNCTION vibn_billing_ledger_is_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RAISE EXCEPTION 'the billing ledger is append-only';
+END
+$fn$;
+DROP TRIGGER IF EXISTS billing_ledger_is_append_only ON billing_ledger;
+CREATE TRIGGER billing_ledger_is_append_only BEFORE UPDATE ON billing_ledger
+    FOR EACH ROW EXECUTE FUNCTION vibn_billing_ledger_is_append_only();
+"#,
+        ),
+    },
 ];
 
 /// The newest schema version this build knows.

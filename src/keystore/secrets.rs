@@ -8,9 +8,11 @@ use super::secret_box::{self, Aad, Keyring, SecretError, SecretKey};
 use super::{KeystoreError, Store, now_ms};
 
 /// Every encrypted column: (table, column). Rows are keyed by `id`.
-const ENCRYPTED_COLUMNS: [(&str, &str); 2] = [
+const ENCRYPTED_COLUMNS: [(&str, &str); 4] = [
     ("workspaces", "gitea_bot_token_enc"),
     ("workspaces", "ssh_private_key_enc"),
+    ("domains", "reg_password_enc"),
+    ("workspace_storage", "hmac_secret_enc"),
 ];
 
 const KEYCHECK_PLAINTEXT: &[u8] = b"vibn-keycheck-v1";

@@ -23,7 +23,7 @@ pub const MAX_DOMAIN: usize = 253;
 pub const MAX_LABEL: usize = 63;
 
 /// Why a label is not a valid hostname label, or `None` when it is.
-fn label_problem(label: &str) -> Option<&'static str> {
+pub(crate) fn label_problem(label: &str) -> Option<&'static str> {
     if label.is_empty() {
         return Some("it has an empty label (two dots in a row, or a dot at an edge)");
     }

@@ -4,6 +4,7 @@
 //! refused. The `api/` layer calls them before doing anything; MCP wrappers and the CLI
 //! never re-implement them. May import only `error`.
 
+pub mod apex;
 pub mod catalog;
 pub mod child_env;
 pub mod confirm;

@@ -365,7 +365,7 @@ async fn dotted_aliases_are_callable_and_not_listed() {
     let cp = Cp::new(true).await;
     let client = cp.client(&cp.mark.key).await;
     let tools = client.list_all_tools().await.unwrap();
-    assert_eq!(tools.len(), 29);
+    assert_eq!(tools.len(), 37);
     assert!(tools.iter().all(|t| !t.name.contains('.')));
     let r = call(&client, "workspace.describe", json!({})).await;
     assert_eq!(ok(&r)["slug"], "mark");
@@ -435,7 +435,7 @@ async fn writes_are_audited() {
 /// The environment `vibn mcp control-plane` gets in the child-process tests: the key,
 /// keystore and secrets key, the operator's Coolify and Gitea (through the contract proxy
 /// when it runs).
-fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
     vec![
         ("PATH", "/usr/bin:/bin".to_string()),
         ("HOME", "/tmp".to_string()),
@@ -451,7 +451,7 @@ fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The real binary, legacy era (initialize, then rmcp's client): serverInfo, the 29
+/// The real binary, legacy era (initialize, then rmcp's client): serverInfo, the 37
 /// tools, a call by snake_case name and one by dotted alias, as the pinned workspace.
 #[tokio::test]
 async fn control_plane_binary_serves_the_legacy_era() {
@@ -482,7 +482,7 @@ async fn control_plane_binary_serves_the_legacy_era() {
         );
     }
     assert!(!instructions.contains("vibn_sk_"), "{instructions}");
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 29);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 37);
     let r = crate::support::call(&client, "repos_create", json!({"name": "web"})).await;
     assert_eq!(ok(&r)["full_name"], "vibn-mark/web");
     let r = crate::support::call(&client, "apps.create", json!({"repo": "web"})).await;
@@ -558,7 +558,7 @@ fn control_plane_binary_serves_the_modern_era() {
         "{}",
         replies[0]
     );
-    assert_eq!(replies[1]["result"]["tools"].as_array().unwrap().len(), 29);
+    assert_eq!(replies[1]["result"]["tools"].as_array().unwrap().len(), 37);
     assert_eq!(replies[2]["result"]["isError"], false, "{}", replies[2]);
     assert_eq!(
         replies[2]["result"]["structuredContent"]["slug"], "mark",

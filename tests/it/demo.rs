@@ -30,6 +30,9 @@ fn the_demo_passes_every_step_and_shows_the_boundary() {
         "evil.com (outside every namespace) is refused: 403",
         "rival's app, asked for with demo's key: 403",
         "apps_delete without confirm: 409",
+        "\"https://demo-shop.com\",\"https://www.demo-shop.com\"",
+        "rival asks for demo-shop.com: 403",
+        "storage_inject_env into my-site: wrote",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }

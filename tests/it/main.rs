@@ -11,6 +11,7 @@
 mod contract;
 mod control_plane_support;
 mod coolify_support;
+mod domains_support;
 mod gitea_support;
 mod provision_support;
 mod support;
@@ -19,6 +20,9 @@ mod agent_tools;
 mod call;
 mod caller;
 mod control_plane;
+mod control_plane_attach;
+mod control_plane_domains;
+mod control_plane_storage;
 mod control_plane_tenancy;
 mod coolify_client;
 mod coolify_pinning;

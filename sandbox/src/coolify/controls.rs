@@ -47,6 +47,13 @@ impl CoolifyState {
         }
     }
 
+    /// Set the localhost server's address (Coolify's own is `host.docker.internal`).
+    pub fn set_server_ip(&self, ip: &str) {
+        if let Some(s) = self.data().servers.iter_mut().find(|s| s.id == 0) {
+            s.ip = ip.to_string();
+        }
+    }
+
     /// Mark the localhost server a build server or not (a build server ignores `domains`).
     pub fn set_build_server(&self, on: bool) {
         if let Some(s) = self.data().servers.iter_mut().find(|s| s.id == 0) {

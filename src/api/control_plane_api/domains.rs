@@ -60,7 +60,17 @@ impl ControlPlaneApi {
         super::limits::check(&p)?;
         let slug = self.workspace(caller)?.slug.clone();
         let result = async {
-            let wanted = self.checked_domains(&slug, &p.domains)?;
+            let wanted = match self.checked_domains(&slug, &p.domains, &[]) {
+                Ok(w) => w,
+                // Names outside the namespace may be the workspace's own attached domains.
+                Err(e) => {
+                    let attached = self.attached_domains(caller).await;
+                    if attached.is_empty() {
+                        return Err(e);
+                    }
+                    self.checked_domains(&slug, &p.domains, &attached)?
+                }
+            };
             let t = self.tenant(caller).await?;
             let app = self.app(&t, &p.uuid).await?;
             let list: Vec<String> = wanted.iter().map(|d| format!("https://{d}")).collect();
@@ -76,8 +86,15 @@ impl ControlPlaneApi {
         caller.audited(p.uuid.trim(), result).await
     }
 
-    /// Every domain checked against the namespace, lowered, duplicates dropped.
-    fn checked_domains(&self, slug: &str, given: &[String]) -> Result<Vec<String>, ApiError> {
+    /// Every domain checked against the namespace — or, for `attached` (the workspace's
+    /// own attached apex domains), equal to one of them or a name under one — lowered,
+    /// duplicates dropped.
+    fn checked_domains(
+        &self,
+        slug: &str,
+        given: &[String],
+        attached: &[String],
+    ) -> Result<Vec<String>, ApiError> {
         if given.is_empty() || given.len() > MAX_DOMAINS {
             let example = domain::app_domain("my-api", slug, &self.inner.settings.base_domain);
             return Err(ApiError::bad_request(format!(
@@ -88,7 +105,10 @@ impl ControlPlaneApi {
         }
         let mut out: Vec<String> = Vec::new();
         for d in given {
-            let checked = domain::check(d, slug, &self.inner.settings.base_domain)?;
+            let checked = match domain::check(d, slug, &self.inner.settings.base_domain) {
+                Ok(c) => c,
+                Err(e) => own_domain(d, attached).ok_or(e)?,
+            };
             if !out.contains(&checked) {
                 out.push(checked);
             }
@@ -143,11 +163,59 @@ impl ControlPlaneApi {
     }
 }
 
+/// `input` when it is one of the workspace's attached apex domains or a valid name under
+/// one (lowered).
+fn own_domain(input: &str, attached: &[String]) -> Option<String> {
+    let lowered = input.to_ascii_lowercase();
+    let valid = input.is_ascii()
+        && !input.ends_with('.')
+        && lowered.len() <= domain::MAX_DOMAIN
+        && lowered
+            .split('.')
+            .all(|l| domain::label_problem(l).is_none());
+    if !valid {
+        return None;
+    }
+    attached
+        .iter()
+        .any(|a| lowered == *a || lowered.ends_with(&format!(".{a}")))
+        .then_some(lowered)
+}
+
 fn domains_out(app: &Application) -> AppDomainsOut {
     let domains = hosts_of(app.fqdn.as_deref());
     AppDomainsOut {
         uuid: app.uuid.clone(),
         urls: domains.iter().map(|d| format!("https://{d}")).collect(),
         domains,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_at_or_under_an_attached_domain_are_the_workspaces_own() {
+        let attached = vec!["shop.com".to_string()];
+        assert_eq!(
+            own_domain("Shop.com", &attached).as_deref(),
+            Some("shop.com")
+        );
+        assert_eq!(
+            own_domain("www.shop.com", &attached).as_deref(),
+            Some("www.shop.com")
+        );
+        for bad in [
+            "evilshop.com",
+            "shop.com.",
+            "shop.com.evil.io",
+            "*.shop.com",
+            "x..shop.com",
+            "é.shop.com",
+        ] {
+            assert_eq!(own_domain(bad, &attached), None, "{bad}");
+        }
+        assert_eq!(own_domain("shop.com", &[]), None);
     }
 }

@@ -9,6 +9,10 @@ use super::{
     DatabasesUpdateParams, DeploymentsLogsParams, GiteaCredentialsParams, ProjectsGetParams,
     ProjectsListParams, ReposCreateParams, ReposListParams, WorkspaceDescribeParams,
 };
+use super::{
+    DomainRef, DomainsAttachParams, DomainsListParams, DomainsRegisterParams, DomainsSearchParams,
+    StorageInjectEnvParams, StorageParams,
+};
 use crate::api::limits::{Limit, NAME, PATH, UUID, limits};
 
 /// Check params against the table below (the first line of each entry point).
@@ -54,4 +58,14 @@ limits! {
     AuthCreateParams { provider: NAME, name: NAME, description: DESCRIPTION }
     AuthDeleteParams { uuid: UUID, confirm: NAME }
     ReposCreateParams { name: NAME, description: DESCRIPTION }
+    DomainsSearchParams { names: DOMAIN.items(super::domain_params::MAX_SEARCH) }
+    DomainsRegisterParams { domain: DOMAIN, nameservers: DOMAIN.items(13) }
+    DomainsListParams {}
+    DomainRef { domain: DOMAIN }
+    DomainsAttachParams {
+        domain: DOMAIN, app_uuid: UUID, ip: NAME, cname: DOMAIN,
+        subdomains: DOMAIN.items(super::domains_lifecycle::MAX_SUBDOMAINS),
+    }
+    StorageParams {}
+    StorageInjectEnvParams { uuid: UUID, prefix: NAME }
 }

@@ -20,11 +20,16 @@ mod apps;
 mod auth;
 mod databases;
 mod deploys;
+mod domain_params;
 mod domains;
+mod domains_lifecycle;
 mod envs;
 mod limits;
+mod providers;
 mod provisioning;
+mod registrar;
 mod repos;
+mod storage;
 mod tenancy;
 mod workspace;
 
@@ -44,9 +49,13 @@ pub use apps::*;
 pub use auth::*;
 pub use databases::*;
 pub use deploys::*;
+pub use domain_params::*;
 pub use domains::*;
+pub use domains_lifecycle::*;
 pub use envs::*;
+pub use providers::Providers;
 pub use repos::*;
+pub use storage::*;
 pub use tenancy::Kind;
 pub use workspace::*;
 
@@ -54,6 +63,8 @@ pub use workspace::*;
 #[derive(Clone)]
 pub struct ControlPlaneApi {
     inner: Arc<Inner>,
+    /// The domain and storage providers (none unless configured).
+    providers: Arc<Providers>,
 }
 
 struct Inner {
@@ -177,6 +188,13 @@ impl ControlPlaneApi {
                 scope_ttl: config.scope_ttl,
             },
         )
+        .with_providers(Providers::from_config(&config.providers, &config.http))
+    }
+
+    /// The same API with these domain and storage providers.
+    pub fn with_providers(mut self, providers: Providers) -> Self {
+        self.providers = Arc::new(providers);
+        self
     }
 
     /// An API over explicit clients (tests point them at the stand-ins). `gitea` carries
@@ -198,6 +216,7 @@ impl ControlPlaneApi {
                 settings,
                 provision_lock: tokio::sync::Mutex::new(()),
             }),
+            providers: Arc::new(Providers::none()),
         }
     }
 

@@ -167,6 +167,8 @@ pub struct Call {
     pub query: Vec<(String, String)>,
     /// JSON body.
     pub body: Option<serde_json::Value>,
+    /// A body sent byte for byte with its content type (XML, forms), instead of JSON.
+    pub raw: Option<(String, bytes::Bytes)>,
     /// Credentials other than the client's own, for this call only.
     pub auth: Option<Auth>,
     /// Extra headers (values never logged).
@@ -181,6 +183,7 @@ impl Call {
             segments: segments.iter().map(|s| s.to_string()).collect(),
             query: Vec::new(),
             body: None,
+            raw: None,
             auth: None,
             headers: Vec::new(),
         }
@@ -201,6 +204,12 @@ impl Call {
     /// Set a JSON body.
     pub fn json(mut self, body: serde_json::Value) -> Call {
         self.body = Some(body);
+        self
+    }
+
+    /// Set a body sent exactly as given (signed bodies must reach the wire unchanged).
+    pub fn raw(mut self, content_type: &str, body: impl Into<bytes::Bytes>) -> Call {
+        self.raw = Some((content_type.to_string(), body.into()));
         self
     }
 
@@ -330,6 +339,10 @@ impl Http {
             }
             if let Some(body) = &call.body {
                 request = request.json(body);
+            } else if let Some((content_type, bytes)) = &call.raw {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, content_type.as_str())
+                    .body(bytes.clone());
             }
             let started = std::time::Instant::now();
             let response = match request.send().await {

@@ -5,6 +5,7 @@
 //! snake_case tools (`ALIASES`, the one table): callable, never listed.
 
 mod apps;
+mod domains;
 mod workspace;
 
 use rmcp::handler::server::router::tool::ToolRouter;
@@ -23,12 +24,14 @@ workspace_describe. To ship an app: repos_create (or repos_list), push code with
 credentials from gitea_credentials, apps_create {repo}, optionally databases_create and \
 apps_envs_upsert DATABASE_URL with the database's internal_url, apps_deploy, then poll \
 apps_deployments until finished and read deployments_logs when a build fails. Domains must be \
-<name>.<workspace>.<base>. Deletes need confirm set to the resource's exact name (from its get \
+<name>.<workspace>.<base>, or a custom domain: domains_search, domains_register, then \
+domains_attach {domain, app_uuid}. For S3 storage: storage_provision, then storage_inject_env \
+{uuid}. Deletes need confirm set to the resource's exact name (from its get \
 or list tool) and keep volumes unless volumes is delete. A 403 means the resource is not this \
 workspace's: stop and ask the user.";
 
 /// The names of this server's tools (checked against the router by a test).
-pub const TOOL_NAMES: [&str; 29] = [
+pub const TOOL_NAMES: [&str; 37] = [
     "apps_create",
     "apps_delete",
     "apps_deploy",
@@ -52,16 +55,24 @@ pub const TOOL_NAMES: [&str; 29] = [
     "databases_list",
     "databases_update",
     "deployments_logs",
+    "domains_attach",
+    "domains_get",
+    "domains_list",
+    "domains_register",
+    "domains_search",
     "gitea_credentials",
     "projects_get",
     "projects_list",
     "repos_create",
     "repos_list",
+    "storage_describe",
+    "storage_inject_env",
+    "storage_provision",
     "workspace_describe",
 ];
 
 /// The source spec's dotted tool names (seed 003 §3), each the alias of one tool.
-pub const ALIASES: [(&str, &str); 29] = [
+pub const ALIASES: [(&str, &str); 37] = [
     ("workspace.describe", "workspace_describe"),
     ("gitea.credentials", "gitea_credentials"),
     ("projects.list", "projects_list"),
@@ -91,6 +102,14 @@ pub const ALIASES: [(&str, &str); 29] = [
     ("auth.delete", "auth_delete"),
     ("repos.list", "repos_list"),
     ("repos.create", "repos_create"),
+    ("domains.search", "domains_search"),
+    ("domains.register", "domains_register"),
+    ("domains.list", "domains_list"),
+    ("domains.get", "domains_get"),
+    ("domains.attach", "domains_attach"),
+    ("storage.describe", "storage_describe"),
+    ("storage.provision", "storage_provision"),
+    ("storage.inject_env", "storage_inject_env"),
 ];
 
 /// The tool a called name means: itself, or the tool a dotted alias stands for.
@@ -137,7 +156,7 @@ impl ControlPlaneServer {
     }
 
     fn router() -> ToolRouter<Self> {
-        Self::apps_router() + Self::workspace_router()
+        Self::apps_router() + Self::workspace_router() + Self::domains_router()
     }
 
     /// Every tool of this server as served without filters.
