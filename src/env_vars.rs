@@ -137,3 +137,16 @@ pub fn is_secret(name: &str) -> bool {
             | VIBN_ADMIN_TOKEN
     )
 }
+
+/// `vibn serve`: the address to listen on (default 127.0.0.1:8787).
+pub const VIBN_LISTEN: &str = "VIBN_LISTEN";
+/// `vibn serve`: host names requests may be addressed to besides loopback (comma-separated).
+pub const VIBN_ALLOWED_HOSTS: &str = "VIBN_ALLOWED_HOSTS";
+/// `vibn serve`: browser origins allowed to call (comma-separated); others get 403.
+pub const VIBN_ALLOWED_ORIGINS: &str = "VIBN_ALLOWED_ORIGINS";
+/// `vibn serve`: the URL clients reach the server at.
+pub const VIBN_PUBLIC_URL: &str = "VIBN_PUBLIC_URL";
+/// `vibn serve`: sustained requests per second per key.
+pub const VIBN_RATE_LIMIT: &str = "VIBN_RATE_LIMIT";
+/// `vibn serve`: burst above the sustained rate per key.
+pub const VIBN_RATE_BURST: &str = "VIBN_RATE_BURST";

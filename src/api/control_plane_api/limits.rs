@@ -5,9 +5,10 @@ use super::{
     AppRef, AppsCreateParams, AppsDeleteParams, AppsDeployParams, AppsDeploymentsParams,
     AppsDomainsSetParams, AppsEnvsDeleteParams, AppsEnvsUpsertParams, AppsListParams,
     AppsLogsParams, AppsRewireGitParams, AppsUpdateParams, AuthCreateParams, AuthDeleteParams,
-    AuthListParams, DatabaseRef, DatabasesCreateParams, DatabasesDeleteParams, DatabasesListParams,
-    DatabasesUpdateParams, DeploymentsLogsParams, GiteaCredentialsParams, ProjectsGetParams,
-    ProjectsListParams, ReposCreateParams, ReposListParams, WorkspaceDescribeParams,
+    AuthGetParams, AuthListParams, DatabaseRef, DatabasesCreateParams, DatabasesDeleteParams,
+    DatabasesListParams, DatabasesUpdateParams, DeploymentsLogsParams, GiteaCredentialsParams,
+    ProjectsGetParams, ProjectsListParams, ReposCreateParams, ReposListParams,
+    WorkspaceDescribeParams,
 };
 use crate::api::limits::{Limit, NAME, PATH, UUID, limits};
 
@@ -53,5 +54,6 @@ limits! {
     DatabasesDeleteParams { uuid: UUID, confirm: NAME }
     AuthCreateParams { provider: NAME, name: NAME, description: DESCRIPTION }
     AuthDeleteParams { uuid: UUID, confirm: NAME }
+    AuthGetParams { uuid: UUID }
     ReposCreateParams { name: NAME, description: DESCRIPTION }
 }
