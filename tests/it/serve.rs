@@ -123,10 +123,7 @@ async fn mcp_without_a_valid_workspace_key_is_401() {
 #[tokio::test]
 async fn concurrent_calls_of_two_workspaces_never_see_each_other() {
     let s = Served::start(&["--rate-limit", "10000", "--rate-burst", "10000"]).await;
-    for (key, repo) in [
-        (s.mark_key(), "mark-site"),
-        (s.justine_key(), "justine-site"),
-    ] {
+    for (key, repo) in [(s.mark_key(), "site"), (s.justine_key(), "site")] {
         let r = s
             .modern_call(key, "repos_create", json!({"name": repo}))
             .await;
@@ -174,11 +171,11 @@ async fn concurrent_calls_of_two_workspaces_never_see_each_other() {
                         .mcp(
                             Some(&key),
                             Some(session),
-                            json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                            json!({"jsonrpc": "2.0", "id": 1000 + i, "method": "tools/call",
                                    "params": {"name": "apps_list", "arguments": {}}}),
                         )
                         .await;
-                    let answer = messages.iter().find(|m| m["id"] == 7).unwrap();
+                    let answer = messages.iter().find(|m| m["id"] == 1000 + i).unwrap();
                     names(&tool_ok(&answer["result"])["apps"])
                 }
             };
@@ -271,6 +268,8 @@ async fn foreign_origins_and_hosts_are_refused() {
                 .header("Accept", "application/json, text/event-stream")
                 .header("Content-Type", "application/json")
                 .header("MCP-Protocol-Version", "2026-07-28")
+                .header("Mcp-Method", "tools/call")
+                .header("Mcp-Name", "workspace_describe")
                 .body(describe.to_string())
         } else {
             s.http.get(format!("{}{path}", s.base))

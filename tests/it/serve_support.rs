@@ -183,7 +183,13 @@ impl Served {
             .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
             .is_some();
         if is_modern {
-            req = req.header("MCP-Protocol-Version", "2026-07-28");
+            // The 2026-07-28 standard headers (SEP-2243) a client sends.
+            req = req
+                .header("MCP-Protocol-Version", "2026-07-28")
+                .header("Mcp-Method", message["method"].as_str().unwrap_or_default());
+            if let Some(name) = message.pointer("/params/name").and_then(Value::as_str) {
+                req = req.header("Mcp-Name", name);
+            }
         }
         let resp = req.send().await.unwrap();
         let status = resp.status();
