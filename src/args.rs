@@ -675,6 +675,11 @@ pub struct SetupArgs {
     /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
     #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
     pub keystore: Option<PathBuf>,
+    /// Configure the control plane served by `vibn serve` at this URL (its `/mcp` with
+    /// the key as a bearer header) instead of a local command: this machine then holds
+    /// only the workspace key.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 /// `vibn schemas …`

@@ -738,3 +738,78 @@ async fn read_only_serve_refuses_writes_on_every_route() {
     );
     assert!(s.cp.upstream_writes().is_empty());
 }
+
+/// `vibn setup <client> --remote URL` on a machine with no keystore: the entry is the
+/// server's /mcp with the key as a bearer header and nothing else (no operator token,
+/// no keystore path); the key is checked by the server (a revoked one is refused and
+/// nothing is written); Claude Desktop is told to use a connector.
+#[tokio::test]
+async fn setup_remote_writes_the_url_and_the_key_only() {
+    let s = Served::start(&[]).await;
+    let home = tempfile::tempdir().unwrap();
+    let project = home.path().join("p");
+    std::fs::create_dir_all(&project).unwrap();
+    let setup = |client: &str, key: &str, extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vibn"))
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", home.path())
+            .env("VIBN_API_KEY", key)
+            .env("COOLIFY_API_TOKEN", "operator-secret-token")
+            .current_dir(&project)
+            .args(["setup", client, "--remote", &format!("{}/mcp", s.base)])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = setup("cursor", s.mark_key(), &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(project.join(".cursor/mcp.json")).unwrap();
+    let config: Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(
+        config["mcpServers"]["vibn-control-plane"],
+        json!({"url": format!("{}/mcp", s.base), "headers": {"Authorization": format!("Bearer {}", s.mark_key())}})
+    );
+    assert!(!written.contains("operator-secret-token") && !written.contains("VIBN_KEYSTORE"));
+    let rules = std::fs::read_to_string(project.join(".cursor/rules/vibn-workspace.mdc")).unwrap();
+    assert!(rules.contains("workspace `mark`"), "{rules}");
+
+    let out = setup("claude-code", s.justine_key(), &["--scope", "project"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shared: Value =
+        serde_json::from_str(&std::fs::read_to_string(project.join(".mcp.json")).unwrap()).unwrap();
+    let entry = &shared["mcpServers"]["vibn-control-plane"];
+    assert_eq!(entry["type"], "http");
+    assert_eq!(
+        entry["headers"]["Authorization"], "Bearer ${VIBN_API_KEY}",
+        "the shared file holds no key"
+    );
+
+    let out = setup("claude-desktop", s.mark_key(), &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connector"));
+
+    s.cp.store
+        .revoke_workspace_key("mark", &s.cp.mark.key_id)
+        .unwrap();
+    let before = std::fs::read_to_string(project.join(".cursor/mcp.json")).unwrap();
+    let out = setup("cursor", s.mark_key(), &[]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not accept"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(project.join(".cursor/mcp.json")).unwrap(),
+        before
+    );
+}
