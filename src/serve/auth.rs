@@ -77,9 +77,15 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(token.trim()))
 }
 
+/// A bearer that was sent but is not valid (or could not be checked): the request is
+/// answered with this error once the rate limit — kept per client address for such
+/// requests, so guessing keys is throttled too — has been charged.
+#[derive(Debug, Clone)]
+pub(crate) struct Refused(pub(crate) ApiError);
+
 /// Middleware: validate the request's bearer (if any) now and put what it is into the
-/// request's extensions; a bearer that is there but not valid is 401 at once, a keystore
-/// that cannot answer 503.
+/// request's extensions; a bearer that is there but not valid (401) or a keystore that
+/// cannot answer (503) is marked `Refused`, and `guard::rate_limit` answers it.
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -88,7 +94,10 @@ pub(crate) async fn authenticate(
     let token = match bearer_token(request.headers()) {
         Ok(None) => return next.run(request).await,
         Ok(Some(token)) => token.to_string(),
-        Err(e) => return error_response(&e),
+        Err(e) => {
+            request.extensions_mut().insert(Refused(e));
+            return next.run(request).await;
+        }
     };
     match validate(&state, &token).await {
         Ok(Bearer::Workspace(key)) => {
@@ -100,7 +109,9 @@ pub(crate) async fn authenticate(
         Ok(bearer) => {
             request.extensions_mut().insert(bearer);
         }
-        Err(e) => return error_response(&e),
+        Err(e) => {
+            request.extensions_mut().insert(Refused(e));
+        }
     }
     next.run(request).await
 }

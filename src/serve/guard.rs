@@ -14,7 +14,8 @@
 //! - **body size**: bodies over `--max-body` are 413 (REST through axum's limit, `/mcp`
 //!   through rmcp's, set to the same number);
 //! - **authentication** (`auth::authenticate`), then **rate limits** per key (per client
-//!   address without one) with `governor`'s GCRA: 429 with `Retry-After`.
+//!   address without a valid one, so guessing keys is throttled as well) with
+//!   `governor`'s GCRA: 429 with `Retry-After`; then a refused bearer's 401/503.
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -33,7 +34,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tokio::sync::Notify;
 
-use super::auth::{Bearer, authenticate};
+use super::auth::{Bearer, Refused, authenticate};
 use super::reply::{error_response, status_response};
 use super::{AppState, ServeConfig};
 use crate::error::ApiError;
@@ -299,6 +300,7 @@ async fn rate_limit(State(guards): State<Guards>, request: Request, next: Next) 
             .get::<ConnectInfo<SocketAddr>>()
             .map_or_else(|| "addr:?".to_string(), |c| format!("addr:{}", c.0.ip())),
     };
+    let refused = request.extensions().get::<Refused>().cloned();
     if let Err(not_until) = guards.limiter.check_key(&key) {
         let wait = not_until.wait_time_from(DefaultClock::default().now());
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -311,6 +313,9 @@ async fn rate_limit(State(guards): State<Guards>, request: Request, next: Next) 
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         return with_hint(response, bearer.as_ref());
+    }
+    if let Some(Refused(e)) = refused {
+        return error_response(&e);
     }
     let response = next.run(request).await;
     with_hint(response, bearer.as_ref())

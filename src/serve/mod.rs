@@ -159,7 +159,9 @@ fn router(
     mcp_stop: CancellationToken,
 ) -> Result<(Router, guard::InFlight), ServeError> {
     let api = ControlPlaneApi::new(config.control_plane.clone());
-    let store = Arc::new(LazyKeystore::new(config.keystore.clone()));
+    // Keys were minted in an existing keystore: a missing file is a wrong path (503 saying
+    // so), never a fresh empty keystore that refuses every key.
+    let store = Arc::new(LazyKeystore::existing(config.keystore.clone()));
     let pinning =
         crate::api::caller::Pinning::per_request(Arc::clone(&store), config.keyring.clone());
     let server = ControlPlaneServer::new(api.clone(), pinning.clone(), &config.filter)?;

@@ -332,6 +332,26 @@ async fn a_key_past_its_rate_gets_429_with_retry_after() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "the other key has its own budget");
+    let statuses: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..6 {
+            let (status, _) = s
+                .rest(
+                    Method::GET,
+                    "/api/workspaces/mark/apps",
+                    Some("vibn_sk_guess"),
+                    None,
+                )
+                .await;
+            v.push(status.as_u16());
+        }
+        v
+    };
+    assert_eq!(&statuses[..3], &[401, 401, 401], "{statuses:?}");
+    assert!(
+        statuses.contains(&429),
+        "guessing keys is throttled too: {statuses:?}"
+    );
 }
 
 /// A body over --max-body is 413 on REST and /mcp, and nothing is called.
