@@ -101,7 +101,7 @@ async fn call_tool(State(state): State<AppState>, auth: Auth, body: Bytes) -> Re
                     .with_hint("GET /api/mcp lists the tools this server serves"),
             );
         }
-        dispatch::check_served(&state.server, tool)?;
+        dispatch::check_served(&state.served, tool)?;
         let caller = state
             .pinning
             .caller_for("control-plane", tool, Some(&RequestKey(key)))
@@ -141,7 +141,7 @@ async fn workspace(
             return Ok(json!(ws));
         }
         let key = auth.workspace_key(&slug)?;
-        dispatch::check_served(&state.server, "workspace_describe")?;
+        dispatch::check_served(&state.served, "workspace_describe")?;
         let caller = state
             .pinning
             .caller_for(

@@ -28,13 +28,14 @@ pub fn served_tool_names(server: &ControlPlaneServer) -> Vec<String> {
         .collect()
 }
 
-/// Whether `operation` may run on `server` (404 otherwise, as an unknown tool).
-pub(crate) fn check_served(server: &ControlPlaneServer, operation: &str) -> Result<(), ApiError> {
+/// Whether `operation` may run where `served` (the server's tool names) is served (404
+/// otherwise, as an unknown tool).
+pub(crate) fn check_served(served: &[String], operation: &str) -> Result<(), ApiError> {
     let gate = REST_ONLY
         .iter()
         .find(|(op, _)| *op == operation)
         .map_or(operation, |(_, tool)| tool);
-    if served_tool_names(server).iter().any(|t| t == gate) {
+    if served.iter().any(|t| t == gate) {
         Ok(())
     } else {
         Err(

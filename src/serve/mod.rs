@@ -78,6 +78,8 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<LazyKeystore>,
     pub(crate) keyring: Option<Arc<Keyring>>,
     pub(crate) server: ControlPlaneServer,
+    /// The tool names served (its filter applied), listed once.
+    pub(crate) served: Arc<[String]>,
     pub(crate) pinning: crate::api::caller::Pinning,
     pub(crate) public_url: Arc<str>,
 }
@@ -174,6 +176,7 @@ fn router(
         store,
         keyring: config.keyring.clone(),
         server: server.clone(),
+        served: served_tool_names(&server).into(),
         pinning,
         public_url: public_url.trim_end_matches('/').into(),
     };

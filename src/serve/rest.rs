@@ -152,7 +152,7 @@ async fn call(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let key = auth.workspace_key(&slug)?;
-    dispatch::check_served(&state.server, operation)?;
+    dispatch::check_served(&state.served, operation)?;
     let params = merge(shape, body, query, &path)?;
     let caller = state
         .pinning
@@ -241,7 +241,7 @@ async fn bulk_envs(
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
     let key = auth.workspace_key(&slug)?;
-    dispatch::check_served(&state.server, OP)?;
+    dispatch::check_served(&state.served, OP)?;
     let items = match parse_body(body)? {
         Value::Array(items) => items,
         Value::Object(mut o) if o.contains_key("envs") => match o.remove("envs") {
