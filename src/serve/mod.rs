@@ -135,6 +135,13 @@ pub async fn run(
         stop.cancel();
     });
     let app = router.into_make_service_with_connect_info::<SocketAddr>();
+    // MCP answers are event streams written in several small pieces: without
+    // TCP_NODELAY, Nagle's algorithm and the peer's delayed ACK add ~40 ms to each.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { signalled.cancelled().await });
     let hard_stop = {
