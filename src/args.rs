@@ -75,6 +75,10 @@ pub enum Command {
     /// the file the client reads, old file backed up) and the house rules an agent needs;
     /// `vibn setup prompt` prints the rules as a system-prompt block.
     Setup(SetupArgs),
+    /// Serve every workspace from one process over HTTP: the control plane over MCP
+    /// Streamable HTTP at /mcp and its REST surface at /api/workspaces/…, each request
+    /// acting for the workspace of its own `Authorization: Bearer vibn_sk_…` key.
+    Serve(ServeArgs),
     /// Start a local stand-in for an upstream service (for tests and demos); runs the
     /// `vibn-sandbox` binary installed next to `vibn`.
     #[command(disable_help_flag = true)]
@@ -671,6 +675,11 @@ pub struct SetupArgs {
     /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db), or a postgres:// URL.
     #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
     pub keystore: Option<PathBuf>,
+    /// Configure the control plane served by `vibn serve` at this URL (its `/mcp` with
+    /// the key as a bearer header) instead of a local command: this machine then holds
+    /// only the workspace key.
+    #[arg(long, value_name = "URL")]
+    pub remote: Option<String>,
 }
 
 /// `vibn schemas …`
@@ -705,4 +714,67 @@ pub enum SchemasAction {
         #[arg(long)]
         check: bool,
     },
+}
+
+/// `vibn serve`: one HTTP process for every workspace.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (port 0: any free port; the bound address is printed on
+    /// stderr as `vibn serve listening on http://ADDR`).
+    #[arg(long, env = env::VIBN_LISTEN, value_name = "ADDR", default_value = "127.0.0.1:8787")]
+    pub listen: String,
+    /// Host names (or host:port) requests may be addressed to besides localhost,
+    /// 127.0.0.1 and ::1 — the DNS-rebinding guard; a public deployment lists its name.
+    #[arg(long = "allowed-host", env = env::VIBN_ALLOWED_HOSTS, value_delimiter = ',',
+          value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins allowed to call (`https://app.example.com`); a request with any
+    /// other `Origin` header is refused (403). Agents send none.
+    #[arg(long = "allowed-origin", env = env::VIBN_ALLOWED_ORIGINS, value_delimiter = ',',
+          value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+    /// The URL clients reach this server at (for bootstrap.sh and `vibn setup --remote`;
+    /// default: http://<listen address>).
+    #[arg(long, env = env::VIBN_PUBLIC_URL, value_name = "URL")]
+    pub public_url: Option<String>,
+    /// Requests per second each key (or each address without one) may make, sustained.
+    #[arg(long, env = env::VIBN_RATE_LIMIT, value_name = "N", default_value_t = 50)]
+    pub rate_limit: u32,
+    /// Requests a key may make at once above the sustained rate.
+    #[arg(long, env = env::VIBN_RATE_BURST, value_name = "N", default_value_t = 100)]
+    pub rate_burst: u32,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = 1_048_576)]
+    pub max_body: usize,
+    /// Longest a REST request may take before it is answered 504.
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = humantime::parse_duration)]
+    pub request_timeout: std::time::Duration,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may run before the server stops.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: std::time::Duration,
+    /// Gitea and Coolify, with the operator's credentials.
+    #[command(flatten)]
+    pub upstream: UpstreamFlags,
+    /// The base domain apps get names under: `<app>.<workspace>.<base>`.
+    #[arg(long, env = env::VIBN_BASE_DOMAIN, value_name = "DOMAIN", default_value = "vibnai.com")]
+    pub base_domain: String,
+    /// Serve only tools annotated read-only (over MCP, POST /api/mcp and REST alike).
+    #[arg(long, env = env::VIBN_READ_ONLY, value_parser = BoolishValueParser::new(),
+          action = ArgAction::SetTrue)]
+    pub read_only: bool,
+    /// Serve only these tools (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub tools: Vec<String>,
+    /// Do not serve these tools (comma-separated names).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub exclude_tools: Vec<String>,
+    /// Keystore file (default: $XDG_DATA_HOME/vibn/keystore.db).
+    #[arg(long, env = env::VIBN_KEYSTORE, value_name = "PATH")]
+    pub keystore: Option<PathBuf>,
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace` or a tracing directive).
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+    /// Append logs to this file instead of stderr.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
 }

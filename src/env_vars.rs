@@ -89,6 +89,19 @@ pub const VIBN_DNS_PROVIDER: &str = "VIBN_DNS_PROVIDER";
 /// Replaces the root URL of every Google API (a stand-in or a proxy; operators and tests).
 pub const VIBN_GOOGLE_API_URL: &str = "VIBN_GOOGLE_API_URL";
 
+/// `vibn serve`: the address to listen on (default 127.0.0.1:8787).
+pub const VIBN_LISTEN: &str = "VIBN_LISTEN";
+/// `vibn serve`: host names requests may be addressed to besides loopback (comma-separated).
+pub const VIBN_ALLOWED_HOSTS: &str = "VIBN_ALLOWED_HOSTS";
+/// `vibn serve`: browser origins allowed to call (comma-separated); others get 403.
+pub const VIBN_ALLOWED_ORIGINS: &str = "VIBN_ALLOWED_ORIGINS";
+/// `vibn serve`: the URL clients reach the server at.
+pub const VIBN_PUBLIC_URL: &str = "VIBN_PUBLIC_URL";
+/// `vibn serve`: sustained requests per second per key.
+pub const VIBN_RATE_LIMIT: &str = "VIBN_RATE_LIMIT";
+/// `vibn serve`: burst above the sustained rate per key.
+pub const VIBN_RATE_BURST: &str = "VIBN_RATE_BURST";
+
 /// What a variable a server reads is for, in one line for someone configuring an MCP
 /// client (`servers/*/server.json`, `vibn setup`); `None` for one no server reads.
 pub fn purpose(name: &str) -> Option<&'static str> {
@@ -145,6 +158,12 @@ pub fn purpose(name: &str) -> Option<&'static str> {
         XDG_CONFIG_HOME => "Where MCP clients keep their configuration",
         CODEX_HOME => "Codex CLI's folder",
         PATH => "Where programs are found",
+        VIBN_LISTEN => "vibn serve: the address to listen on (default 127.0.0.1:8787)",
+        VIBN_ALLOWED_HOSTS => "vibn serve: host names answered besides loopback (comma-separated)",
+        VIBN_ALLOWED_ORIGINS => "vibn serve: browser origins allowed to call (comma-separated)",
+        VIBN_PUBLIC_URL => "vibn serve: the URL clients reach it at",
+        VIBN_RATE_LIMIT => "vibn serve: sustained requests per second per key",
+        VIBN_RATE_BURST => "vibn serve: requests a key may make at once above the rate",
         _ => return None,
     })
 }

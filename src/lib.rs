@@ -15,5 +15,6 @@ pub mod logging;
 pub mod mcp;
 pub mod policy;
 pub mod redact;
+pub mod serve;
 
 pub mod sandbox_exec;

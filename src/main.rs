@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             action: vibn::args::SchemasAction::Size { tools, json },
         } => report(cli::schemas::size(tools, json)),
         Command::Setup(args) => report(cli::setup::run(args)),
+        Command::Serve(args) => cli::serve::main(args),
     }
 }
 

@@ -5,7 +5,9 @@
 //   node scripts/clients/drive.mjs --bin target/debug/vibn [--only workspace,gitea]
 //
 // For each server (workspace, gitea, coolify, platform, agent, and control-plane over
-// `vibn sandbox up`, which provisions a workspace in the stand-ins):
+// `vibn sandbox up`, which provisions a workspace in the stand-ins; control-plane-http is
+// the same control plane served by `vibn serve` over Streamable HTTP, the key sent as
+// `Authorization: Bearer`, driven by both SDKs' HTTP transports):
 //   - MCP Inspector CLI: `--strict tools/list` exits 0 with nothing on stderr (zero
 //     portability problems), and a failing call exits 5 with the server's message readable;
 //   - every tool's input and output schema compiles under JSON Schema 2020-12 (ajv, strict);
@@ -25,13 +27,15 @@ import { parseArgs } from 'node:util';
 
 import { Client as ClientV2 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as StdioV2 } from '@modelcontextprotocol/client/stdio';
+import { StreamableHTTPClientTransport as HttpV2 } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport as StdioV1 } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport as HttpV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import Ajv2020 from 'ajv/dist/2020.js';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const INSPECTOR = path.join(here, 'node_modules', '.bin', 'mcp-inspector');
-const SERVERS = ['workspace', 'gitea', 'coolify', 'platform', 'agent', 'control-plane'];
+const SERVERS = ['workspace', 'gitea', 'coolify', 'platform', 'agent', 'control-plane', 'control-plane-http'];
 const CALL_TIMEOUT_MS = 30_000;
 
 const { values: opts } = parseArgs({
@@ -272,48 +276,97 @@ const SETUPS = {
         'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN']),
       args: [],
       failing: { tool: 'apps_get', args: { uuid: 'nope' }, status: 403 },
-      calls: (who) => [
-        ['workspace_describe', {}],
-        ['gitea_credentials', {}],
-        ['projects_list', {}],
-        ['projects_get', { project_id: 'nope' }, 'any'],
-        ['repos_create', { name: `site-${who}` }],
-        ['repos_list', {}],
-        ['apps_create', { repo: `site-${who}`, instant_deploy: false }, 'ok',
-          (r) => { ids.app = r.uuid; ids.name = r.name; }],
-        ['apps_list', {}],
-        ['apps_get', () => ({ uuid: ids.app })],
-        ['apps_update', () => ({ uuid: ids.app, patch: { ports_exposes: '8080' } }), 'any'],
-        ['apps_rewire_git', () => ({ uuid: ids.app })],
-        ['apps_domains_list', () => ({ uuid: ids.app })],
-        ['apps_domains_set', () => ({ uuid: ids.app, domains: [`api-${who}.demo.vibnai.com`] })],
-        ['apps_domains_set', () => ({ uuid: ids.app, domains: ['evil.com'] }), 403],
-        ['apps_envs_upsert', () => ({ uuid: ids.app, key: 'DATABASE_URL', value: 'postgres://db/app' })],
-        ['apps_envs_list', () => ({ uuid: ids.app })],
-        ['apps_envs_delete', () => ({ uuid: ids.app, key: 'DATABASE_URL' })],
-        ['apps_envs_upsert', () => ({ uuid: ids.app, key: 'bad-key', value: 'x' }), 400],
-        ['apps_deploy', () => ({ uuid: ids.app }), 'ok', (r) => { ids.deployment = r.deployment_uuid; }],
-        ['apps_deployments', () => ({ uuid: ids.app })],
-        ['deployments_logs', () => ({ deployment_uuid: ids.deployment })],
-        ['apps_logs', () => ({ uuid: ids.app }), 'any'],
-        ['databases_create', { type: 'postgresql', name: `db-${who}` }, 'ok',
-          (r) => { ids.db = r.uuid; ids.dbName = r.name; }],
-        ['databases_list', {}],
-        ['databases_get', () => ({ uuid: ids.db })],
-        ['databases_update', () => ({ uuid: ids.db, patch: { description: 'made by a client' } }), 'any'],
-        ['databases_delete', () => ({ uuid: ids.db }), 409],
-        ['databases_delete', () => ({ uuid: ids.db, confirm: ids.dbName })],
-        ['auth_create', { provider: 'pocketbase', name: `auth-${who}` }, 'ok',
-          (r) => { ids.auth = r.uuid; ids.authName = r.name; }],
-        ['auth_list', {}],
-        ['auth_delete', () => ({ uuid: ids.auth, confirm: ids.authName })],
-        ['apps_delete', () => ({ uuid: ids.app }), 409],
-        ['apps_delete', () => ({ uuid: ids.app, confirm: ids.name })],
-        ['apps_get', { uuid: 'nope' }, 403],
-      ],
+      calls: (who) => controlPlaneCalls(who, ids),
+    };
+  },
+
+  // The same control plane served by `vibn serve` (one process for every workspace) over
+  // Streamable HTTP: the clients send the workspace key as a bearer header.
+  async 'control-plane-http'(scratch) {
+    const sb = await sandbox('up', [], ['WORKSPACE_ROOT'], scratch);
+    const env = pick(sb.env, ['VIBN_KEYSTORE', 'VIBN_SECRETS_KEY', 'GITEA_API_URL',
+      'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN']);
+    const served = await serve(env, scratch);
+    const ids = {};
+    return {
+      stop: () => { served.stop(); sb.stop(); },
+      url: `${served.base}/mcp`,
+      key: sb.env.VIBN_API_KEY,
+      env,
+      args: [],
+      calls: (who) => controlPlaneCalls(`h${who}`, ids),
     };
   },
 };
+
+/** The control plane's calls (successes and refusals) as client `who`. */
+function controlPlaneCalls(who, ids) {
+  return [
+      ['workspace_describe', {}],
+      ['gitea_credentials', {}],
+      ['projects_list', {}],
+      ['projects_get', { project_id: 'nope' }, 'any'],
+      ['repos_create', { name: `site-${who}` }],
+      ['repos_list', {}],
+      ['apps_create', { repo: `site-${who}`, instant_deploy: false }, 'ok',
+        (r) => { ids.app = r.uuid; ids.name = r.name; }],
+      ['apps_list', {}],
+      ['apps_get', () => ({ uuid: ids.app })],
+      ['apps_update', () => ({ uuid: ids.app, patch: { ports_exposes: '8080' } }), 'any'],
+      ['apps_rewire_git', () => ({ uuid: ids.app })],
+      ['apps_domains_list', () => ({ uuid: ids.app })],
+      ['apps_domains_set', () => ({ uuid: ids.app, domains: [`api-${who}.demo.vibnai.com`] })],
+      ['apps_domains_set', () => ({ uuid: ids.app, domains: ['evil.com'] }), 403],
+      ['apps_envs_upsert', () => ({ uuid: ids.app, key: 'DATABASE_URL', value: 'postgres://db/app' })],
+      ['apps_envs_list', () => ({ uuid: ids.app })],
+      ['apps_envs_delete', () => ({ uuid: ids.app, key: 'DATABASE_URL' })],
+      ['apps_envs_upsert', () => ({ uuid: ids.app, key: 'bad-key', value: 'x' }), 400],
+      ['apps_deploy', () => ({ uuid: ids.app }), 'ok', (r) => { ids.deployment = r.deployment_uuid; }],
+      ['apps_deployments', () => ({ uuid: ids.app })],
+      ['deployments_logs', () => ({ deployment_uuid: ids.deployment })],
+      ['apps_logs', () => ({ uuid: ids.app }), 'any'],
+      ['databases_create', { type: 'postgresql', name: `db-${who}` }, 'ok',
+        (r) => { ids.db = r.uuid; ids.dbName = r.name; }],
+      ['databases_list', {}],
+      ['databases_get', () => ({ uuid: ids.db })],
+      ['databases_update', () => ({ uuid: ids.db, patch: { description: 'made by a client' } }), 'any'],
+      ['databases_delete', () => ({ uuid: ids.db }), 409],
+      ['databases_delete', () => ({ uuid: ids.db, confirm: ids.dbName })],
+      ['auth_create', { provider: 'pocketbase', name: `auth-${who}` }, 'ok',
+        (r) => { ids.auth = r.uuid; ids.authName = r.name; }],
+      ['auth_list', {}],
+      ['auth_delete', () => ({ uuid: ids.auth, confirm: ids.authName })],
+      ['apps_delete', () => ({ uuid: ids.app }), 409],
+      ['apps_delete', () => ({ uuid: ids.app, confirm: ids.name })],
+      ['apps_get', { uuid: 'nope' }, 403],
+  ];
+}
+
+/** `vibn serve --listen 127.0.0.1:0` until stop(); its base URL from the ready line. */
+async function serve(env, scratch) {
+  const log = fs.openSync(path.join(scratch, 'serve.log'), 'w');
+  const p = spawn(BIN, ['serve', '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: scratch, ...env },
+  });
+  let buf = '';
+  const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('vibn serve did not say where it listens')), 15_000);
+    p.stderr.on('data', (c) => {
+      fs.writeSync(log, c);
+      buf += c;
+      const m = buf.match(/vibn serve listening on (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    p.on('exit', (code) => reject(new Error(`vibn serve exited ${code}: ${short(buf, 400)}`)));
+  });
+  p.stderr.on('data', (c) => fs.writeSync(log, c));
+  return { base, stop: () => p.kill('SIGTERM') };
+}
+
 
 function pick(env, keys) {
   return Object.fromEntries(keys.map((k) => [k, env[k]]));
@@ -354,9 +407,18 @@ function errorBody(result) {
   return body;
 }
 
-async function withClient(kind, command, args, env, body) {
+async function withClient(kind, command, args, env, body, http) {
   let client;
-  if (kind === 'v1') {
+  if (http) {
+    const requestInit = { headers: { Authorization: `Bearer ${http.key}` } };
+    if (kind === 'v1') {
+      client = new ClientV1({ name: 'vibn-ci', version: '0' });
+      await client.connect(new HttpV1(new URL(http.url), { requestInit }));
+    } else {
+      client = new ClientV2({ name: 'vibn-ci', version: '0' }, { versionNegotiation: { mode: 'auto' } });
+      await client.connect(new HttpV2(new URL(http.url), { requestInit }));
+    }
+  } else if (kind === 'v1') {
     client = new ClientV1({ name: 'vibn-ci', version: '0' });
     await client.connect(new StdioV1({ command, args, env, stderr: 'ignore' }));
   } else {
@@ -383,13 +445,14 @@ async function driveServer(server) {
   }
   const env = serverEnv(scratch, setup.env);
   const serverArgs = ['mcp', server, ...setup.args];
+  const http = setup.url ? { url: setup.url, key: setup.key } : undefined;
   try {
-    await check(`${server}: Inspector --strict tools/list, zero problems`, async () => {
+    if (!http) await check(`${server}: Inspector --strict tools/list, zero problems`, async () => {
       const r = await inspector(['--method', 'tools/list', '--strict', '--', BIN, ...serverArgs], setup.env);
       expect(r.code === 0 && r.stderr.trim() === '', `exit ${r.code}: ${short(r.stderr, 400)}`);
       return `${JSON.parse(r.stdout).tools.length} tools`;
     });
-    await check(`${server}: Inspector failing call exits 5 with the server's message`, async () => {
+    if (!http) await check(`${server}: Inspector failing call exits 5 with the server's message`, async () => {
       const f = setup.failing;
       const pairs = Object.entries(f.args).map(([k, v]) => `${k}=${v}`);
       const r = await inspector(['--format', 'json', '-q', '--method', 'tools/call', '--tool-name', f.tool,
@@ -400,7 +463,8 @@ async function driveServer(server) {
       return `${f.tool}: ${short(body.error, 80)}`;
     });
     for (const kind of ['v1', 'v2']) {
-      const label = kind === 'v1' ? 'TS SDK v1 1.32.2 (initialize)' : 'TS SDK v2 2.4.0 (auto: 2026-07-28)';
+      const label = (kind === 'v1' ? 'TS SDK v1 1.32.2 (initialize)' : 'TS SDK v2 2.4.0 (auto: 2026-07-28)')
+        + (http ? ' over Streamable HTTP' : '');
       await check(`${server}: ${label}`, () => withClient(kind, BIN, serverArgs, env, async (client) => {
         if (kind === 'v2') {
           const version = client.getNegotiatedProtocolVersion();
@@ -435,7 +499,7 @@ async function driveServer(server) {
         const missing = tools.map((t) => t.name).filter((n) => !seen.has(n));
         expect(missing.length === 0, `tools never called: ${missing.join(', ')}`);
         return `${seen.size} tools called; refusals read: ${notes.join(', ')}`;
-      }));
+      }, http));
     }
   } finally {
     setup.stop();

@@ -4,8 +4,10 @@
 //!
 //! A `Caller` is built in one place per entry point: over stdio by `Pinning::caller`
 //! (from the key the server was started with, re-validated on every call, so a key
-//! revoked mid-session fails on the very next call); later over HTTP from the request's
-//! bearer. Every rejection — malformed, unknown, revoked, expired, another workspace's —
+//! revoked mid-session fails on the very next call); over HTTP (`vibn serve`) from the
+//! key the HTTP layer validated for that very request (`RequestKey`, carried in the
+//! request's extensions), so one process serves many workspaces and each request acts
+//! for its own key's workspace alone. Every rejection — malformed, unknown, revoked, expired, another workspace's —
 //! is the same 401; a keystore that cannot be opened or read is a 503. The keystore is
 //! opened lazily, on the first call that needs it, and a failed open is retried next time.
 //!
@@ -97,14 +99,22 @@ impl Principal {
     }
 }
 
-/// How a stdio server is pinned: its key (if any) and its keystore (if any). It makes
-/// the `Caller` of each tool call.
+/// A workspace key validated by the HTTP layer for one request (`vibn serve`), put in
+/// that request's extensions; a per-request `Pinning` makes the call's `Caller` from it.
+#[derive(Debug, Clone)]
+pub struct RequestKey(pub Arc<ValidWorkspaceKey>);
+
+/// How a server is pinned: its key (if any) and its keystore (if any) over stdio, or each
+/// request's own key over HTTP. It makes the `Caller` of each tool call.
 #[derive(Debug, Clone, Default)]
 pub struct Pinning {
     key: Option<Arc<SecretString>>,
     expected_workspace: Option<String>,
     store: Option<Arc<LazyKeystore>>,
     keyring: Option<Arc<Keyring>>,
+    /// Every call acts for the key its own request carries (`vibn serve`); a call without
+    /// one is 401, whatever else is configured.
+    per_request: bool,
 }
 
 impl Pinning {
@@ -126,16 +136,50 @@ impl Pinning {
                 })
             }),
             keyring: config.keyring.clone(),
+            per_request: false,
         }
     }
 
-    /// True when a workspace key is configured.
+    /// Pinned per request (`vibn serve`): each call acts for the workspace of the key its
+    /// own request carries, validated by the HTTP layer for that request.
+    pub fn per_request(store: Arc<LazyKeystore>, keyring: Option<Arc<Keyring>>) -> Self {
+        Pinning {
+            store: Some(store),
+            keyring,
+            per_request: true,
+            ..Pinning::default()
+        }
+    }
+
+    /// True when a workspace key is configured (or each request brings its own).
     pub fn is_pinned(&self) -> bool {
-        self.key.is_some()
+        self.key.is_some() || self.per_request
     }
 
     /// The caller of one tool call of `server`: the key validated now (401 or 503).
     pub async fn caller(&self, server: &'static str, tool: &str) -> Result<Caller, ApiError> {
+        self.caller_for(server, tool, None).await
+    }
+
+    /// The caller of one tool call of `server` whose request brought `request` (a key
+    /// the HTTP layer validated for it). Only a per-request pinning reads it, and then
+    /// requires it (401 without); a stdio pinning ignores it and validates its own key.
+    pub async fn caller_for(
+        &self,
+        server: &'static str,
+        tool: &str,
+        request: Option<&RequestKey>,
+    ) -> Result<Caller, ApiError> {
+        if self.per_request {
+            let Some(RequestKey(valid)) = request else {
+                return Err(ApiError::unauthorized(INVALID_KEY).with_hint(INVALID_KEY_HINT));
+            };
+            return Ok(self.make(
+                server,
+                tool,
+                Principal::Workspace(Box::new((**valid).clone())),
+            ));
+        }
         let principal = match &self.key {
             None => Principal::Operator,
             Some(key) => {
@@ -151,7 +195,11 @@ impl Pinning {
                 }
             }
         };
-        Ok(Caller {
+        Ok(self.make(server, tool, principal))
+    }
+
+    fn make(&self, server: &'static str, tool: &str, principal: Principal) -> Caller {
+        Caller {
             principal,
             server,
             tool: tool.to_string(),
@@ -159,7 +207,7 @@ impl Pinning {
             cancel: CancellationToken::new(),
             store: self.store.clone(),
             keyring: self.keyring.clone(),
-        })
+        }
     }
 
     async fn store(&self) -> Result<Keystore, ApiError> {

@@ -12,4 +12,5 @@ pub mod provision;
 pub mod sandbox;
 pub mod sandbox_up;
 pub mod schemas;
+pub mod serve;
 pub mod setup;

@@ -397,6 +397,16 @@ pub fn log_filter(args: &CommonArgs) -> String {
         .unwrap_or_else(|| "warn".to_string())
 }
 
+/// The log filter of `vibn serve`: `--log-level`, else `RUST_LOG`, else `info` (its
+/// access log is at info).
+pub fn serve_log_filter(log_level: Option<&str>) -> String {
+    log_level
+        .map(str::to_string)
+        .or_else(|| read_env(env_names::RUST_LOG))
+        .filter(|f| !f.trim().is_empty())
+        .unwrap_or_else(|| "info".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

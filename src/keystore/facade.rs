@@ -12,9 +12,10 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::{
-    DomainEvent, DomainPatch, DomainRecord, JobRecord, JobUpdate, Keyring, KeystoreError,
-    LedgerEntry, Memory, NewAuditEvent, PrdVersion, ProvisionRecord, ProvisionState, StoragePatch,
-    StorageRecord, Store, ValidWorkspaceKey, Workspace,
+    DomainEvent, DomainPatch, DomainRecord, JobRecord, JobUpdate, KeyRecord, Keyring,
+    KeystoreError, LedgerEntry, Memory, MintedKey, NewAuditEvent, PrdVersion, ProvisionRecord,
+    ProvisionState, Revoked, StoragePatch, StorageRecord, Store, ValidAdminToken,
+    ValidWorkspaceKey, Workspace,
 };
 
 /// A handle on the keystore (cheap to clone; every clone shares the store and its pool).
@@ -424,6 +425,77 @@ impl Keystore {
     ) -> Result<Option<SecretString>, KeystoreError> {
         let (a, ring) = (workspace_id.to_string(), ring.clone());
         self.run(move |s| s.hmac_secret(&a, &ring)).await
+    }
+}
+
+/// Keys, org tokens and workspaces as `vibn serve` manages them over HTTP (the CLI's
+/// `vibn keys` / `vibn org-tokens` / `vibn workspace list` do the same on the store).
+impl Keystore {
+    /// The admin org token, when `token` is a live one.
+    pub async fn validate_admin_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<ValidAdminToken>, KeystoreError> {
+        let token = token.to_string();
+        self.run(move |s| s.validate_admin_token(&token)).await
+    }
+
+    /// Every workspace.
+    pub async fn list_workspaces(&self) -> Result<Vec<Workspace>, KeystoreError> {
+        self.run(|s| s.list_workspaces()).await
+    }
+
+    /// Mint a workspace key for `slug` (the plaintext is in the result, once).
+    pub async fn mint_workspace_key(
+        &self,
+        slug: &str,
+        name: &str,
+        expires_at: Option<i64>,
+        created_by: &str,
+    ) -> Result<MintedKey, KeystoreError> {
+        let (slug, name, by) = (slug.to_string(), name.to_string(), created_by.to_string());
+        self.run(move |s| s.mint_workspace_key(&slug, &name, expires_at, &by))
+            .await
+    }
+
+    /// Every key of `slug`, newest first.
+    pub async fn list_workspace_keys(&self, slug: &str) -> Result<Vec<KeyRecord>, KeystoreError> {
+        let slug = slug.to_string();
+        self.run(move |s| s.list_workspace_keys(&slug)).await
+    }
+
+    /// Revoke key `key_id` of `slug` (idempotent; another workspace's key is not found).
+    pub async fn revoke_workspace_key(
+        &self,
+        slug: &str,
+        key_id: &str,
+    ) -> Result<Revoked, KeystoreError> {
+        let (slug, key_id) = (slug.to_string(), key_id.to_string());
+        self.run(move |s| s.revoke_workspace_key(&slug, &key_id))
+            .await
+    }
+
+    /// Mint an admin org token (the plaintext is in the result, once).
+    pub async fn mint_admin_token(
+        &self,
+        name: &str,
+        expires_at: Option<i64>,
+        created_by: &str,
+    ) -> Result<MintedKey, KeystoreError> {
+        let (name, by) = (name.to_string(), created_by.to_string());
+        self.run(move |s| s.mint_admin_token(&name, expires_at, &by))
+            .await
+    }
+
+    /// Every admin org token, newest first.
+    pub async fn list_admin_tokens(&self) -> Result<Vec<KeyRecord>, KeystoreError> {
+        self.run(|s| s.list_admin_tokens()).await
+    }
+
+    /// Revoke admin org token `id` (idempotent).
+    pub async fn revoke_admin_token(&self, id: &str) -> Result<Revoked, KeystoreError> {
+        let id = id.to_string();
+        self.run(move |s| s.revoke_admin_token(&id)).await
     }
 }
 

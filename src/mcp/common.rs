@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::transport::StdioTransport;
-use crate::api::caller::Pinning;
+use crate::api::caller::{Pinning, RequestKey};
 use crate::api::limits::{Limit, Limited};
 use crate::config::ToolFilter;
 use crate::error::{ApiError, cut};
@@ -500,7 +500,17 @@ pub async fn call_tool<S: Send + Sync + 'static>(
     mut context: RequestContext<RoleServer>,
 ) -> Result<CallToolResponse, rmcp::ErrorData> {
     if router.has_route(&request.name) {
-        match pinning.caller(server, &request.name).await {
+        // Over HTTP (`vibn serve`) the request's own key, validated by the HTTP layer,
+        // rides in the request's parts; over stdio there are none.
+        let request_key = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestKey>())
+            .cloned();
+        match pinning
+            .caller_for(server, &request.name, request_key.as_ref())
+            .await
+        {
             Ok(caller) => {
                 let caller = caller
                     .with_progress(progress_reporter(&context))

@@ -14,6 +14,7 @@ mod coolify_support;
 mod domains_support;
 mod gitea_support;
 mod provision_support;
+mod serve_support;
 mod support;
 
 mod agent_tools;
@@ -48,6 +49,8 @@ mod provision_faults;
 mod provision_rotation;
 mod sandbox_up;
 mod schemas_cli;
+mod serve;
+mod serve_rest;
 mod setup_cli;
 mod transport;
 mod workspace_exec;

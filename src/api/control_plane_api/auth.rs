@@ -83,6 +83,13 @@ pub struct AuthDeleteParams {
     pub volumes: Volumes,
 }
 
+/// Parameters of `auth_get`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AuthGetParams {
+    /// The auth provider's uuid (from auth_list).
+    pub uuid: String,
+}
+
 fn provider_out(s: &Service, provider: &str) -> AuthProviderOut {
     AuthProviderOut {
         uuid: s.uuid.clone(),
@@ -170,6 +177,27 @@ impl ControlPlaneApi {
         }
         .await;
         caller.audited(&target, result).await
+    }
+
+    /// One auth provider of the workspace (`GET …/auth/{uuid}`; 403 for another
+    /// workspace's or a missing one, 404 for a service that is not an auth provider).
+    pub async fn auth_get(
+        &self,
+        caller: &Caller,
+        p: AuthGetParams,
+    ) -> Result<AuthProviderOut, ApiError> {
+        super::limits::check(&p)?;
+        let t = self.tenant(caller).await?;
+        let service = self.service(&t, &p.uuid).await?;
+        let provider = service
+            .service_type
+            .as_deref()
+            .and_then(catalog::auth_provider_of)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("service {} is not an auth provider", service.uuid))
+                    .with_hint("call auth_list to see this workspace's auth providers")
+            })?;
+        Ok(provider_out(&service, provider))
     }
 
     /// Delete an auth provider; `confirm` must be its exact name.

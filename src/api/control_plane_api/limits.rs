@@ -5,9 +5,10 @@ use super::{
     AppRef, AppsCreateParams, AppsDeleteParams, AppsDeployParams, AppsDeploymentsParams,
     AppsDomainsSetParams, AppsEnvsDeleteParams, AppsEnvsUpsertParams, AppsListParams,
     AppsLogsParams, AppsRewireGitParams, AppsUpdateParams, AuthCreateParams, AuthDeleteParams,
-    AuthListParams, DatabaseRef, DatabasesCreateParams, DatabasesDeleteParams, DatabasesListParams,
-    DatabasesUpdateParams, DeploymentsLogsParams, GiteaCredentialsParams, ProjectsGetParams,
-    ProjectsListParams, ReposCreateParams, ReposListParams, WorkspaceDescribeParams,
+    AuthGetParams, AuthListParams, DatabaseRef, DatabasesCreateParams, DatabasesDeleteParams,
+    DatabasesListParams, DatabasesUpdateParams, DeploymentsLogsParams, GiteaCredentialsParams,
+    ProjectsGetParams, ProjectsListParams, ReposCreateParams, ReposListParams,
+    WorkspaceDescribeParams,
 };
 use super::{
     DomainRef, DomainsAttachParams, DomainsListParams, DomainsRegisterParams, DomainsSearchParams,
@@ -57,6 +58,7 @@ limits! {
     DatabasesDeleteParams { uuid: UUID, confirm: NAME }
     AuthCreateParams { provider: NAME, name: NAME, description: DESCRIPTION }
     AuthDeleteParams { uuid: UUID, confirm: NAME }
+    AuthGetParams { uuid: UUID }
     ReposCreateParams { name: NAME, description: DESCRIPTION }
     DomainsSearchParams { names: DOMAIN.items(super::domain_params::MAX_SEARCH) }
     DomainsRegisterParams { domain: DOMAIN, nameservers: DOMAIN.items(13) }

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use super::{ControlPlaneApi, Tenant};
 use crate::api::caller::Caller;
-use crate::api::provision::Provisioner;
+use crate::api::provision::{ProvisionReport, Provisioner};
 use crate::error::ApiError;
-use crate::keystore::{ProvisionStatus, Workspace};
+use crate::keystore::{Keyring, Keystore, ProvisionStatus, Workspace};
 
 /// The 503 of a workspace the control plane cannot use yet.
 fn not_ready(ws: &Workspace, why: &str) -> ApiError {
@@ -25,6 +25,47 @@ fn not_ready(ws: &Workspace, why: &str) -> ApiError {
 }
 
 impl ControlPlaneApi {
+    /// Provision workspace `slug` now, for an operator (`vibn serve`'s admin route), with
+    /// the operator's credentials this API was configured with; one run at a time in this
+    /// process, the row's lease across processes.
+    pub async fn provision_workspace(
+        &self,
+        store: Keystore,
+        ring: Option<Arc<Keyring>>,
+        slug: &str,
+    ) -> Result<ProvisionReport, ApiError> {
+        let (Some(gitea), Some(operator), Some(coolify)) = (
+            self.inner.gitea.as_ref(),
+            self.inner.operator.as_deref(),
+            self.inner.coolify.as_ref(),
+        ) else {
+            return Err(ApiError::not_provisioned(
+                "this server cannot provision: GITEA_API_URL, GITEA_USERNAME, GITEA_API_TOKEN \
+                 (a Gitea site admin), COOLIFY_API_URL and COOLIFY_API_TOKEN are needed for that",
+            )
+            .with_hint(format!(
+                "set them, or run `vibn workspace provision {slug}` where they are"
+            )));
+        };
+        let ring = ring.ok_or_else(|| {
+            ApiError::not_provisioned(
+                "VIBN_SECRETS_KEY is not set, so the bot's token cannot be sealed",
+            )
+            .with_hint("start vibn serve with VIBN_SECRETS_KEY set")
+        })?;
+        let _one_run = self.inner.provision_lock.lock().await;
+        Provisioner::new(
+            gitea.clone(),
+            operator,
+            coolify.clone(),
+            self.inner.settings.server_uuid.clone(),
+            store,
+            ring,
+        )
+        .provision(slug)
+        .await
+    }
+
     /// Provision the caller's workspace now (one run at a time in this process), or say
     /// why that cannot be done.
     pub(super) async fn provision_lazily(

@@ -11,6 +11,7 @@
 
 pub mod edit;
 pub mod files;
+mod remote;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -449,10 +450,39 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
                 .join(" or ")
         );
     }
-    let servers = chosen_servers(&args.servers)?;
+    let remote = args.remote.as_deref().map(remote::base_url).transpose()?;
+    let servers = match &remote {
+        None => chosen_servers(&args.servers)?,
+        Some(_) => {
+            if args.servers.iter().any(|s| s.trim() != "control-plane") {
+                bail!("--remote configures the control plane only (what vibn serve serves)");
+            }
+            if args.mint_key.is_some() {
+                bail!(
+                    "--mint-key needs the keystore; with --remote set VIBN_API_KEY to a key the \
+                     operator minted for your workspace"
+                );
+            }
+            registry::find("control-plane").into_iter().collect()
+        }
+    };
     let dirs = Dirs::resolve(args.project.as_deref())?;
     let keystore = config::keystore_path(args.keystore.as_deref())?;
-    let (key, facts) = resolve_key(&args, &keystore, &servers)?;
+    let (key, facts) = match &remote {
+        None => resolve_key(&args, &keystore, &servers)?,
+        Some(base) => {
+            let Some(key) = args
+                .api_key
+                .as_deref()
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+            else {
+                bail!("--remote needs the workspace key: set VIBN_API_KEY (or --api-key)");
+            };
+            let facts = remote::check_key(base, key)?;
+            (Some(key.to_string()), facts)
+        }
+    };
     let command = match &args.binary {
         Some(path) => path.to_string_lossy().into_owned(),
         None => std::env::current_exe()
@@ -474,6 +504,13 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
+    if remote.is_some() {
+        // The remote entry carries the key alone: nothing of the operator's.
+        for l in &mut launches {
+            l.env
+                .retain(|(name, _)| name == env::VIBN_API_KEY || name == env::VIBN_WORKSPACE);
+        }
+    }
     let target = target(client, scope, &dirs);
     if matches!(target.place, Place::Project(_)) {
         let mut withheld: Vec<String> = Vec::new();
@@ -502,10 +539,23 @@ pub fn run(args: SetupArgs) -> anyhow::Result<ExitCode> {
 
     let mut changes = Vec::new();
     let config_file = files::read(&target.path, &target.place)?;
-    let entries: Vec<(String, Value)> = launches
-        .iter()
-        .map(|l| (l.key.clone(), entry(client, l, target.secrets, reveal)))
-        .collect();
+    let entries: Vec<(String, Value)> = match &remote {
+        None => launches
+            .iter()
+            .map(|l| (l.key.clone(), entry(client, l, target.secrets, reveal)))
+            .collect(),
+        Some(base) => {
+            let mcp_url = format!("{base}/mcp");
+            let key = key.as_deref().unwrap_or_default();
+            launches
+                .iter()
+                .map(|l| {
+                    let e = remote::entry(client, &l.key, &mcp_url, key, target.secrets, reveal)?;
+                    Ok((l.key.clone(), e))
+                })
+                .collect::<anyhow::Result<_>>()?
+        }
+    };
     let merged = merge(
         config_file.text.as_deref().unwrap_or(""),
         &target.format,

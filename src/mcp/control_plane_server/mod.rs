@@ -164,6 +164,11 @@ impl ControlPlaneServer {
         super::common::served_tools(Self::router)
     }
 
+    /// The tools this server serves, its filter applied (what `tools/list` answers).
+    pub fn served_tools(&self) -> Vec<rmcp::model::Tool> {
+        self.router.get().list_all()
+    }
+
     /// The tool names the router really has (to check `TOOL_NAMES`).
     pub fn router_tool_names() -> Vec<String> {
         super::common::built_tool_names(Self::router)
