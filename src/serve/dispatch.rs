@@ -133,6 +133,14 @@ operations! {
     "auth_delete" => auth_delete,
     "repos_list" => repos_list,
     "repos_create" => repos_create,
+    "domains_search" => domains_search,
+    "domains_register" => domains_register,
+    "domains_list" => domains_list,
+    "domains_get" => domains_get,
+    "domains_attach" => domains_attach,
+    "storage_describe" => storage_describe,
+    "storage_provision" => storage_provision,
+    "storage_inject_env" => storage_inject_env,
 }
 
 #[cfg(test)]

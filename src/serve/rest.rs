@@ -133,6 +133,25 @@ pub(crate) fn routes() -> Router<AppState> {
             &w("/auth/{uuid}"),
             get(op("auth_get", Plain)).delete(op("auth_delete", Plain)),
         )
+        .route(
+            &w("/domains"),
+            get(op("domains_list", Plain)).post(op("domains_register", Plain)),
+        )
+        .route(&w("/domains/search"), post(op("domains_search", Plain)))
+        .route(&w("/domains/{domain}"), get(op("domains_get", Plain)))
+        .route(
+            &w("/domains/{domain}/attach"),
+            post(op("domains_attach", Plain)),
+        )
+        .route(&w("/storage"), get(op("storage_describe", Plain)))
+        .route(
+            &w("/storage/provision"),
+            post(op("storage_provision", Plain)),
+        )
+        .route(
+            &w("/storage/inject-env"),
+            post(op("storage_inject_env", Plain)),
+        )
 }
 
 /// One REST call: the key checked against the slug, the operation against the served

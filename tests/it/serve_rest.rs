@@ -813,3 +813,34 @@ async fn setup_remote_writes_the_url_and_the_key_only() {
         before
     );
 }
+
+#[tokio::test]
+async fn domain_and_storage_routes_answer_for_the_keys_own_workspace_only() {
+    let s = Served::start(&[]).await;
+    let (k, j) = (Some(s.mark_key()), Some(s.justine_key()));
+    let (status, listed) = s.rest(Method::GET, &format!("{M}/domains"), k, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert!(listed.to_string().contains("[]"), "{listed}");
+    // No registrar or Google settings in this server: the tools say what to set.
+    let (status, search) = s
+        .rest(
+            Method::POST,
+            &format!("{M}/domains/search"),
+            k,
+            Some(json!({"names": ["mark-site.com"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{search}");
+    assert!(search.to_string().contains("OPENSRS_"), "{search}");
+    let (status, storage) = s.rest(Method::GET, &format!("{M}/storage"), k, None).await;
+    assert_ne!(status, StatusCode::NOT_FOUND, "{storage}");
+    for (method, path) in [
+        (Method::GET, format!("{M}/domains")),
+        (Method::GET, format!("{M}/domains/mark-site.com")),
+        (Method::GET, format!("{M}/storage")),
+        (Method::POST, format!("{M}/storage/provision")),
+    ] {
+        let (status, body) = s.rest(method.clone(), &path, j, None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {body}");
+    }
+}
