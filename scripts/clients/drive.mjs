@@ -273,7 +273,7 @@ const SETUPS = {
     return {
       stop: sb.stop,
       env: pick(sb.env, ['VIBN_API_KEY', 'VIBN_KEYSTORE', 'VIBN_SECRETS_KEY', 'GITEA_API_URL',
-        'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN']),
+        'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN', ...PROVIDERS]),
       args: [],
       failing: { tool: 'apps_get', args: { uuid: 'nope' }, status: 403 },
       calls: (who) => controlPlaneCalls(who, ids),
@@ -285,7 +285,7 @@ const SETUPS = {
   async 'control-plane-http'(scratch) {
     const sb = await sandbox('up', [], ['WORKSPACE_ROOT'], scratch);
     const env = pick(sb.env, ['VIBN_KEYSTORE', 'VIBN_SECRETS_KEY', 'GITEA_API_URL',
-      'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN']);
+      'GITEA_USERNAME', 'GITEA_API_TOKEN', 'COOLIFY_API_URL', 'COOLIFY_API_TOKEN', ...PROVIDERS]);
     const served = await serve(env, scratch);
     const ids = {};
     return {
@@ -297,6 +297,16 @@ const SETUPS = {
       calls: (who) => controlPlaneCalls(`h${who}`, ids),
     };
   },
+};
+
+/** The registrar and Google settings `vibn sandbox up` prints (domains and storage). */
+const PROVIDERS = ['OPENSRS_USERNAME', 'OPENSRS_KEY', 'OPENSRS_ENV', 'GOOGLE_APPLICATION_CREDENTIALS',
+  'GCP_PROJECT', 'VIBN_GOOGLE_API_URL'];
+
+/** A registrant contact the OpenSRS stand-in accepts. */
+const CONTACT = {
+  first_name: 'Client', last_name: 'Check', address1: '1 Main St', city: 'Montréal', state: 'QC',
+  country: 'CA', postal_code: 'H2X 1Y4', phone: '+1.5145550100', email: 'client@vibn.invalid',
 };
 
 /** The control plane's calls (successes and refusals) as client `who`. */
@@ -336,6 +346,15 @@ function controlPlaneCalls(who, ids) {
         (r) => { ids.auth = r.uuid; ids.authName = r.name; }],
       ['auth_list', {}],
       ['auth_delete', () => ({ uuid: ids.auth, confirm: ids.authName })],
+      ['domains_search', { names: [`shop-${who}.com`, `shop-${who}.ai`] }],
+      ['domains_register', { domain: `shop-${who}.com`, contact: CONTACT }],
+      ['domains_register', { domain: `shop-${who}.ca`, contact: CONTACT }, 400],
+      ['domains_list', {}],
+      ['domains_get', { domain: `shop-${who}.com` }],
+      ['domains_attach', () => ({ domain: `shop-${who}.com`, app_uuid: ids.app, ip: '203.0.113.10' })],
+      ['storage_describe', {}, 'any'],
+      ['storage_provision', {}],
+      ['storage_inject_env', () => ({ uuid: ids.app })],
       ['apps_delete', () => ({ uuid: ids.app }), 409],
       ['apps_delete', () => ({ uuid: ids.app, confirm: ids.name })],
       ['apps_get', { uuid: 'nope' }, 403],

@@ -123,6 +123,15 @@ fn portable_schema(schema: &mut JsonObject) {
         }
     }
     unwrap_nullable(schema);
+    // schemars names Rust's integer widths (`uint32`, `int64`, `double`…) as formats;
+    // they are not JSON Schema formats, and strict validators (ajv, as the TypeScript
+    // SDK v1 runs it) refuse the whole schema for an unknown one. `minimum` keeps the sign.
+    if schema
+        .get("type")
+        .is_some_and(|t| t == "integer" || t == "number")
+    {
+        schema.remove("format");
+    }
     if let Some(Value::Array(values)) = schema.get_mut("enum") {
         values.retain(|v| !v.is_null());
     }
@@ -609,6 +618,28 @@ mod tests {
             s["properties"]["default"],
             json!({"type": "string"}),
             "a property named default stays"
+        );
+    }
+
+    #[test]
+    fn integer_width_formats_go_and_string_formats_stay() {
+        let mut s = object(json!({
+            "type": "object",
+            "properties": {
+                "period": {"type": ["integer", "null"], "format": "uint32", "minimum": 0},
+                "ratio": {"type": "number", "format": "double"},
+                "email": {"type": "string", "format": "email"}
+            }
+        }));
+        portable_schema(&mut s);
+        assert_eq!(
+            s["properties"]["period"],
+            json!({"type": "integer", "minimum": 0})
+        );
+        assert_eq!(s["properties"]["ratio"], json!({"type": "number"}));
+        assert_eq!(
+            s["properties"]["email"],
+            json!({"type": "string", "format": "email"})
         );
     }
 

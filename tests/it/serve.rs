@@ -28,7 +28,10 @@ async fn the_modern_era_lists_and_calls_as_the_keys_workspace() {
         headers.get("mcp-session-id").is_none(),
         "modern is stateless"
     );
-    assert_eq!(messages[0]["result"]["tools"].as_array().unwrap().len(), 29);
+    assert_eq!(
+        messages[0]["result"]["tools"].as_array().unwrap().len(),
+        vibn::mcp::control_plane_server::TOOL_NAMES.len()
+    );
     let r = s
         .modern_call(s.mark_key(), "workspace_describe", json!({}))
         .await;
@@ -50,7 +53,10 @@ async fn a_legacy_session_serves_only_the_workspace_that_opened_it() {
         .mcp(Some(s.mark_key()), Some(&session), list.clone())
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(messages[0]["result"]["tools"].as_array().unwrap().len(), 29);
+    assert_eq!(
+        messages[0]["result"]["tools"].as_array().unwrap().len(),
+        vibn::mcp::control_plane_server::TOOL_NAMES.len()
+    );
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
                       "params": {"name": "workspace_describe", "arguments": {}}});
     let (_, _, messages) = s

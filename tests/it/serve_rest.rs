@@ -415,7 +415,10 @@ async fn api_mcp_describes_and_calls_the_tools() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(d["version"], env!("CARGO_PKG_VERSION"));
     let tools = d["tools"].as_array().unwrap();
-    assert_eq!(tools.len(), 29);
+    assert_eq!(
+        tools.len(),
+        vibn::mcp::control_plane_server::TOOL_NAMES.len()
+    );
     let envs = tools
         .iter()
         .find(|t| t["name"] == "apps_envs_upsert")
