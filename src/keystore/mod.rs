@@ -146,17 +146,35 @@ pub(crate) mod testutil {
 
     /// Run `test` against a fresh SQLite keystore, then against a fresh PostgreSQL one
     /// (skipped, with a message, where PostgreSQL is not installed): one suite, both
-    /// backends. The backend under test is printed first, so a failure names it.
+    /// backends. A failure's panic message names the backend it failed on.
     pub fn each(test: impl Fn(&Store)) {
         let (_dir, store) = store();
-        eprintln!("-- keystore backend: sqlite");
-        test(&store);
+        on_backend("sqlite", || test(&store));
         drop(store);
         if let Some(url) = postgres_url() {
-            eprintln!("-- keystore backend: postgres");
             let store = Store::open(Path::new(&url)).expect("open PostgreSQL keystore");
-            test(&store);
+            on_backend("postgres", || test(&store));
         }
+    }
+
+    /// Run `test`; if it panics, panic again with `backend` named in the message.
+    fn on_backend(backend: &str, test: impl FnOnce()) {
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(test)) {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            panic!("on the {backend} keystore: {why}");
+        }
+    }
+
+    #[test]
+    fn a_failure_names_the_backend_it_failed_on() {
+        let caught =
+            std::panic::catch_unwind(|| on_backend("postgres", || panic!("boom"))).unwrap_err();
+        let message = caught.downcast_ref::<String>().unwrap();
+        assert_eq!(message, "on the postgres keystore: boom");
     }
 }
 
