@@ -278,17 +278,14 @@ async fn main() {
         "{:<16} {:>10} {:>10} {:>9} {:>9}",
         "endpoint", "requests", "req/s", "p50 ms", "p99 ms"
     );
-    let mut total = 0usize;
     let mut keys: Vec<_> = all.keys().copied().collect();
     keys.sort_unstable();
-    for k in keys {
-        let v = all.get_mut(k).unwrap();
-        total += v.len();
-        print_row(k, v, elapsed);
-    }
+    let endpoints: Vec<Value> = keys
+        .into_iter()
+        .map(|k| print_row(k, all.get_mut(k).unwrap(), elapsed))
+        .collect();
     let mut everything: Vec<Duration> = all.values().flatten().copied().collect();
-    print_row("all", &mut everything, elapsed);
-    let _ = total;
+    let overall = print_row("all", &mut everything, elapsed);
     let cross = cross.load(Ordering::Relaxed);
     let failures = failures.load(Ordering::Relaxed);
     println!("cross-tenant results: {cross}; failed requests: {failures}");
@@ -319,10 +316,10 @@ async fn main() {
     )
     .await;
     let after_mcp = mcp_status(&http, &base_b, &victim.key).await;
+    let revocation_ms = t.elapsed().as_secs_f64() * 1000.0;
     println!(
         "revocation: key of {} revoked on replica A ({revoked}); replica B before {before}, next REST {after}, next MCP {after_mcp} ({:.1} ms after)",
-        victim.slug,
-        t.elapsed().as_secs_f64() * 1000.0
+        victim.slug, revocation_ms
     );
     let revocation_seen = before == 200 && after == 401 && after_mcp == 401;
     let _ = a.start_kill();
@@ -332,7 +329,15 @@ async fn main() {
     let stdio = stdio_load(&bin, &env, &wss[1..], clients, secs.min(5)).await;
     let mut stdio = stdio;
     println!("stdio (vibn mcp control-plane, one process per workspace, rmcp client):");
-    print_row("stdio apps_list", &mut stdio.0, stdio.1);
+    let stdio = print_row("stdio apps_list", &mut stdio.0, stdio.1);
+    // One line for scripts/serve-load (and scripts/bench) to read.
+    let summary = json!({
+        "backend": backend, "clients": clients, "workspaces": workspaces, "secs": secs,
+        "replicas": 2, "endpoints": endpoints, "all": overall, "stdio": stdio,
+        "cross_tenant": cross, "failures": failures,
+        "revocation_seen": revocation_seen, "revocation_ms": revocation_ms,
+    });
+    println!("serve_load json: {summary}");
 
     if cross > 0 || !revocation_seen {
         eprintln!("serve_load: FAILED (cross-tenant {cross}, revocation seen {revocation_seen})");
@@ -340,20 +345,23 @@ async fn main() {
     }
 }
 
-fn print_row(name: &str, v: &mut [Duration], elapsed: f64) {
+/// Prints one endpoint's row and returns it as JSON.
+fn print_row(name: &str, v: &mut [Duration], elapsed: f64) -> Value {
     v.sort_unstable();
     let pct = |p: f64| {
         v.get(((v.len() as f64 * p) as usize).min(v.len().saturating_sub(1)))
             .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     };
+    let (req_per_s, p50, p99) = (v.len() as f64 / elapsed, pct(0.50), pct(0.99));
     println!(
         "{:<16} {:>10} {:>10.0} {:>9.2} {:>9.2}",
         name,
         v.len(),
-        v.len() as f64 / elapsed,
-        pct(0.50),
-        pct(0.99)
+        req_per_s,
+        p50,
+        p99
     );
+    json!({"endpoint": name, "requests": v.len(), "req_per_s": req_per_s, "p50_ms": p50, "p99_ms": p99})
 }
 
 async fn serve(bin: &PathBuf, env: &[(&str, String)]) -> (Child, String) {

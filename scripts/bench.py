@@ -15,7 +15,7 @@ harness (mcpbench.py; mktree.py for the 20k-file tree), it:
     `vibn sandbox up`; workspace runs on a local folder like the filesystem anchor;
   * search_code against rg on the 20k-file / 200 MB tree; peak RSS under 20k pipelined calls
     (scripts/pipeline_rss.py); `cargo bench` fanout, keystore and exec; and `vibn serve` under
-    load through scripts/serve-load when it exists.
+    load through scripts/serve-load.
 
 Prints markdown tables (every figure beside the floor and the best anchor of the same run, the
 DESIGN §9 target and the verdict) and writes one JSON object per measurement to
@@ -329,6 +329,19 @@ def stats_with_req_per_s(o, path=()):
             yield from stats_with_req_per_s(v, (*path, str(name or i)))
 
 
+def startup_order_share(a):
+    """How much of link/startup.order the measured build has (its linker map beside it)."""
+    vibn_map = Path(a.bin).parent / "vibn.map"
+    if not vibn_map.exists():
+        return {"error": f"{vibn_map} is missing (a release build writes it)"}
+    r = subprocess.run([sys.executable, str(SCRIPTS / "startup_order.py"), "--check", "--map", str(vibn_map)],
+                       stdout=subprocess.PIPE, text=True)
+    try:
+        return json.loads(r.stdout)
+    except ValueError:
+        return {"error": f"startup_order.py --check exit {r.returncode}"}
+
+
 def measure_serve(a):
     """`vibn serve` under load: scripts/serve-load's JSON, when that script exists."""
     if not (SERVE_LOAD.exists() and os.access(SERVE_LOAD, os.X_OK)):
@@ -437,11 +450,14 @@ def main():
     serve = measure_serve(a)
     records.append(serve)
 
+    order = startup_order_share(a)
     load_end = os.getloadavg()
     spawn = statistics.median(spawn_times(["/bin/true"], 50))
     summary = {"label": "summary", "time": stamp, "bin": a.bin, "quick": a.quick, "cpus": os.cpu_count(),
                "loadavg_start": load_start, "loadavg_end": load_end, "true_spawn_ms": spawn,
-               "seconds": time.monotonic() - t0}
+               "seconds": time.monotonic() - t0, "bin_bytes": os.path.getsize(a.bin),
+               "floor_bytes": os.path.getsize(floor_bin) if Path(floor_bin).exists() else None,
+               "startup_order": order}
     records.append(summary)
     path = a.out / "results" / f"bench-{stamp}.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -451,7 +467,11 @@ def main():
           f"{' (--quick)' if a.quick else ''}\n")
     print(f"{os.cpu_count()} CPUs; load average (1/5/15 min) {' '.join(f'{x:.2f}' for x in load_start)} "
           f"at the start, {' '.join(f'{x:.2f}' for x in load_end)} at the end; /bin/true spawns in "
-          f"{spawn:.2f} ms; {summary['seconds']:.0f} s in all.\n")
+          f"{spawn:.2f} ms; {summary['seconds']:.0f} s in all. Binary size: vibn "
+          f"{summary['bin_bytes'] / 2**20:.2f} MiB, the floor "
+          f"{(summary['floor_bytes'] or 0) / 2**20:.2f} MiB (both stripped). Start-up layout "
+          f"(link/startup.order): {order.get('found', '?')} of {order.get('listed', '?')} functions "
+          f"found in this build{'' if order.get('share', 0) >= 0.9 else ' — STALE, run scripts/startup-order'}.\n")
     print("### Every server, same harness, same run\n")
     print(f"Anchors: {', '.join(f'{p}@{v}' for p, v in NPM_ANCHORS.items())} (npm), {PIP_ANCHOR} (PyPI); "
           "fixtures as in perf-baseline.md (an 11-entry folder, a 10-entity graph, a 20-file repository "

@@ -137,13 +137,19 @@ def print_others(search, pipe_rss, benches, serve):
     else:
         print(f"| sandboxed execute_command | not measured: {e.get('error') or e.get('skipped')} "
               f"| | | ≤ +5 ms | - |")
-    if serve.get("endpoints") and not serve.get("error"):
-        for name, s in serve["endpoints"].items():
-            rps, p99, cross = s.get("req_per_s"), s.get("p99_ms"), s.get("cross_tenant")
-            ok = all(x == "pass" for x in (verdict(rps, 2000, True), verdict(p99, 20.0))) and cross == 0
-            print(f"| vibn serve {name}: req/s (p50 {fmt(s.get('p50_ms'))} ms, p99 {fmt(p99)} ms, "
-                  f"cross-tenant {cross}) | {fmt(rps, ' req/s')} | - | - "
-                  f"| ≥ 2k req/s, p99 ≤ 20 ms, 0 cross-tenant | {'pass' if ok else 'MISS'} |")
+    raw = serve.get("raw") or {}
+    if raw.get("all"):
+        a, st, cross = raw["all"], raw.get("stdio") or {}, raw.get("cross_tenant")
+        rps, p99 = a.get("req_per_s"), a.get("p99_ms")
+        ok = verdict(rps, 2000, True) == "pass" and verdict(p99, 20.0) == "pass" and cross == 0
+        seen = (f"seen by the other replica {fmt(raw.get('revocation_ms'), ' ms')} later"
+                if raw.get("revocation_seen") else "NOT seen by the other replica")
+        print(f"| vibn serve, {raw.get('clients')} clients, {raw.get('workspaces')} workspaces, 2 replicas "
+              f"on {raw.get('backend')}, MCP + REST (p50 {fmt(a.get('p50_ms'))} ms, p99 {fmt(p99)} ms; "
+              f"cross-tenant {cross}; a revoked key {seen}) | {fmt(rps, ' req/s')} "
+              f"| stdio control plane {fmt(st.get('req_per_s'), ' req/s')} (p99 {fmt(st.get('p99_ms'))} ms) "
+              f"| {fmt(ratio(rps, st.get('req_per_s')), '×')} "
+              f"| ≥ 2k req/s, p99 ≤ 20 ms, 0 cross-tenant | {'pass' if ok else 'MISS'} |")
     else:
         why = serve.get("error") or serve.get("skipped")
         print(f"| vibn serve under load | not measured: {why} | | | ≥ 2k req/s, p99 ≤ 20 ms, 0 cross-tenant | - |")
