@@ -287,3 +287,55 @@ fn twenty_thousand_pipelined_calls_are_answered_in_bounded_memory() {
         peak_kb / 1024
     );
 }
+
+/// Threads of process `pid` now (idle blocking threads linger for seconds, so this still
+/// counts those a burst started).
+fn threads(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap()
+}
+
+/// A burst of pipelined calls that each need a blocking thread (file reads) is served by a
+/// bounded pool: without the bound, tokio starts a thread per waiting call (up to 512, each
+/// with its own stack and allocator arena).
+#[test]
+fn a_pipelined_burst_does_not_start_a_thread_per_call() {
+    const CALLS: u64 = 400;
+    let ws = Workspace::new();
+    ws.write("f.txt", &"y".repeat(256 * 1024));
+    let mut child = spawn(&ws, Stdio::null());
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut input = format!("{INIT}\n{INITIALIZED}\n");
+    for id in 1..=CALLS {
+        input.push_str(&read_call(id));
+        input.push('\n');
+    }
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(input.as_bytes()).unwrap();
+        stdin
+    });
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut answers = 0;
+    let mut most = 0;
+    while answers < CALLS + 1 {
+        let reply: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        if reply["id"] != "init" {
+            assert_eq!(reply["result"]["isError"], false, "{reply}");
+        }
+        answers += 1;
+        most = most.max(threads(pid));
+    }
+    drop(writer.join().unwrap());
+    assert!(child.wait().unwrap().success());
+    // main, two async workers per core at most, and the blocking pool's eight.
+    let bound = 1 + 2 * std::thread::available_parallelism().map_or(2, |n| n.get() as u64) + 8;
+    assert!(
+        most <= bound,
+        "{most} threads served {CALLS} pipelined reads (bound {bound})"
+    );
+}
