@@ -56,7 +56,7 @@ fn run_mcp(server: McpServer) -> ExitCode {
         Ok(servable) => servable,
         Err(e) => return fail(&e.to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(STDIO_BLOCKING_THREADS)
         .enable_all()
         .build()

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::Progress;
 use crate::config::{GiteaCredentials, PinConfig};
 use crate::error::ApiError;
-use crate::keystore::{Keyring, Keystore, NewAuditEvent, ValidWorkspaceKey, Workspace};
+use crate::keystore::{Keyring, Keystore, NewAuditEvent, Store, ValidWorkspaceKey, Workspace};
 
 /// The one message for every invalid key.
 pub const INVALID_KEY: &str =
@@ -72,6 +72,22 @@ impl LazyKeystore {
             })
             .await?;
         Ok(store.clone())
+    }
+
+    /// The keystore opened now, on this thread, and kept for the calls that follow: for
+    /// start-up work outside the runtime. `None` when it cannot be opened; a call then
+    /// tries again and says why.
+    pub fn open_now(&self) -> Option<Keystore> {
+        if self.open.get().is_none() {
+            let store = if self.must_exist {
+                Store::open_existing(&self.path)
+            } else {
+                Store::open(&self.path)
+            };
+            // Fails only when a call opened it meanwhile; that one is kept.
+            let _ = self.open.set(Keystore::from_store(store.ok()?));
+        }
+        self.open.get().cloned()
     }
 }
 
@@ -149,6 +165,12 @@ impl Pinning {
             per_request: true,
             ..Pinning::default()
         }
+    }
+
+    /// The pinned keystore, opened now on this thread and kept for the calls (`None`
+    /// without one, or when it cannot be opened: each call then tries again).
+    pub fn keystore_now(&self) -> Option<Keystore> {
+        self.store.as_ref()?.open_now()
     }
 
     /// True when a workspace key is configured (or each request brings its own).

@@ -48,6 +48,12 @@ impl Keystore {
         }
     }
 
+    /// The store itself, for blocking work outside the runtime (start-up); inside it,
+    /// use the async methods.
+    pub fn blocking_store(&self) -> &Store {
+        &self.store
+    }
+
     /// Run `f` against the store on the blocking pool.
     async fn run<T: Send + 'static>(
         &self,

@@ -259,8 +259,17 @@ fn start_control_plane(
     };
     let config = ControlPlaneConfig::resolve(args)?;
     let pinning = Pinning::from_config(&config.pin);
-    let note = crate::api::control_plane_api::pinned_workspace_note(&config);
-    let server = ControlPlaneServer::new(ControlPlaneApi::new(config), pinning, filter)?
-        .with_workspace_note(note);
+    let mut server = ControlPlaneServer::new(
+        ControlPlaneApi::new(config.clone()),
+        pinning.clone(),
+        filter,
+    )?;
+    if config.pin.api_key.is_some() {
+        // The keystore opened to name the pinned workspace stays open for the calls.
+        server = server.with_workspace_note(std::thread::spawn(move || {
+            let keystore = pinning.keystore_now()?;
+            crate::api::control_plane_api::pinned_workspace_note(&config, keystore.blocking_store())
+        }));
+    }
     Ok(Box::new(server))
 }

@@ -501,6 +501,37 @@ async fn control_plane_binary_serves_the_legacy_era() {
     );
 }
 
+/// The real binary pinned to a keystore path that is wrong: it still answers
+/// `initialize` (instructions without a workspace), every call says 503 naming the path,
+/// and the start-up read of the pinned workspace never creates a keystore there.
+#[tokio::test]
+async fn control_plane_binary_with_a_wrong_keystore_path_creates_nothing() {
+    use rmcp::ServiceExt;
+    use rmcp::transport::TokioChildProcess;
+    let cp = Cp::new(true).await;
+    let typo = cp.dir.path().join("nowhere/keystroe.db");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
+    cmd.env_clear().args(["mcp", "control-plane"]);
+    for (k, v) in child_env(&cp, &cp.mark.key) {
+        cmd.env(k, v);
+    }
+    cmd.env("VIBN_KEYSTORE", &typo);
+    let transport = TokioChildProcess::builder(cmd)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+        .0;
+    let client = ().serve(transport).await.unwrap();
+    let instructions = client.peer_info().unwrap().instructions.clone().unwrap();
+    assert!(!instructions.contains("`mark`"), "{instructions}");
+    let r = crate::support::call(&client, "workspace_describe", json!({})).await;
+    assert_eq!(err_status(&r), 503);
+    assert!(err_body(&r).to_string().contains("keystroe.db"), "{r:?}");
+    client.cancel().await.unwrap();
+    assert!(!typo.exists(), "a keystore was created");
+    assert!(!typo.parent().unwrap().exists(), "its folder was created");
+}
+
 /// The real binary, 2026-07-28 era (no initialize; `_meta` on every request): discover,
 /// list and call; then EOF exits 0. Without a key every call is 401.
 #[test]

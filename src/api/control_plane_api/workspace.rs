@@ -279,13 +279,15 @@ impl ControlPlaneApi {
 }
 
 /// What the control plane's `instructions` add about the pinned workspace — its slug,
-/// Gitea org, Coolify project and domain namespace — read once at start from the local
-/// keystore (nothing upstream). `None` without a key that is valid now; every call
-/// re-validates the key whatever this said.
-pub fn pinned_workspace_note(config: &crate::config::ControlPlaneConfig) -> Option<String> {
+/// Gitea org, Coolify project and domain namespace — read once at start from `store`, the
+/// local keystore the pinning uses (nothing upstream). `None` without a key that is valid
+/// now; every call re-validates the key whatever this said.
+pub fn pinned_workspace_note(
+    config: &crate::config::ControlPlaneConfig,
+    store: &crate::keystore::Store,
+) -> Option<String> {
     use secrecy::ExposeSecret;
     let key = config.pin.api_key.as_ref()?;
-    let store = crate::keystore::Store::open_existing(config.pin.keystore.as_deref()?).ok()?;
     let valid = store
         .validate_workspace_key(
             key.expose_secret(),
