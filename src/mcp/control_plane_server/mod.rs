@@ -8,9 +8,6 @@ mod apps;
 mod domains;
 mod workspace;
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
-
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{CallToolRequestParams, CallToolResponse, ServerConfig};
 use rmcp::service::RequestContext;
@@ -129,29 +126,8 @@ pub struct ControlPlaneServer {
     pinning: Pinning,
     api: ControlPlaneApi,
     router: LazyRouter<Self>,
-    instructions: Instructions,
-}
-
-/// The instructions, with the pinned workspace's facts when they were known at start. The
-/// keystore read that finds them runs on its own thread while the runtime starts and the
-/// `initialize` request is read (half a millisecond of start-up otherwise); the first
-/// `initialize` waits for it.
-#[derive(Clone, Default)]
-struct Instructions {
-    text: Arc<OnceLock<String>>,
-    note: Arc<Mutex<Option<JoinHandle<Option<String>>>>>,
-}
-
-impl Instructions {
-    fn get(&self) -> &str {
-        self.text.get_or_init(|| {
-            let pending = self.note.lock().unwrap_or_else(|e| e.into_inner()).take();
-            match pending.and_then(|thread| thread.join().ok()).flatten() {
-                Some(note) => format!("{note} {INSTRUCTIONS}"),
-                None => INSTRUCTIONS.to_string(),
-            }
-        })
-    }
+    /// The instructions, with the pinned workspace's facts when they were known at start.
+    instructions: String,
 }
 
 impl ControlPlaneServer {
@@ -166,17 +142,16 @@ impl ControlPlaneServer {
             pinning,
             api,
             router,
-            instructions: Instructions::default(),
+            instructions: INSTRUCTIONS.to_string(),
         })
     }
 
-    /// The same server, its instructions naming the pinned workspace: `note` is the thread
-    /// reading it (`control_plane_api::pinned_workspace_note`), joined at `initialize`.
-    pub fn with_workspace_note(mut self, note: JoinHandle<Option<String>>) -> Self {
-        self.instructions = Instructions {
-            text: Arc::default(),
-            note: Arc::new(Mutex::new(Some(note))),
-        };
+    /// The same server, its instructions naming the pinned workspace (`note`, from
+    /// `control_plane_api::pinned_workspace_note`).
+    pub fn with_workspace_note(mut self, note: Option<String>) -> Self {
+        if let Some(note) = note {
+            self.instructions = format!("{note} {INSTRUCTIONS}");
+        }
         self
     }
 
@@ -223,7 +198,7 @@ impl ServerHandler for ControlPlaneServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        server_config("control-plane", self.instructions.get())
+        server_config("control-plane", &self.instructions)
     }
 }
 
