@@ -44,10 +44,12 @@ impl Dom {
     pub async fn with_google() -> Dom {
         let mut d = Dom::new().await;
         let gcp = GoogleSandbox::start(0, None).await.unwrap();
-        assert!(
-            gcp.state().validator_enabled(),
-            "contract validation must be on"
-        );
+        // Without ../shared/specs the stand-in runs unchecked and `assert_no_violations` says
+        // the check was skipped; with VIBN_REQUIRE_SPECS=1 (scripts/test, when the specs are
+        // there) the stand-in refuses to start without them.
+        if !gcp.state().validator_enabled() {
+            eprintln!("Google contract check off for this test: no discovery documents");
+        }
         let key =
             KeyFile::parse(&std::fs::read_to_string(gcp.credentials_path()).unwrap()).unwrap();
         d.google = Some(GoogleClient::new(
