@@ -36,6 +36,7 @@ mod gitea_client;
 mod gitea_pinning;
 mod gitea_shapes;
 mod gitea_tools;
+mod http_tls;
 mod inventory;
 mod keystore_cli;
 mod manifests;

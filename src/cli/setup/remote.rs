@@ -33,8 +33,8 @@ pub fn check_key(base: &str, key: &str) -> anyhow::Result<WorkspaceFacts> {
         .context("cannot start the async runtime")?;
     let url = format!("{base}/api/workspaces");
     let answer: anyhow::Result<(u16, Value)> = runtime.block_on(async {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
+        let client = crate::clients::http::tls::client_builder()
+            .map_err(anyhow::Error::msg)?
             .timeout(Duration::from_secs(15))
             .build()
             .context("cannot build an HTTP client")?;

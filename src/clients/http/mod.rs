@@ -13,6 +13,7 @@
 
 pub mod decode;
 mod errors;
+pub mod tls;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -250,13 +251,12 @@ impl Http {
             &self.not_following
         };
         cell.get_or_init(|| {
-            let _ = rustls::crypto::ring::default_provider().install_default();
             let policy = if follow {
                 reqwest::redirect::Policy::limited(5)
             } else {
                 reqwest::redirect::Policy::none()
             };
-            reqwest::Client::builder()
+            tls::client_builder()?
                 .user_agent(concat!("vibn/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(self.config.connect_timeout)
                 .timeout(self.config.timeout)
