@@ -451,27 +451,38 @@ pub(crate) fn child_env(cp: &Cp, key: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// The real binary, legacy era (initialize, then rmcp's client): serverInfo, the 37
-/// tools, a call by snake_case name and one by dotted alias, as the pinned workspace.
-#[tokio::test]
-async fn control_plane_binary_serves_the_legacy_era() {
-    use rmcp::ServiceExt;
-    use rmcp::transport::TokioChildProcess;
-    let cp = Cp::new(true).await;
-    let log = cp.dir.path().join("control-plane.log");
+/// `vibn mcp control-plane` with only `child_env(cp, key)` in its environment.
+fn control_plane_command(cp: &Cp, key: &str) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
-    cmd.env_clear()
-        .args(["mcp", "control-plane", "--log-level", "trace", "--log-file"])
-        .arg(&log);
-    for (k, v) in child_env(&cp, &cp.mark.key) {
+    cmd.env_clear().args(["mcp", "control-plane"]);
+    for (k, v) in child_env(cp, key) {
         cmd.env(k, v);
     }
-    let transport = TokioChildProcess::builder(cmd)
+    cmd
+}
+
+/// rmcp's client over `cmd` as a child process (legacy era: it sends `initialize`).
+async fn connect(
+    cmd: tokio::process::Command,
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    use rmcp::ServiceExt;
+    let transport = rmcp::transport::TokioChildProcess::builder(cmd)
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap()
         .0;
-    let client = ().serve(transport).await.unwrap();
+    ().serve(transport).await.unwrap()
+}
+
+/// The real binary, legacy era (initialize, then rmcp's client): serverInfo, the 37
+/// tools, a call by snake_case name and one by dotted alias, as the pinned workspace.
+#[tokio::test]
+async fn control_plane_binary_serves_the_legacy_era() {
+    let cp = Cp::new(true).await;
+    let log = cp.dir.path().join("control-plane.log");
+    let mut cmd = control_plane_command(&cp, &cp.mark.key);
+    cmd.args(["--log-level", "trace", "--log-file"]).arg(&log);
+    let client = connect(cmd).await;
     let info = client.peer_info().unwrap().server_info.clone().unwrap();
     assert_eq!(info.name, "vibn-control-plane");
     let instructions = client.peer_info().unwrap().instructions.clone().unwrap();
@@ -506,22 +517,11 @@ async fn control_plane_binary_serves_the_legacy_era() {
 /// and the start-up read of the pinned workspace never creates a keystore there.
 #[tokio::test]
 async fn control_plane_binary_with_a_wrong_keystore_path_creates_nothing() {
-    use rmcp::ServiceExt;
-    use rmcp::transport::TokioChildProcess;
     let cp = Cp::new(true).await;
     let typo = cp.dir.path().join("nowhere/keystroe.db");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_vibn"));
-    cmd.env_clear().args(["mcp", "control-plane"]);
-    for (k, v) in child_env(&cp, &cp.mark.key) {
-        cmd.env(k, v);
-    }
+    let mut cmd = control_plane_command(&cp, &cp.mark.key);
     cmd.env("VIBN_KEYSTORE", &typo);
-    let transport = TokioChildProcess::builder(cmd)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-        .0;
-    let client = ().serve(transport).await.unwrap();
+    let client = connect(cmd).await;
     let instructions = client.peer_info().unwrap().instructions.clone().unwrap();
     assert!(!instructions.contains("`mark`"), "{instructions}");
     let r = crate::support::call(&client, "workspace_describe", json!({})).await;
