@@ -5,6 +5,7 @@
 //! timeout, WAL, `synchronous=FULL`, foreign keys, secure delete) before first use.
 
 use std::fs::{DirBuilder, OpenOptions};
+use std::io::Read;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
@@ -132,7 +133,8 @@ impl Store {
         };
         match &location {
             Location::Sqlite(file) => match std::fs::metadata(file) {
-                Ok(meta) if meta.is_file() => Store::open(path),
+                Ok(meta) if meta.is_file() && meta.len() > 0 => Store::open(path),
+                // An empty file is not a keystore: opening it would make one there.
                 _ => Err(missing()),
             },
             Location::Postgres { url, redacted } => {
@@ -298,20 +300,34 @@ fn prepare_file(path: &Path) -> Result<(), String> {
             .create(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .mode(0o600)
         .open(path)
         .map_err(|e| e.to_string())?;
     let meta = file.metadata().map_err(|e| e.to_string())?;
+    // A file that is already there must be a SQLite database before anything of it changes
+    // (a mistyped path may name any file the user owns).
+    if meta.len() > 0 && !is_sqlite(&mut file) {
+        return Err(
+            "it is not a vibn keystore (not a SQLite database); nothing was changed".into(),
+        );
+    }
     if meta.permissions().mode() & 0o077 != 0 {
         tracing::warn!(path = %path.display(), "keystore was readable by others; setting 0600");
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
             .map_err(|e| format!("cannot restrict permissions: {e}"))?;
     }
     Ok(())
+}
+
+/// Whether `file` starts with SQLite's 16-byte header string.
+fn is_sqlite(file: &mut std::fs::File) -> bool {
+    let mut header = [0u8; 16];
+    file.read_exact(&mut header).is_ok() && &header == b"SQLite format 3\0"
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -379,6 +395,38 @@ mod tests {
             assert!(side.exists(), "{suffix} missing");
             assert_eq!(mode(&side), 0o600, "{suffix}");
         }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, "not a database\n").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        for opened in [Store::open(&path), Store::open_existing(&path)] {
+            let err = opened.unwrap_err().to_string();
+            assert!(err.contains("not a vibn keystore"), "{err}");
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "not a database\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644, "its permissions were changed");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "files were added"
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_not_an_existing_keystore() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.db");
+        std::fs::write(&path, "").unwrap();
+        assert!(matches!(
+            Store::open_existing(&path),
+            Err(KeystoreError::Missing { .. })
+        ));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0);
     }
 
     #[test]
